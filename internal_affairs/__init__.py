@@ -1,0 +1,105 @@
+"""机关内部“最多跑一次”: the Flask application factory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, request, session
+
+from .config import ConfigError, load_config
+from .extensions import babel, csrf, db, login_manager, migrate
+
+__all__ = ["create_app", "ConfigError"]
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ("zh", "en")
+
+
+def _select_locale() -> str:
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    from flask import current_app
+
+    default = current_app.config.get("BABEL_DEFAULT_LOCALE", "zh")
+    header = request.accept_languages.best_match(LOCALES) if request.args.get("negotiate") else None
+    return header or default
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application. ``config`` (tests) overrides what the ``IA_`` environment says.
+
+    Raises :class:`ConfigError` naming the variable when a setting is unknown or malformed.
+    """
+    app = Flask(
+        __name__,
+        instance_path=str((config or {}).get("INSTANCE_PATH") or ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    environ = (config or {}).get("ENVIRON")
+    app.config.update(load_config(app.instance_path, environ=environ,
+                                  dotenv_path=None if environ is not None else ROOT / ".env"))
+    app.config.update(
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_AS_ASCII=False,
+    )
+    if config:
+        app.config.update({k: v for k, v in config.items() if k not in ("ENVIRON", "INSTANCE_PATH")})
+    app.json.ensure_ascii = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    _enable_sqlite_foreign_keys(app)
+
+    from . import models  # noqa: F401  (registers every table on the metadata)
+    from .errors import register_error_handlers
+    from .auth import setup as auth_setup
+    from .web import bp as web_bp
+    from .org.views import bp as org_bp
+    from .auth.views import bp as auth_bp
+    from .api import bp as api_bp
+    from .cli import register_cli
+
+    register_error_handlers(app)
+    auth_setup(app)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(org_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
+    register_cli(app)
+    return app
+
+
+_SQLITE_HOOKED = False
+
+
+def _enable_sqlite_foreign_keys(app: Flask) -> None:
+    """Enforce foreign keys and wait on locks in SQLite (registered once per process)."""
+    global _SQLITE_HOOKED
+    if _SQLITE_HOOKED:
+        return
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):  # pragma: no cover - driver hook
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+    _SQLITE_HOOKED = True

@@ -1,0 +1,77 @@
+"""The JSON API under ``/api/v1``: one blueprint assembled from each module's routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..errors import AuthenticationFailed, BadRequest
+from ..extensions import csrf
+
+__all__ = ["bp", "json_body", "require_user", "paging"]
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_PAGE = 200
+
+
+@bp.before_request
+def _csrf_for_sessions() -> None:
+    """Bearer-token clients need no CSRF token; browser sessions do on unsafe methods."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if request.headers.get("Authorization", "")[:7].lower() == "bearer ":
+        return
+    if request.endpoint == "api.issue_token":
+        return
+    csrf.protect()
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object. Raises :class:`BadRequest` for anything else."""
+    if not request.is_json:
+        raise BadRequest(_("请求体必须是 JSON（Content-Type: application/json）。"), code="not_json")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest(_("JSON 格式不正确。"), code="malformed_json")
+    if not isinstance(data, dict):
+        raise BadRequest(_("请求体必须是 JSON 对象。"), code="not_an_object")
+    return data
+
+
+def require_user():
+    """The authenticated person (session or bearer token). Raises :class:`AuthenticationFailed`."""
+    if not current_user.is_authenticated:
+        if g.get("auth_via_token"):
+            raise AuthenticationFailed(_("令牌无效或已过期，请重新获取。"), code="invalid_token")
+        raise AuthenticationFailed(_("请先登录或提供有效的令牌。"))
+    return current_user._get_current_object()
+
+
+def paging() -> tuple[int, int]:
+    """``(limit, offset)`` from ``?page=&per_page=``. Raises :class:`BadRequest`."""
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", 20))
+    except ValueError:
+        raise BadRequest(_("分页参数必须是整数。"), code="bad_paging") from None
+    if page < 1 or not 1 <= per_page <= MAX_PAGE:
+        raise BadRequest(_("分页参数超出范围。"), code="bad_paging")
+    return per_page, (page - 1) * per_page
+
+
+def _bool_field(data: dict[str, Any], name: str, default: bool = False) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        from ..errors import ValidationError
+
+        raise ValidationError(_("%(name)s 必须是 true 或 false。", name=name), fields={name: _("必须是布尔值")})
+    return value
+
+
+from ..auth import api as _auth_api  # noqa: E402,F401
+from ..org import api as _org_api  # noqa: E402,F401
+from . import openapi as _openapi  # noqa: E402,F401

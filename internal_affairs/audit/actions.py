@@ -1,0 +1,100 @@
+"""Appending to and verifying the audit hash chain.
+
+Every write action calls :func:`record_event` inside its own transaction, so the event commits
+or rolls back with the change it describes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+
+from ..extensions import db
+from .models import AuditEvent
+
+__all__ = ["record_event", "verify_chain", "ChainReport", "GENESIS"]
+
+GENESIS = "0" * 64
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    payload = {
+        "seq": event.seq,
+        "at": event.occurred_at.isoformat(timespec="microseconds"),
+        "actor": event.actor_id,
+        "actor_label": event.actor_label,
+        "on_behalf_of": event.on_behalf_of_id,
+        "action": event.action,
+        "object": [event.object_type, event.object_id],
+        "data": event.data,
+        "prev": event.prev_hash,
+    }
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=str).encode()
+
+
+def _lock_chain() -> None:
+    """Serialise appenders: on PostgreSQL a transaction-scoped advisory lock, SQLite locks itself."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(424242)"))
+
+
+def record_event(action: str, *, actor: Any | None, object_type: str, object_id: Any,
+                 data: dict[str, Any] | None = None, now: datetime,
+                 on_behalf_of: Any | None = None) -> AuditEvent:
+    """Append one event to the chain in the current transaction (the caller commits)."""
+    _lock_chain()
+    last = db.session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    event = AuditEvent(
+        seq=seq,
+        occurred_at=now.replace(tzinfo=None),
+        actor_id=getattr(actor, "id", None),
+        actor_label=getattr(actor, "uid", None) or "system",
+        on_behalf_of_id=getattr(on_behalf_of, "id", None),
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        data=json.loads(json.dumps(data or {}, default=str)),
+        prev_hash=prev,
+    )
+    event.hash = hashlib.sha256(_canonical(event)).hexdigest()
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    checked: int
+    first_bad: int | None
+
+
+def verify_chain(batch: int = 5000) -> ChainReport:
+    """Recompute every hash in order; report the first event whose hash or link is wrong."""
+    prev = GENESIS
+    checked = 0
+    expected_seq = 1
+    last_seq = 0
+    while True:
+        rows = db.session.execute(
+            select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
+        ).scalars().all()
+        if not rows:
+            return ChainReport(ok=True, checked=checked, first_bad=None)
+        for event in rows:
+            if (event.seq != expected_seq or event.prev_hash != prev
+                    or hashlib.sha256(_canonical(event)).hexdigest() != event.hash):
+                return ChainReport(ok=False, checked=checked, first_bad=event.seq)
+            prev = event.hash
+            checked += 1
+            expected_seq += 1
+            last_seq = event.seq

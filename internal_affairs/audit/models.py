@@ -1,0 +1,32 @@
+"""The append-only, hash-chained audit log (痕迹管理)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+__all__ = ["AuditEvent"]
+
+
+class AuditEvent(db.Model):
+    """One action, chained to the previous event by ``prev_hash``; never updated or deleted."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True, nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=False), nullable=False, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    actor_label: Mapped[str] = mapped_column(String(200), nullable=False)
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    action: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    object_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    object_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)

@@ -1,0 +1,5 @@
+"""Imports every model module so that Alembic and the app see the whole schema."""
+
+from .audit.models import AuditEvent  # noqa: F401
+from .auth.models import ApiToken  # noqa: F401
+from .org.models import Agency, Department, OrgGroup, OrgGroupMember, Person, SyncRun  # noqa: F401

@@ -1,0 +1,53 @@
+"""The configured directory: LDAP settings from the app config, reads and binds."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from org_sync.model import ReadResult
+
+__all__ = ["ldap_settings", "directory_configured", "read_directory"]
+
+
+def directory_configured(config: Mapping[str, Any]) -> bool:
+    return bool(config.get("LDAP_URI") and config.get("LDAP_BASE_DN"))
+
+
+def ldap_settings(config: Mapping[str, Any]):
+    """:class:`org_sync.ldap_reader.LdapSettings` from ``IA_LDAP_*``."""
+    from org_sync.ldap_reader import LdapSettings
+
+    flavor = config.get("LDAP_FLAVOR") or "openldap"
+    return LdapSettings(
+        uri=config["LDAP_URI"],
+        base_dn=config["LDAP_BASE_DN"],
+        bind_dn=config.get("LDAP_BIND_DN"),
+        bind_password=config.get("LDAP_BIND_PASSWORD"),
+        flavor=flavor,
+        starttls=bool(config.get("LDAP_STARTTLS")),
+        timeout=float(config.get("LDAP_TIMEOUT") or 10.0),
+        user_filter=config.get("LDAP_USER_FILTER") or "(objectClass=inetOrgPerson)",
+        login_attr="sAMAccountName" if flavor == "ad" else "uid",
+    )
+
+
+def read_directory(config: Mapping[str, Any], *, cookie: str | None, full: bool) -> ReadResult:
+    """Read the configured directory, incrementally when a cookie is known and ``full`` is off.
+
+    Raises :class:`org_sync.model.SyncSourceError` on any error or partial result.
+    """
+    from org_sync import ldap_reader
+
+    settings = ldap_settings(config)
+    if full or not cookie:
+        result = ldap_reader.read_full(settings)
+        if settings.flavor == "openldap":
+            # a full read establishes the content-sync cookie for the next incremental read
+            try:
+                cookie_result = ldap_reader.read_incremental(settings, None)
+                return ReadResult(entries=result.entries, complete=True, cookie=cookie_result.cookie,
+                                  source=result.source)
+            except Exception:  # noqa: BLE001 - server without syncprov: stay on full reads
+                return result
+        return result
+    return ldap_reader.read_incremental(settings, cookie)

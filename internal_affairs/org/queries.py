@@ -1,0 +1,214 @@
+"""Reads of the org chart: people, roles, leader chains, the state a sync diffs against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from org_sync.model import DirGroup, DirPerson, DirUnit, Snapshot
+from org_sync.plan import CurrentState
+
+from ..errors import NotFound
+from ..extensions import db
+from .models import ROLE_LABELS, Agency, Department, OrgGroup, OrgGroupMember, Person, SyncRun
+
+__all__ = [
+    "get_person_by_uid", "get_roles", "get_leader_chain", "get_agencies_tree", "get_current_state",
+    "person_to_json", "get_sync_runs", "get_last_people_count", "RoleHolding", "get_role_holdings",
+    "get_group_leaders",
+]
+
+
+def get_person_by_uid(uid: str, *, active_only: bool = False) -> Person:
+    """The person with this login. Raises :class:`NotFound`."""
+    if not isinstance(uid, str) or not uid or len(uid) > 100:
+        raise NotFound()
+    stmt = select(Person).where(Person.uid == uid)
+    if active_only:
+        stmt = stmt.where(Person.active.is_(True))
+    person = db.session.execute(stmt).scalar_one_or_none()
+    if person is None:
+        raise NotFound()
+    return person
+
+
+@dataclass(frozen=True)
+class RoleHolding:
+    kind: str
+    role_code: str | None
+    agency_id: int
+    agency_name: str
+    department_id: int | None
+    department_name: str | None
+
+    @property
+    def label(self) -> str:
+        what = ROLE_LABELS.get(self.role_code or "", self.role_code) if self.kind == "role" else {
+            "principal_leader": "主要领导", "leader_in_charge": "分管领导", "department_head": "负责人"}[self.kind]
+        where = self.agency_name + (f" {self.department_name}" if self.department_name else "")
+        return f"{where} {what}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "role": self.role_code, "agency": self.agency_name,
+                "department": self.department_name, "label": self.label}
+
+
+def get_role_holdings(person: Person) -> list[RoleHolding]:
+    """Every active leadership or role group the person is a member of."""
+    rows = db.session.execute(
+        select(OrgGroup).join(OrgGroupMember).where(OrgGroupMember.person_id == person.id,
+                                                    OrgGroup.active.is_(True))
+        .options(joinedload(OrgGroup.agency), joinedload(OrgGroup.department))
+    ).scalars().all()
+    return sorted((RoleHolding(g.kind, g.role_code, g.agency_id, g.agency.name, g.department_id,
+                               g.department.name if g.department else None) for g in rows),
+                  key=lambda r: (r.agency_name, r.kind, r.role_code or ""))
+
+
+def get_roles(person: Person, system_admins: tuple[str, ...] = ()) -> set[str]:
+    """Functional role codes the person holds anywhere, plus ``admin`` from configuration."""
+    codes = set(db.session.execute(
+        select(OrgGroup.role_code).join(OrgGroupMember)
+        .where(OrgGroupMember.person_id == person.id, OrgGroup.active.is_(True), OrgGroup.kind == "role")
+    ).scalars())
+    if person.uid in system_admins:
+        codes.add("admin")
+    return codes
+
+
+def get_group_leaders(kind: str, *, agency_id: int | None = None, department_id: int | None = None) -> list[Person]:
+    stmt = (select(Person).join(OrgGroupMember, OrgGroupMember.person_id == Person.id)
+            .join(OrgGroup, OrgGroup.id == OrgGroupMember.group_id)
+            .where(OrgGroup.kind == kind, OrgGroup.active.is_(True), Person.active.is_(True)))
+    if department_id is not None:
+        stmt = stmt.where(OrgGroup.department_id == department_id)
+    else:
+        stmt = stmt.where(OrgGroup.agency_id == agency_id, OrgGroup.department_id.is_(None))
+    return list(db.session.execute(stmt.order_by(Person.uid)).scalars())
+
+
+def get_leader_chain(person: Person, limit: int = 12) -> list[Person]:
+    """The person's managers, nearest first, following ``manager`` links (cycles cut)."""
+    chain: list[Person] = []
+    seen = {person.id}
+    current = person.manager
+    while current is not None and current.id not in seen and len(chain) < limit:
+        chain.append(current)
+        seen.add(current.id)
+        current = current.manager
+    return chain
+
+
+def _brief(person: Person | None) -> dict[str, Any] | None:
+    if person is None:
+        return None
+    return {"uid": person.uid, "name": person.name, "title": person.title,
+            "agency": person.agency.name, "active": person.active}
+
+
+def person_to_json(person: Person, *, detail: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "uid": person.uid,
+        "name": person.name,
+        "title": person.title,
+        "rank": person.rank,
+        "cadre_category": person.cadre_category,
+        "is_cadre": person.is_cadre,
+        "agency": {"id": person.agency_id, "name": person.agency.name},
+        "department": ({"id": person.department_id, "name": person.department.name}
+                       if person.department else None),
+        "manager": person.manager.uid if person.manager else None,
+        "mail": person.mail,
+        "mobile": person.mobile,
+        "active": person.active,
+    }
+    if detail:
+        data["roles"] = [r.to_json() for r in get_role_holdings(person)]
+        data["leader_chain"] = [_brief(p) for p in get_leader_chain(person)]
+        data["default_deputy"] = _brief(person.default_deputy)
+    return data
+
+
+def get_agencies_tree() -> list[dict[str, Any]]:
+    """Active agencies with their departments nested, and head counts."""
+    agencies = db.session.execute(
+        select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)).scalars().all()
+    departments = db.session.execute(
+        select(Department).where(Department.active.is_(True)).order_by(Department.name)).scalars().all()
+    counts = dict(db.session.execute(
+        select(Person.department_id, func.count()).where(Person.active.is_(True))
+        .group_by(Person.department_id)).all())
+    agency_counts = dict(db.session.execute(
+        select(Person.agency_id, func.count()).where(Person.active.is_(True))
+        .group_by(Person.agency_id)).all())
+    children: dict[int | None, list[Department]] = {}
+    for dept in departments:
+        children.setdefault(dept.parent_id, []).append(dept)
+
+    def dept_json(dept: Department) -> dict[str, Any]:
+        return {"id": dept.id, "name": dept.name, "people": counts.get(dept.id, 0),
+                "departments": [dept_json(d) for d in children.get(dept.id, [])]}
+
+    return [{"id": a.id, "name": a.name, "people": agency_counts.get(a.id, 0),
+             "departments": [dept_json(d) for d in children.get(None, []) if d.agency_id == a.id]}
+            for a in agencies]
+
+
+def get_last_people_count() -> int | None:
+    return db.session.execute(
+        select(SyncRun.people_seen).where(SyncRun.status == "applied", SyncRun.dry_run.is_(False))
+        .order_by(SyncRun.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def get_current_state(base_dn: str = "") -> CurrentState:
+    """Everything the platform holds, in the plan's vocabulary (bulk reads, no N+1)."""
+    agencies = db.session.execute(select(Agency)).scalars().all()
+    departments = db.session.execute(select(Department)).scalars().all()
+    agency_ext = {a.id: a.external_id for a in agencies}
+    dept_ext = {d.id: d.external_id for d in departments}
+    inactive: set[str] = set()
+    units: dict[str, DirUnit] = {}
+    for a in agencies:
+        units[a.external_id] = DirUnit(a.external_id, a.dn, a.name, None, a.external_id, True, 0)
+        if not a.active:
+            inactive.add(a.external_id)
+    for d in departments:
+        parent = dept_ext[d.parent_id] if d.parent_id else agency_ext[d.agency_id]
+        units[d.external_id] = DirUnit(d.external_id, d.dn, d.name, parent, agency_ext[d.agency_id], False, d.depth)
+        if not d.active:
+            inactive.add(d.external_id)
+    rows = db.session.execute(select(
+        Person.id, Person.external_id, Person.dn, Person.uid, Person.name, Person.agency_id,
+        Person.department_id, Person.title, Person.rank, Person.cadre_category, Person.manager_id,
+        Person.mail, Person.mobile, Person.active)).all()
+    person_ext = {r.id: r.external_id for r in rows}
+    people: dict[str, DirPerson] = {}
+    for r in rows:
+        unit = dept_ext[r.department_id] if r.department_id else agency_ext[r.agency_id]
+        people[r.external_id] = DirPerson(
+            r.external_id, r.dn, r.uid, r.name, unit, r.title, r.rank, r.cadre_category,
+            person_ext.get(r.manager_id) if r.manager_id else None, r.mail, r.mobile)
+        if not r.active:
+            inactive.add(r.external_id)
+    members: dict[int, list[str]] = {}
+    for group_id, person_id in db.session.execute(select(OrgGroupMember.group_id, OrgGroupMember.person_id)):
+        members.setdefault(group_id, []).append(person_ext[person_id])
+    groups: dict[str, DirGroup] = {}
+    for g in db.session.execute(select(OrgGroup)).scalars():
+        unit = dept_ext[g.department_id] if g.department_id else agency_ext[g.agency_id]
+        groups[g.external_id] = DirGroup(g.external_id, g.dn, unit, g.kind, g.role_code,
+                                         tuple(sorted(members.get(g.id, []))))
+        if not g.active:
+            inactive.add(g.external_id)
+    snapshot = Snapshot(base_dn=base_dn, units=units, people=people, groups=groups, source="database")
+    return CurrentState(snapshot=snapshot, inactive=frozenset(inactive),
+                        last_people_count=get_last_people_count())
+
+
+def get_sync_runs(limit: int = 20, offset: int = 0) -> tuple[list[SyncRun], int]:
+    total = db.session.execute(select(func.count()).select_from(SyncRun)).scalar_one()
+    runs = db.session.execute(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit).offset(offset)).scalars().all()
+    return list(runs), total

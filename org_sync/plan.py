@@ -1,0 +1,278 @@
+"""The sync plan: a pure diff of what the platform holds against what the directory says.
+
+HR reviews this plan before anything changes. Identity is the stable id, so a renamed or moved
+person is an update of the same person, never a delete and a create. Safety guards refuse plans
+that look like a broken read rather than a real reorganisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .model import DirGroup, DirPerson, DirUnit, Snapshot
+
+__all__ = ["CurrentState", "Change", "PlanWarning", "Guards", "SyncPlan", "compute_plan", "clean_snapshot"]
+
+PERSON_FIELDS = ("title", "rank", "cadre_category", "manager_id", "mail", "mobile")
+
+
+@dataclass(frozen=True)
+class CurrentState:
+    """What the platform holds, as a snapshot of every known object, active or not."""
+
+    snapshot: Snapshot
+    inactive: frozenset[str] = frozenset()
+    last_people_count: int | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing the plan would do to one object.
+
+    ``action`` is create, update, rename, move, deactivate or reactivate; ``kind`` is agency,
+    department, person or group; ``fields`` lists ``(field, old, new)``.
+    """
+
+    action: str
+    kind: str
+    external_id: str
+    label: str
+    fields: tuple[tuple[str, Any, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanWarning:
+    code: str
+    message: str
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Guards:
+    max_deactivate_ratio: float = 0.1
+    min_people_ratio: float = 0.9
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    changes: tuple[Change, ...]
+    warnings: tuple[PlanWarning, ...]
+    refusals: tuple[PlanWarning, ...]
+    people_seen: int
+    active_before: int
+    forced: bool = False
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def blocked(self) -> bool:
+        """True when a guard refused the plan and it was not forced."""
+        return bool(self.refusals) and not self.forced
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.changes
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for change in self.changes:
+            key = f"{change.kind}.{change.action}"
+            out[key] = out.get(key, 0) + 1
+        return dict(sorted(out.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "changes": [asdict(c) | {"fields": [list(f) for f in c.fields]} for c in self.changes],
+            "warnings": [asdict(w) for w in self.warnings],
+            "refusals": [asdict(w) for w in self.refusals],
+            "people_seen": self.people_seen,
+            "active_before": self.active_before,
+            "forced": self.forced,
+            "blocked": self.blocked,
+            "counts": self.counts(),
+            "problems": list(self.problems),
+        }
+
+
+def clean_snapshot(snapshot: Snapshot) -> Snapshot:
+    """Drop references to objects the snapshot does not contain (a deleted manager, a group
+    member who left, a department whose agency is gone)."""
+    units = {k: u for k, u in snapshot.units.items() if u.agency_id in snapshot.units}
+    units = {k: u for k, u in units.items() if u.parent_id is None or u.parent_id in units}
+    people: dict[str, DirPerson] = {}
+    for key, person in snapshot.people.items():
+        if person.unit_id not in units:
+            continue
+        if person.manager_id is not None and person.manager_id not in snapshot.people:
+            person = DirPerson(**{**asdict(person), "manager_id": None})
+        people[key] = person
+    groups: dict[str, DirGroup] = {}
+    for key, group in snapshot.groups.items():
+        if group.unit_id not in units:
+            continue
+        members = tuple(m for m in group.member_ids if m in people)
+        groups[key] = DirGroup(**{**asdict(group), "member_ids": members})
+    return Snapshot(snapshot.base_dn, units, people, groups, snapshot.source, snapshot.cookie, snapshot.problems)
+
+
+def _unit_kind(unit: DirUnit) -> str:
+    return "agency" if unit.is_agency else "department"
+
+
+def _names(ids: tuple[str, ...] | list[str], *snaps: Snapshot) -> list[str]:
+    out = []
+    for ident in ids:
+        person = next((s.people[ident] for s in snaps if ident in s.people), None)
+        out.append(f"{person.name}（{person.uid}）" if person else ident)
+    return out
+
+
+def _unit_path(unit_id: str | None, *snaps: Snapshot) -> str:
+    parts: list[str] = []
+    seen = set()
+    while unit_id and unit_id not in seen:
+        seen.add(unit_id)
+        unit = next((s.units[unit_id] for s in snaps if unit_id in s.units), None)
+        if unit is None:
+            break
+        parts.append(unit.name)
+        unit_id = unit.parent_id
+    return "/".join(reversed(parts))
+
+
+def _group_label(group: DirGroup, *snaps: Snapshot) -> str:
+    label = group.role_code if group.kind == "role" else {
+        "principal_leader": "主要领导", "leader_in_charge": "分管领导", "department_head": "负责人"}[group.kind]
+    return f"{_unit_path(group.unit_id, *snaps)} {label}"
+
+
+def compute_plan(current: CurrentState, incoming: Snapshot, guards: Guards = Guards()) -> SyncPlan:
+    """Diff ``current`` against ``incoming`` and apply the safety guards. Pure."""
+    old = current.snapshot
+    new = clean_snapshot(incoming)
+    inactive = current.inactive
+    changes: list[Change] = []
+    warnings: list[PlanWarning] = []
+
+    for ident, unit in sorted(new.units.items(), key=lambda kv: (kv[1].depth, kv[1].dn)):
+        kind = _unit_kind(unit)
+        before = old.units.get(ident)
+        label = _unit_path(ident, new)
+        if before is None:
+            changes.append(Change("create", kind, ident, label))
+            continue
+        if ident in inactive:
+            changes.append(Change("reactivate", kind, ident, label))
+        if before.name != unit.name:
+            changes.append(Change("rename", kind, ident, label, (("name", before.name, unit.name),)))
+        if before.parent_id != unit.parent_id or before.agency_id != unit.agency_id:
+            changes.append(Change("move", kind, ident, label, (
+                ("parent", _unit_path(before.parent_id, old), _unit_path(unit.parent_id, new)),)))
+        elif before.dn != unit.dn and before.name == unit.name:
+            changes.append(Change("update", kind, ident, label, (("dn", before.dn, unit.dn),)))
+    for ident, unit in old.units.items():
+        if ident not in new.units and ident not in inactive:
+            changes.append(Change("deactivate", _unit_kind(unit), ident, _unit_path(ident, old)))
+
+    leader_groups: dict[str, list[str]] = {}
+    for group in old.groups.values():
+        if group.external_id in inactive:
+            continue
+        for member in group.member_ids:
+            leader_groups.setdefault(member, []).append(_group_label(group, old))
+
+    deactivations = 0
+    for ident, person in sorted(new.people.items(), key=lambda kv: kv[1].uid):
+        before = old.people.get(ident)
+        label = f"{person.name}（{person.uid}）"
+        if before is None:
+            changes.append(Change("create", "person", ident, label, (
+                ("unit", None, _unit_path(person.unit_id, new)),)))
+            continue
+        if ident in inactive:
+            changes.append(Change("reactivate", "person", ident, label))
+        if before.uid != person.uid or before.name != person.name:
+            fields = tuple((f, getattr(before, f), getattr(person, f)) for f in ("uid", "name")
+                           if getattr(before, f) != getattr(person, f))
+            changes.append(Change("rename", "person", ident, label, fields))
+        if before.unit_id != person.unit_id:
+            changes.append(Change("move", "person", ident, label, (
+                ("unit", _unit_path(before.unit_id, old), _unit_path(person.unit_id, new)),)))
+        diffs = []
+        for f in PERSON_FIELDS:
+            a, b = getattr(before, f), getattr(person, f)
+            if a != b:
+                if f == "manager_id":
+                    diffs.append(("manager", _names([a], old, new)[0] if a else None,
+                                  _names([b], new, old)[0] if b else None))
+                else:
+                    diffs.append((f, a, b))
+        renamed_or_moved = (before.uid, before.name, before.unit_id) != (person.uid, person.name, person.unit_id)
+        if before.dn != person.dn and not renamed_or_moved:
+            diffs.append(("dn", before.dn, person.dn))
+        if diffs:
+            changes.append(Change("update", "person", ident, label, tuple(diffs)))
+    active_before = 0
+    for ident, person in old.people.items():
+        if ident in inactive:
+            continue
+        active_before += 1
+        if ident not in new.people:
+            deactivations += 1
+            label = f"{person.name}（{person.uid}）"
+            changes.append(Change("deactivate", "person", ident, label))
+            if ident in leader_groups:
+                warnings.append(PlanWarning(
+                    "leader_vanishes",
+                    f"{label} 将被停用，但仍担任：{'、'.join(sorted(leader_groups[ident]))}",
+                    ident))
+
+    for ident, group in sorted(new.groups.items(), key=lambda kv: kv[1].dn):
+        before = old.groups.get(ident)
+        label = _group_label(group, new)
+        if before is None:
+            changes.append(Change("create", "group", ident, label, (
+                ("members", [], _names(group.member_ids, new)),)))
+            continue
+        if ident in inactive:
+            changes.append(Change("reactivate", "group", ident, label))
+        fields = []
+        added = sorted(set(group.member_ids) - set(before.member_ids))
+        removed = sorted(set(before.member_ids) - set(group.member_ids))
+        if added:
+            fields.append(("members_added", None, _names(added, new)))
+        if removed:
+            fields.append(("members_removed", _names(removed, old, new), None))
+        for f in ("kind", "role_code", "unit_id"):
+            if getattr(before, f) != getattr(group, f):
+                fields.append((f, getattr(before, f), getattr(group, f)))
+        if before.dn != group.dn:
+            fields.append(("dn", before.dn, group.dn))
+        if fields:
+            changes.append(Change("update", "group", ident, label, tuple(fields)))
+        if not group.member_ids and before.member_ids and group.kind != "role":
+            warnings.append(PlanWarning("group_empties", f"{label} 将没有成员", ident))
+    for ident, group in old.groups.items():
+        if ident not in new.groups and ident not in inactive:
+            label = _group_label(group, old)
+            changes.append(Change("deactivate", "group", ident, label))
+            if group.kind in ("principal_leader", "department_head") or group.kind == "role":
+                warnings.append(PlanWarning("group_vanishes", f"{label} 将从目录中消失", ident))
+
+    refusals: list[PlanWarning] = []
+    people_seen = len(new.people)
+    if not new.units and not new.people:
+        refusals.append(PlanWarning("base_empty", "目录基准 DN 下没有任何机构或人员，可能是基准 DN 配置错误或目录读取失败。"))
+    if (current.last_people_count and people_seen < guards.min_people_ratio * current.last_people_count):
+        refusals.append(PlanWarning(
+            "people_shrink",
+            f"本次读取到 {people_seen} 人，少于上次的 {current.last_people_count} 人的 "
+            f"{guards.min_people_ratio:.0%}，疑似目录读取不完整。"))
+    if active_before and deactivations > guards.max_deactivate_ratio * active_before:
+        refusals.append(PlanWarning(
+            "mass_deactivation",
+            f"计划停用 {deactivations} 人，超过在岗人员 {active_before} 人的 "
+            f"{guards.max_deactivate_ratio:.0%} 上限。"))
+    return SyncPlan(tuple(changes), tuple(warnings), tuple(refusals), people_seen, active_before,
+                    guards.forced, tuple(incoming.problems))
