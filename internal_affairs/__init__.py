@@ -18,11 +18,13 @@ LOCALES = ("zh", "en")
 
 
 def _select_locale() -> str:
+    from flask import current_app, has_request_context
+
+    if not has_request_context():
+        return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh")
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in LOCALES:
         return chosen
-    from flask import current_app
-
     default = current_app.config.get("BABEL_DEFAULT_LOCALE", "zh")
     header = request.accept_languages.best_match(LOCALES) if request.args.get("negotiate") else None
     return header or default
@@ -80,6 +82,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_cli(app)
+
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
     return app
 
 

@@ -1,0 +1,45 @@
+# The two commands: `make run` and `make test`. Everything they need is installed from here.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/ia_test
+
+.PHONY: run test bootstrap system venv translations demo-db test-sqlite test-postgres bench clean
+
+bootstrap: system venv translations
+
+system:
+	@bash scripts/bootstrap-system.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+translations: venv
+	@$(BIN)/pybabel compile -q -d internal_affairs/translations
+
+demo-db: bootstrap
+	@mkdir -p instance
+	$(FLASK) db upgrade
+	$(FLASK) org load-ldif demo/district.ldif
+	$(FLASK) demo seed
+
+run: demo-db
+	IA_LOCAL_LOGIN=on IA_ADMINS=$${IA_ADMINS:-shenliheng} $(FLASK) run --host 127.0.0.1 --port 5000
+
+test: bootstrap
+	@bash scripts/run-tests.sh
+
+bench: bootstrap
+	$(BIN)/python bench/org_sync.py
+	$(BIN)/python bench/resolve.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,50 @@
+"""Configuration from IA_ variables: defaults, parsing, and clear failures."""
+
+import pytest
+
+from internal_affairs.config import ConfigError, load_config
+
+
+def test_defaults(tmp_path):
+    config = load_config(str(tmp_path), environ={})
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/internal_affairs.db"
+    assert config["SYNC_MAX_DEACTIVATE_RATIO"] == 0.1 and config["LOCAL_LOGIN"] is False
+    assert config["SECRET_KEY"] == load_config(str(tmp_path), environ={})["SECRET_KEY"], "secret persists"
+
+
+def test_postgres_url_uses_psycopg3(tmp_path):
+    config = load_config(str(tmp_path), environ={"IA_DATABASE_URL": "postgresql://u@h/db"})
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize("env, name", [
+    ({"IA_LDAP_FLAVOR": "novell"}, "IA_LDAP_FLAVOR"),
+    ({"IA_SYNC_MAX_DEACTIVATE_RATIO": "1.5"}, "IA_SYNC_MAX_DEACTIVATE_RATIO"),
+    ({"IA_SCHEDULER": "maybe"}, "IA_SCHEDULER"),
+    ({"IA_DATABASE_URL": "mysql://x"}, "IA_DATABASE_URL"),
+    ({"IA_SYNC_INTERVAL_MINUTES": "soon"}, "IA_SYNC_INTERVAL_MINUTES"),
+    ({"IA_LDAP_URI": "ldap://x"}, "IA_LDAP_BASE_DN"),
+    ({"IA_LDAP_USER_FILTER": "objectClass=person"}, "IA_LDAP_USER_FILTER"),
+    ({"IA_TYPO": "1"}, "IA_TYPO"),
+])
+def test_bad_values_name_the_variable(tmp_path, env, name):
+    with pytest.raises(ConfigError) as info:
+        load_config(str(tmp_path), environ=env)
+    assert str(info.value).startswith(name)
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("IA_LOCAL_LOGIN=on\nIA_SCHEDULER=on\n")
+    config = load_config(str(tmp_path), environ={"IA_SCHEDULER": "off"}, dotenv_path=dotenv)
+    assert config["LOCAL_LOGIN"] is True and config["SCHEDULER"] is False
+
+
+def test_wsgi_start_fails_with_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], capture_output=True, text=True,
+                            env={"IA_LDAP_FLAVOR": "novell", "PATH": "/usr/bin"}, cwd=str(__import__("pathlib").Path(__file__).parents[2]))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("configuration error: IA_LDAP_FLAVOR")
