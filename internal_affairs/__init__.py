@@ -70,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .auth import setup as auth_setup
     from .web import bp as web_bp
     from .org.views import bp as org_bp
+    from .matters.views import bp as matters_bp
     from .auth.views import bp as auth_bp
     from .api import bp as api_bp
     from .cli import register_cli
@@ -79,6 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(web_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(org_bp)
+    app.register_blueprint(matters_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_cli(app)

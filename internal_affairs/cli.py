@@ -102,7 +102,26 @@ def demo_seed(password: str) -> None:
         click.echo("note: IA_LOCAL_LOGIN is off, so these passwords are not accepted until it is on")
 
 
+matters_cli = AppGroup("matters", help="The matter catalog.")
+
+
+@matters_cli.command("load")
+def matters_load() -> None:
+    """Validate the catalog YAML and version every changed matter into the database."""
+    from .matters.actions import do_load_catalog
+    from .matters.schema import CatalogError
+
+    try:
+        report = do_load_catalog(acting_user=None, now=utcnow())
+    except CatalogError as exc:
+        raise click.ClickException(f"catalog not loaded:\n{exc}")
+    click.echo(f"matters: {len(report.created)} created {list(report.created)}, "
+               f"{len(report.updated)} new versions {list(report.updated)}, {len(report.unchanged)} unchanged")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(matters_cli)
     app.cli.add_command(org_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
+

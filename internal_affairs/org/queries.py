@@ -18,7 +18,7 @@ from .models import ROLE_LABELS, Agency, Department, OrgGroup, OrgGroupMember, P
 __all__ = [
     "get_person_by_uid", "get_roles", "get_leader_chain", "get_agencies_tree", "get_current_state",
     "person_to_json", "get_sync_runs", "get_last_people_count", "RoleHolding", "get_role_holdings",
-    "get_group_leaders",
+    "get_group_leaders", "build_org_view",
 ]
 
 
@@ -212,3 +212,42 @@ def get_sync_runs(limit: int = 20, offset: int = 0) -> tuple[list[SyncRun], int]
     total = db.session.execute(select(func.count()).select_from(SyncRun)).scalar_one()
     runs = db.session.execute(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit).offset(offset)).scalars().all()
     return list(runs), total
+
+
+def build_org_view(system_admins: tuple[str, ...] = ()):
+    """The whole org chart as a routing :class:`~internal_affairs.routing.orgview.OrgView`,
+    read in a constant number of queries. Ids are the platform's row ids as text."""
+    from ..routing.orgview import AgencyView, DepartmentView, OrgView, PersonView
+
+    rows = db.session.execute(select(
+        Person.id, Person.uid, Person.name, Person.title, Person.rank, Person.cadre_category,
+        Person.agency_id, Person.department_id, Person.manager_id, Person.active,
+        Person.default_deputy_id)).all()
+    uid_of = {r.id: r.uid for r in rows}
+    people = [PersonView(r.uid, r.name, r.title, r.rank, (r.cadre_category or "") == "区管干部",
+                         str(r.agency_id), str(r.department_id) if r.department_id else None,
+                         uid_of.get(r.manager_id), bool(r.active), uid_of.get(r.default_deputy_id))
+              for r in rows]
+    groups: dict[int, list[str]] = {}
+    for group_id, person_id in db.session.execute(
+            select(OrgGroupMember.group_id, OrgGroupMember.person_id).order_by(OrgGroupMember.id)):
+        groups.setdefault(group_id, []).append(uid_of[person_id])
+    by_unit: dict[tuple[str, int], dict[str, list[str]]] = {}
+    for g in db.session.execute(select(OrgGroup.id, OrgGroup.kind, OrgGroup.role_code, OrgGroup.agency_id,
+                                       OrgGroup.department_id).where(OrgGroup.active.is_(True))):
+        unit = ("department", g.department_id) if g.department_id else ("agency", g.agency_id)
+        key = g.role_code if g.kind == "role" else g.kind
+        by_unit.setdefault(unit, {}).setdefault(key, []).extend(groups.get(g.id, []))
+    departments = []
+    for d in db.session.execute(select(Department).where(Department.active.is_(True))).scalars():
+        held = by_unit.get(("department", d.id), {})
+        departments.append(DepartmentView(str(d.id), str(d.agency_id), str(d.parent_id) if d.parent_id else None,
+                                          d.name, tuple(held.get("department_head", ())),
+                                          tuple(held.get("leader_in_charge", ())), d.name == "领导班子"))
+    agencies = []
+    for a in db.session.execute(select(Agency).where(Agency.active.is_(True))).scalars():
+        held = by_unit.get(("agency", a.id), {})
+        roles = {k: tuple(v) for k, v in held.items() if k not in ("principal_leader", "leader_in_charge", "department_head")}
+        agencies.append(AgencyView(str(a.id), a.name, a.name, tuple(held.get("principal_leader", ())),
+                                   tuple(held.get("leader_in_charge", ())), roles))
+    return OrgView.build(people, departments, agencies, system_admin_uids=system_admins)

@@ -158,7 +158,9 @@ class ApplicantChoice:
     path: str = ""
 
 
-ApproverSpec = Union[LeaderChain, DepartmentHead, LeaderInCharge, PrincipalLeader, RoleHolders, NamedPerson, ApplicantChoice]
+ApproverSpec = Union[
+    LeaderChain, DepartmentHead, LeaderInCharge, PrincipalLeader, RoleHolders, NamedPerson, ApplicantChoice
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +252,9 @@ class _Parser:
 
     def route(self, data: Any, path: str) -> Route | None:
         if isinstance(data, Mapping):
+            if "variants" not in data:
+                self.problem(path, "a route is a non-empty list of steps, or a mapping with 'variants'")
+                return None
             self.unknown_keys(data, ("variants",), path)
             variants_data = data.get("variants")
             vpath = f"{path}.variants"
@@ -437,14 +442,15 @@ class _Parser:
             return None
         value = data["on_timeout"]
         if value not in TIMEOUT_ACTIONS:
-            self.problem(f"{path}.on_timeout", f"unknown action {value!r}; expected one of {', '.join(TIMEOUT_ACTIONS)}")
+            expected = ", ".join(TIMEOUT_ACTIONS)
+            self.problem(f"{path}.on_timeout", f"unknown action {value!r}; expected one of {expected}")
             return None
         return value
 
     def approvers(self, data: Any, path: str, *, required: bool) -> tuple[ApproverSpec, ...]:
         if data is None:
             if required:
-                self.problem(path, "'approvers' is required")
+                self.problem(path.rpartition(".")[0], "'approvers' is required")
             return ()
         if isinstance(data, Mapping):
             spec = self.spec(data, path)

@@ -364,7 +364,8 @@ class _Resolution:
             if self.agency is not None:
                 hr = tuple(u for u in self.agency.holders("hr") if u != self.uid and self.org.is_active(u))
             if not hr:
-                hr = tuple(u for u in self.org.system_admin_uids if u not in self.org.people or self.org.people[u].active)
+                people = self.org.people
+                hr = tuple(u for u in self.org.system_admin_uids if u not in people or people[u].active)
             self._error_assignees = hr or self.org.system_admin_uids
         return self._error_assignees
 
@@ -563,7 +564,9 @@ class _Resolution:
         return total
 
 
-def _dedupe(found: _Found, previous: frozenset[str], dedupe: bool) -> tuple[tuple[str, ...], tuple[SkippedApprover, ...]]:
+def _dedupe(
+    found: _Found, previous: frozenset[str], dedupe: bool
+) -> tuple[tuple[str, ...], tuple[SkippedApprover, ...]]:
     if not dedupe or not previous:
         return tuple(found.uids), tuple(found.skipped)
     approvers = []

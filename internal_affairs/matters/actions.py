@@ -1,0 +1,125 @@
+"""Loading the catalog into the database, and calendar overrides."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import yaml
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..audit.actions import record_event
+from ..errors import PermissionDenied, ValidationError
+from ..extensions import db
+from ..org.models import Person
+from .models import CalendarOverride, MatterType, MatterVersion
+from .schema import CatalogError, parse_matter
+
+__all__ = ["CATALOG_DIR", "LoadReport", "read_catalog", "do_load_catalog", "do_set_calendar_override",
+           "do_remove_calendar_override"]
+
+CATALOG_DIR = Path(__file__).parent / "catalog"
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    created: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
+
+
+def read_catalog(directory: Path = CATALOG_DIR) -> list[tuple[Path, dict]]:
+    """Every matter file, parsed and validated. Raises :class:`CatalogError` for the first
+    broken file (naming it, the path inside it and what is wrong)."""
+    out = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            from ..routing.errors import Problem
+
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}" if mark else "?"
+            raise CatalogError(path.name, [Problem(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from exc
+        parse_matter(data, source=path.name)
+        out.append((path, data))
+    return out
+
+
+def _digest(data: dict) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def do_load_catalog(*, acting_user: Person | None, now: datetime, directory: Path = CATALOG_DIR) -> LoadReport:
+    """Version every catalog file into the database; an unchanged file makes no new version.
+    Raises :class:`CatalogError` (nothing is loaded when any file is broken)."""
+    files = read_catalog(directory)
+    created, updated, unchanged = [], [], []
+    for path, data in files:
+        definition = json.loads(json.dumps(data, default=str))
+        digest = _digest(definition)
+        matter = db.session.execute(select(MatterType).where(MatterType.code == data["code"])).scalar_one_or_none()
+        if matter is None:
+            matter = MatterType(code=data["code"], name=data["name"], category=data["category"], active=True)
+            db.session.add(matter)
+            db.session.flush()
+            number = 1
+            created.append(matter.code)
+        else:
+            current = matter.current_version
+            if current is not None and current.digest == digest:
+                unchanged.append(matter.code)
+                continue
+            number = (current.version if current else 0) + 1
+            updated.append(matter.code)
+        version = MatterVersion(matter_type_id=matter.id, version=number, digest=digest, definition=definition,
+                                source=path.name, loaded_at=now)
+        db.session.add(version)
+        db.session.flush()
+        matter.current_version_id = version.id
+        matter.name, matter.category = data["name"], data["category"]
+        record_event("matters.version.loaded", actor=acting_user, object_type="matter_type", object_id=matter.code,
+                     data={"version": number, "digest": digest, "source": path.name}, now=now)
+    db.session.commit()
+    return LoadReport(tuple(created), tuple(updated), tuple(unchanged))
+
+
+def _check_admin(roles: set[str]) -> None:
+    if "admin" not in roles:
+        raise PermissionDenied(_("只有系统管理员可以调整工作日历。"))
+
+
+def do_set_calendar_override(day: date, is_working_day: bool, note: str, *, acting_user: Person,
+                             roles: set[str], now: datetime) -> CalendarOverride:
+    """Mark ``day`` as a working day or a holiday, overriding the official calendar."""
+    _check_admin(roles)
+    if len(note) > 500:
+        raise ValidationError(fields={"note": _("说明不能超过 500 字。")})
+    row = db.session.execute(select(CalendarOverride).where(CalendarOverride.day == day)).scalar_one_or_none()
+    before = None if row is None else row.is_working_day
+    if row is None:
+        row = CalendarOverride(day=day, is_working_day=is_working_day, note=note, updated_at=now,
+                               updated_by_id=acting_user.id)
+        db.session.add(row)
+    else:
+        row.is_working_day, row.note, row.updated_at, row.updated_by_id = is_working_day, note, now, acting_user.id
+    record_event("calendar.override.set", actor=acting_user, object_type="calendar_day", object_id=day.isoformat(),
+                 data={"before": before, "after": is_working_day, "note": note}, now=now)
+    db.session.commit()
+    return row
+
+
+def do_remove_calendar_override(day: date, *, acting_user: Person, roles: set[str], now: datetime) -> None:
+    """Return ``day`` to the official calendar. The audit log keeps what it was."""
+    _check_admin(roles)
+    row = db.session.execute(select(CalendarOverride).where(CalendarOverride.day == day)).scalar_one_or_none()
+    if row is None:
+        return
+    record_event("calendar.override.removed", actor=acting_user, object_type="calendar_day",
+                 object_id=day.isoformat(), data={"was": row.is_working_day, "note": row.note}, now=now)
+    db.session.delete(row)
+    db.session.commit()
