@@ -74,11 +74,13 @@ def _known_dns(state: CurrentState) -> dict:
 
 
 def _read(config: Mapping[str, Any], source: str | Path | bytes, *, full: bool,
-          cookie: str | None) -> ReadResult:
+          cookie: str | None, state: CurrentState) -> ReadResult:
     if source == "ldap":
         if not directory_configured(config):
             raise ValidationError(_("未配置目录服务（IA_LDAP_URI、IA_LDAP_BASE_DN）。"), code="ldap_not_configured")
-        return read_directory(config, cookie=cookie, full=full)
+        snap = state.snapshot
+        known = [i for d in (snap.units, snap.people, snap.groups) for i in d if i not in state.inactive]
+        return read_directory(config, cookie=cookie, full=full, known_ids=known)
     return read_ldif(source)
 
 
@@ -114,7 +116,7 @@ def do_sync(*, acting_user: Person | None, config: Mapping[str, Any], now: datet
     state = get_current_state(base_dn)
     cookie = None if full else _last_cookie(label)
     try:
-        result = _read(config, source, full=full, cookie=cookie)
+        result = _read(config, source, full=full, cookie=cookie, state=state)
         if result.complete:
             run.mode = "full"
             incoming = build_snapshot(result.entries, base_dn, schema, source=label, cookie=result.cookie)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from org_sync.model import ReadResult
 
@@ -31,23 +31,13 @@ def ldap_settings(config: Mapping[str, Any]):
     )
 
 
-def read_directory(config: Mapping[str, Any], *, cookie: str | None, full: bool) -> ReadResult:
-    """Read the configured directory, incrementally when a cookie is known and ``full`` is off.
+def read_directory(config: Mapping[str, Any], *, cookie: str | None, full: bool,
+                   known_ids: Collection[str] | None = None) -> ReadResult:
+    """Read the configured directory: everything (paged, with a fresh incremental cookie taken
+    before the read) when ``full`` or no cookie is known, else the changes since ``cookie``.
 
     Raises :class:`org_sync.model.SyncSourceError` on any error or partial result.
     """
     from org_sync import ldap_reader
 
-    settings = ldap_settings(config)
-    if full or not cookie:
-        result = ldap_reader.read_full(settings)
-        if settings.flavor == "openldap":
-            # a full read establishes the content-sync cookie for the next incremental read
-            try:
-                cookie_result = ldap_reader.read_incremental(settings, None)
-                return ReadResult(entries=result.entries, complete=True, cookie=cookie_result.cookie,
-                                  source=result.source)
-            except Exception:  # noqa: BLE001 - server without syncprov: stay on full reads
-                return result
-        return result
-    return ldap_reader.read_incremental(settings, cookie)
+    return ldap_reader.read_incremental(ldap_settings(config), None if full else cookie, known_ids=known_ids)
