@@ -44,6 +44,7 @@ import hashlib
 import math
 import os
 import re
+import sys
 import time
 import uuid
 from collections.abc import Collection, Iterator
@@ -66,6 +67,7 @@ from ldap.syncrepl import (  # noqa: E402  (importing registers the sync respons
 )
 
 from org_sync.model import DirEntry, ReadResult, SyncSourceError  # noqa: E402
+from org_sync.snapshot import normalize_dn  # noqa: E402
 
 __all__ = [
     "LdapSettings",
@@ -268,12 +270,13 @@ def dn_key(dn: str) -> tuple[tuple[tuple[str, str], ...], ...]:
     """A comparable form of a DN: parsed with :func:`ldap.dn.str2dn`, types and values case-folded.
 
     ``dn_key("ou=A\\2CB,dc=x") == dn_key("OU=a\\,b, DC=X")``. (Case-folding values matches the
-    ``caseIgnoreMatch`` of ``ou``, ``cn``, ``dc`` and ``uid``.)
+    ``caseIgnoreMatch`` of ``ou``, ``cn``, ``dc`` and ``uid``.) Raises :class:`ldap.DECODING_ERROR`
+    for a malformed DN.
     """
-    return tuple(
-        tuple(sorted((atype.lower(), value.casefold()) for atype, value, _ in rdn))
-        for rdn in ldap.dn.str2dn(dn)
-    )
+    try:
+        return normalize_dn(dn)
+    except ValueError:
+        raise ldap.DECODING_ERROR(f"malformed DN: {dn!r}") from None
 
 
 # ---- errors --------------------------------------------------------------------------------
@@ -383,7 +386,7 @@ def connect(settings: LdapSettings, *, bind: bool = True) -> LDAPObject:
 def _decode_attrs(dn: str, raw: dict[str, list[bytes]]) -> dict[str, list[str]]:
     attrs: dict[str, list[str]] = {}
     for name, values in raw.items():
-        base = name.split(";", 1)[0].lower()
+        base = sys.intern(name.split(";", 1)[0].lower())
         if base == "objectguid":
             try:
                 decoded = [guid_to_str(v) for v in values]

@@ -35,7 +35,7 @@ class SyncRefused(Exception):
     """A safety guard refused the plan (missing base, shrinking directory, mass deactivation)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DirEntry:
     """One directory entry as read: its DN (as the server returned it), stable id and attributes.
 
@@ -71,7 +71,7 @@ class ReadResult:
     source: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DirUnit:
     """An agency (first-level OU under the base) or a department (nested OU)."""
 
@@ -84,7 +84,7 @@ class DirUnit:
     depth: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DirPerson:
     """A person (``inetOrgPerson``) with the attributes the platform keeps."""
 
@@ -101,7 +101,7 @@ class DirPerson:
     mobile: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DirGroup:
     """A leadership or role group (``groupOfNames``) attached to a unit.
 

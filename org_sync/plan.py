@@ -7,7 +7,9 @@ that look like a broken read rather than a real reorganisation.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .model import DirGroup, DirPerson, DirUnit, Snapshot
@@ -81,9 +83,21 @@ class SyncPlan:
             out[key] = out.get(key, 0) + 1
         return dict(sorted(out.items()))
 
-    def to_dict(self) -> dict[str, Any]:
+    def fingerprint(self) -> str:
+        """A digest of the changes: the same directory and state give the same fingerprint."""
+        digest = hashlib.sha256()
+        for c in self.changes:
+            digest.update(json.dumps([c.action, c.kind, c.external_id, c.label, c.fields],
+                                     ensure_ascii=False, default=str).encode())
+        return digest.hexdigest()
+
+    def to_dict(self, max_changes: int | None = None) -> dict[str, Any]:
+        """JSON-ready; with ``max_changes`` only that many changes are listed (counts stay whole)."""
+        listed = self.changes if max_changes is None else self.changes[:max_changes]
         return {
-            "changes": [asdict(c) | {"fields": [list(f) for f in c.fields]} for c in self.changes],
+            "changes": [{"action": c.action, "kind": c.kind, "external_id": c.external_id, "label": c.label,
+                         "fields": [list(f) for f in c.fields]} for c in listed],
+            "changes_total": len(self.changes),
             "warnings": [asdict(w) for w in self.warnings],
             "refusals": [asdict(w) for w in self.refusals],
             "people_seen": self.people_seen,
@@ -91,28 +105,31 @@ class SyncPlan:
             "forced": self.forced,
             "blocked": self.blocked,
             "counts": self.counts(),
-            "problems": list(self.problems),
+            "problems": list(self.problems[:200]),
         }
 
 
 def clean_snapshot(snapshot: Snapshot) -> Snapshot:
     """Drop references to objects the snapshot does not contain (a deleted manager, a group
-    member who left, a department whose agency is gone)."""
-    units = {k: u for k, u in snapshot.units.items() if u.agency_id in snapshot.units}
-    units = {k: u for k, u in units.items() if u.parent_id is None or u.parent_id in units}
+    member who left, a department whose agency or parent is gone)."""
+    units: dict[str, DirUnit] = {}
+    for key, unit in sorted(snapshot.units.items(), key=lambda kv: kv[1].depth):
+        if unit.agency_id in snapshot.units and (unit.parent_id is None or unit.parent_id in units):
+            units[key] = unit
     people: dict[str, DirPerson] = {}
     for key, person in snapshot.people.items():
         if person.unit_id not in units:
             continue
         if person.manager_id is not None and person.manager_id not in snapshot.people:
-            person = DirPerson(**{**asdict(person), "manager_id": None})
+            person = replace(person, manager_id=None)
         people[key] = person
     groups: dict[str, DirGroup] = {}
     for key, group in snapshot.groups.items():
         if group.unit_id not in units:
             continue
-        members = tuple(m for m in group.member_ids if m in people)
-        groups[key] = DirGroup(**{**asdict(group), "member_ids": members})
+        if any(m not in people for m in group.member_ids):
+            group = replace(group, member_ids=tuple(m for m in group.member_ids if m in people))
+        groups[key] = group
     return Snapshot(snapshot.base_dn, units, people, groups, snapshot.source, snapshot.cookie, snapshot.problems)
 
 

@@ -16,7 +16,8 @@ from .model import ROLE_CODES, DirEntry, DirGroup, DirPerson, DirUnit, Snapshot
 __all__ = ["DirectorySchema", "OPENLDAP", "ACTIVE_DIRECTORY", "normalize_dn", "parent_dn",
            "build_snapshot", "merge_incremental", "schema_for"]
 
-DnKey = tuple[tuple[tuple[str, str], ...], ...]
+DnKey = tuple[str, ...]
+"""A normalised DN: one string per RDN, ``type\x01value`` (multi-valued RDNs sorted, joined by ``\x00``)."""
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,17 @@ def schema_for(flavor: str) -> DirectorySchema:
 
 
 def normalize_dn(dn: str) -> DnKey:
-    """A comparable form of a DN: attribute types lower-cased, values case-folded, escapes undone."""
+    """A comparable form of a DN: attribute types lower-cased, values case-folded, escapes undone.
+
+    Raises :class:`ValueError` for a malformed DN.
+    """
     try:
         parsed = ldap.dn.str2dn(dn)
     except ldap.DECODING_ERROR:
         raise ValueError(f"malformed DN: {dn!r}") from None
-    return tuple(tuple(sorted((attr.lower(), value.casefold()) for attr, value, _ in rdn)) for rdn in parsed)
+    return tuple(f"{rdn[0][0].lower()}\x01{rdn[0][1].casefold()}" if len(rdn) == 1
+                 else "\x00".join(sorted(f"{attr.lower()}\x01{value.casefold()}" for attr, value, _ in rdn))
+                 for rdn in parsed)
 
 
 def parent_dn(key: DnKey) -> DnKey:
@@ -72,7 +78,7 @@ def parent_dn(key: DnKey) -> DnKey:
 
 
 def _rdn_value(key: DnKey) -> tuple[str, str]:
-    attr, value = key[0][0]
+    attr, value = key[0].split("\x00", 1)[0].split("\x01", 1)
     return attr, value
 
 

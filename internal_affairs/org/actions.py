@@ -5,18 +5,17 @@ Every action is atomic and appends its audit event in the same transaction.
 
 from __future__ import annotations
 
-import hashlib
-import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 
 from org_sync.ldif_reader import read_ldif
-from org_sync.model import ReadResult, Snapshot, SyncSourceError
-from org_sync.plan import CurrentState, Guards, SyncPlan, clean_snapshot, compute_plan
+from org_sync.model import DirGroup, DirPerson, DirUnit, ReadResult, Snapshot, SyncSourceError
+from org_sync.plan import CurrentState, Guards, clean_snapshot, compute_plan
 from org_sync.snapshot import build_snapshot, merge_incremental, normalize_dn, schema_for
 
 from ..audit.actions import record_event
@@ -28,6 +27,9 @@ from .queries import get_current_state
 
 __all__ = ["SyncFailed", "SyncBlocked", "SyncPlanChanged", "do_sync", "do_apply_run",
            "do_set_default_deputy", "check_can_sync"]
+
+
+MAX_STORED_CHANGES = 5000
 
 
 class SyncFailed(ServiceUnavailable):
@@ -46,11 +48,6 @@ def check_can_sync(actor: Person | None, roles: set[str]) -> None:
     """HR officers and system administrators run syncs. Raises :class:`PermissionDenied`."""
     if actor is not None and not roles & {"hr", "admin"}:
         raise PermissionDenied(_("只有人事（组织人事）人员或系统管理员可以同步组织架构。"))
-
-
-def _fingerprint(plan: SyncPlan) -> str:
-    body = json.dumps(plan.to_dict()["changes"], sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _active_part(state: CurrentState) -> Snapshot:
@@ -91,6 +88,20 @@ def _last_cookie(source_label: str) -> str | None:
         .order_by(SyncRun.id.desc()).limit(1)).scalar_one_or_none()
 
 
+def _read_snapshot(config: Mapping[str, Any], source: str | Path | bytes, *, full: bool, cookie: str | None,
+                   state: CurrentState, base_dn: str, label: str, schema) -> tuple[Snapshot, bool]:
+    """Read the source and map it to the directory's whole snapshot (merging an incremental
+    read into the current state). The raw entries are dropped on return: they are the largest
+    thing a sync holds. Returns the snapshot and whether the read was complete (full).
+    Raises :class:`SyncSourceError`."""
+    result = _read(config, source, full=full, cookie=cookie, state=state)
+    if result.complete:
+        return build_snapshot(result.entries, base_dn, schema, source=label, cookie=result.cookie), True
+    delta = build_snapshot(result.entries, base_dn, schema, source=label, cookie=result.cookie,
+                           known=_known_dns(state), known_units=_active_part(state).units)
+    return merge_incremental(_active_part(state), delta, result.deleted_ids, result.present_ids), False
+
+
 def do_sync(*, acting_user: Person | None, config: Mapping[str, Any], now: datetime,
             source: str | Path | bytes = "ldap", base_dn: str | None = None, dry_run: bool = False,
             full: bool = False, force: bool = False, expected_fingerprint: str | None = None) -> SyncRun:
@@ -116,14 +127,9 @@ def do_sync(*, acting_user: Person | None, config: Mapping[str, Any], now: datet
     state = get_current_state(base_dn)
     cookie = None if full else _last_cookie(label)
     try:
-        result = _read(config, source, full=full, cookie=cookie, state=state)
-        if result.complete:
-            run.mode = "full"
-            incoming = build_snapshot(result.entries, base_dn, schema, source=label, cookie=result.cookie)
-        else:
-            delta = build_snapshot(result.entries, base_dn, schema, source=label, cookie=result.cookie,
-                                   known=_known_dns(state), known_units=_active_part(state).units)
-            incoming = merge_incremental(_active_part(state), delta, result.deleted_ids, result.present_ids)
+        incoming, complete = _read_snapshot(config, source, full=full, cookie=cookie, state=state,
+                                            base_dn=base_dn, label=label, schema=schema)
+        run.mode = "full" if complete else "incremental"
     except SyncSourceError as exc:
         db.session.rollback()
         run.status, run.errors, run.finished_at = "failed", [str(exc)], now
@@ -136,9 +142,9 @@ def do_sync(*, acting_user: Person | None, config: Mapping[str, Any], now: datet
 
     plan = compute_plan(state, incoming, Guards(
         max_deactivate_ratio=float(config.get("SYNC_MAX_DEACTIVATE_RATIO", 0.1)), forced=force))
-    fingerprint = _fingerprint(plan)
+    fingerprint = plan.fingerprint()
     run.people_seen = plan.people_seen
-    run.plan = plan.to_dict() | {"fingerprint": fingerprint}
+    run.plan = plan.to_dict(max_changes=MAX_STORED_CHANGES) | {"fingerprint": fingerprint}
     run.counts = plan.counts()
     run.cookie = incoming.cookie
     run.errors = list(incoming.problems)
@@ -191,111 +197,134 @@ def do_apply_run(run_id: int, *, acting_user: Person | None, config: Mapping[str
                    expected_fingerprint=reviewed.plan.get("fingerprint"))
 
 
-def _set(obj: Any, **values: Any) -> bool:
-    changed = False
-    for key, value in values.items():
-        if getattr(obj, key) != value:
-            setattr(obj, key, value)
-            changed = True
-    return changed
+def _bulk_insert(model, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        db.session.execute(insert(model), rows)
+
+
+def _bulk_update(model, rows: list[dict[str, Any]]) -> None:
+    """UPDATE by primary key, batched (executemany); each row names ``id`` and what changes."""
+    if rows:
+        db.session.execute(update(model), rows)
+
+
+def _ids(model) -> dict[str, int]:
+    return dict(db.session.execute(select(model.external_id, model.id)).all())
 
 
 def _apply(incoming: Snapshot, state: CurrentState, *, now: datetime) -> None:
-    """Make the database say what ``incoming`` says; touch only rows that differ."""
+    """Make the database say what ``incoming`` says, touching only rows that differ.
+
+    Works on plain rows with bulk statements (no ORM object per person), so a district-sized
+    directory applies in seconds and an unchanged one writes nothing.
+    """
     snap = clean_snapshot(incoming)
-    agencies = {a.external_id: a for a in db.session.execute(select(Agency)).scalars()}
-    departments = {d.external_id: d for d in db.session.execute(select(Department)).scalars()}
+    old, inactive = state.snapshot, state.inactive
 
-    for unit in sorted(snap.units.values(), key=lambda u: u.depth):
-        if unit.is_agency:
-            agency = agencies.get(unit.external_id)
-            if agency is None:
-                agency = Agency(external_id=unit.external_id, dn=unit.dn, name=unit.name, active=True, updated_at=now)
-                db.session.add(agency)
-                agencies[unit.external_id] = agency
-            elif _set(agency, dn=unit.dn, name=unit.name, active=True):
-                agency.updated_at = now
-    db.session.flush()
-    for unit in sorted(snap.units.values(), key=lambda u: u.depth):
-        if unit.is_agency:
-            continue
-        parent = departments.get(unit.parent_id) if unit.parent_id != unit.agency_id else None
-        values = dict(dn=unit.dn, name=unit.name, agency_id=agencies[unit.agency_id].id,
-                      parent_id=parent.id if parent else None, depth=unit.depth, active=True)
-        dept = departments.get(unit.external_id)
-        if dept is None:
-            dept = Department(external_id=unit.external_id, updated_at=now, **values)
-            db.session.add(dept)
-            departments[unit.external_id] = dept
-            db.session.flush()
-        elif _set(dept, **values):
-            dept.updated_at = now
-    for ext, unit in list(agencies.items()) + list(departments.items()):
-        if ext not in snap.units and unit.active:
-            unit.active, unit.updated_at = False, now
-    db.session.flush()
+    def changed(ext: str, current: Any, wanted: Any) -> bool:
+        return current != wanted or ext in inactive
 
-    people = {p.external_id: p for p in db.session.execute(select(Person)).scalars()}
+    agency_ids = _ids(Agency)
+    agencies = [u for u in snap.units.values() if u.is_agency]
+    _bulk_insert(Agency, [dict(external_id=u.external_id, dn=u.dn, name=u.name, active=True, updated_at=now)
+                          for u in agencies if u.external_id not in agency_ids])
+    _bulk_update(Agency, [dict(id=agency_ids[u.external_id], dn=u.dn, name=u.name, active=True, updated_at=now)
+                          for u in agencies if u.external_id in agency_ids
+                          and changed(u.external_id, old.units.get(u.external_id), u)])
+    agency_ids = _ids(Agency)
+
+    dept_ids = _ids(Department)
+    departments = [u for u in snap.units.values() if not u.is_agency]
+    for depth in sorted({u.depth for u in departments}):
+        level = [u for u in departments if u.depth == depth]
+
+        def values(u: DirUnit) -> dict[str, Any]:
+            return dict(dn=u.dn, name=u.name, agency_id=agency_ids[u.agency_id],
+                        parent_id=dept_ids.get(u.parent_id) if u.parent_id != u.agency_id else None,
+                        depth=u.depth, active=True, updated_at=now)
+
+        _bulk_insert(Department, [values(u) | {"external_id": u.external_id}
+                                  for u in level if u.external_id not in dept_ids])
+        _bulk_update(Department, [values(u) | {"id": dept_ids[u.external_id]} for u in level
+                                  if u.external_id in dept_ids and changed(u.external_id, old.units.get(u.external_id), u)])
+        dept_ids = _ids(Department)
+    for model, ids in ((Agency, agency_ids), (Department, dept_ids)):
+        _bulk_update(model, [dict(id=ident, active=False, updated_at=now) for ext, ident in ids.items()
+                             if ext not in snap.units and ext in old.units and ext not in inactive])
+
+    person_ids = _ids(Person)
     wanted_uids = {p.uid for p in snap.people.values()}
-    for ext, person in people.items():
-        if ext not in snap.people and person.uid in wanted_uids:
-            # a departed person's login has been given to someone new: keep the history under a
-            # distinct login so the newcomer can have it
-            person.uid = f"{person.uid}~{person.id}"
-    new_people = []
-    for dp in snap.people.values():
-        unit = snap.units[dp.unit_id]
-        agency_id = agencies[unit.agency_id].id
-        department_id = None if unit.is_agency else departments[unit.external_id].id
-        values = dict(dn=dp.dn, uid=dp.uid, name=dp.name, title=dp.title, rank=dp.rank,
-                      cadre_category=dp.cadre_category, mail=dp.mail, mobile=dp.mobile,
-                      agency_id=agency_id, department_id=department_id, active=True, deactivated_at=None)
-        person = people.get(dp.external_id)
-        if person is None:
-            person = Person(external_id=dp.external_id, updated_at=now, **values)
-            new_people.append(person)
-            people[dp.external_id] = person
-        elif _set(person, **values):
-            person.updated_at = now
-    db.session.add_all(new_people)
-    for ext, person in people.items():
-        if ext not in snap.people and person.active:
-            person.active, person.deactivated_at, person.updated_at = False, now, now
-    db.session.flush()
-    for dp in snap.people.values():
-        person = people[dp.external_id]
-        manager_id = people[dp.manager_id].id if dp.manager_id else None
-        if person.manager_id != manager_id:
-            person.manager_id = manager_id
-            person.updated_at = now
+    _bulk_update(Person, [dict(id=person_ids[ext], uid=f"{p.uid}~{person_ids[ext]}") for ext, p in old.people.items()
+                          if ext not in snap.people and p.uid in wanted_uids])
 
-    groups = {g.external_id: g for g in db.session.execute(select(OrgGroup)).scalars()}
-    members: dict[int, set[int]] = {}
-    for group_id, person_id in db.session.execute(select(OrgGroupMember.group_id, OrgGroupMember.person_id)):
-        members.setdefault(group_id, set()).add(person_id)
-    for dg in snap.groups.values():
-        unit = snap.units[dg.unit_id]
-        values = dict(dn=dg.dn, kind=dg.kind, role_code=dg.role_code, agency_id=agencies[unit.agency_id].id,
-                      department_id=None if unit.is_agency else departments[unit.external_id].id, active=True)
-        group = groups.get(dg.external_id)
-        if group is None:
-            group = OrgGroup(external_id=dg.external_id, updated_at=now, **values)
-            db.session.add(group)
-            db.session.flush()
-            groups[dg.external_id] = group
-        elif _set(group, **values):
-            group.updated_at = now
-        wanted = {people[m].id for m in dg.member_ids}
-        have = members.get(group.id, set())
-        for person_id in wanted - have:
-            db.session.add(OrgGroupMember(group_id=group.id, person_id=person_id))
-        if have - wanted:
-            db.session.execute(delete(OrgGroupMember).where(
-                OrgGroupMember.group_id == group.id, OrgGroupMember.person_id.in_(have - wanted)))
-    for ext, group in groups.items():
-        if ext not in snap.groups and group.active:
-            group.active, group.updated_at = False, now
-    db.session.flush()
+    def person_values(p: DirPerson) -> dict[str, Any]:
+        unit = snap.units[p.unit_id]
+        return dict(dn=p.dn, uid=p.uid, name=p.name, title=p.title, rank=p.rank, cadre_category=p.cadre_category,
+                    mail=p.mail, mobile=p.mobile, agency_id=agency_ids[unit.agency_id],
+                    department_id=None if unit.is_agency else dept_ids[unit.external_id],
+                    active=True, deactivated_at=None, updated_at=now)
+
+    # insert newcomers managers first, level by level, so each row is written once with its manager
+    pending = {p.external_id: p for p in snap.people.values() if p.external_id not in person_ids}
+    late_links: list[DirPerson] = []
+    while pending:
+        level = [p for p in pending.values() if not p.manager_id or p.manager_id not in pending]
+        if not level:  # a manager loop among newcomers: write them, link managers below
+            level = list(pending.values())
+        _bulk_insert(Person, [person_values(p) | {"external_id": p.external_id,
+                                                  "manager_id": person_ids.get(p.manager_id) if p.manager_id else None}
+                              for p in level])
+        for p in level:
+            del pending[p.external_id]
+            if p.manager_id and p.manager_id not in person_ids:
+                late_links.append(p)
+        inserted = dict(db.session.execute(select(Person.external_id, Person.id).where(
+            Person.external_id.in_([p.external_id for p in level]))).all()) if len(level) < 20_000 else _ids(Person)
+        person_ids.update(inserted)
+    updates = [dict(id=person_ids[p.external_id], manager_id=person_ids[p.manager_id]) for p in late_links]
+    for p in snap.people.values():
+        manager_id = person_ids[p.manager_id] if p.manager_id else None
+        before = old.people.get(p.external_id)
+        if before is None:
+            continue
+        if changed(p.external_id, before, p):
+            updates.append(person_values(p) | {"id": person_ids[p.external_id], "manager_id": manager_id})
+    _bulk_update(Person, updates)
+    _bulk_update(Person, [dict(id=person_ids[ext], active=False, deactivated_at=now, updated_at=now)
+                          for ext in old.people if ext not in snap.people and ext not in inactive])
+
+    group_ids = _ids(OrgGroup)
+
+    def group_values(g: DirGroup) -> dict[str, Any]:
+        unit = snap.units[g.unit_id]
+        return dict(dn=g.dn, kind=g.kind, role_code=g.role_code, agency_id=agency_ids[unit.agency_id],
+                    department_id=None if unit.is_agency else dept_ids[unit.external_id], active=True, updated_at=now)
+
+    _bulk_insert(OrgGroup, [group_values(g) | {"external_id": g.external_id}
+                            for g in snap.groups.values() if g.external_id not in group_ids])
+    _bulk_update(OrgGroup, [group_values(g) | {"id": group_ids[g.external_id]} for g in snap.groups.values()
+                            if g.external_id in group_ids and changed(
+                                g.external_id, _without_members(old.groups.get(g.external_id)), _without_members(g))])
+    _bulk_update(OrgGroup, [dict(id=ident, active=False, updated_at=now) for ext, ident in group_ids.items()
+                            if ext not in snap.groups and ext in old.groups and ext not in inactive])
+    group_ids = _ids(OrgGroup)
+    add, remove = [], []
+    for g in snap.groups.values():
+        have = set(old.groups[g.external_id].member_ids) if g.external_id in old.groups else set()
+        want = set(g.member_ids)
+        add += [dict(group_id=group_ids[g.external_id], person_id=person_ids[m]) for m in sorted(want - have)]
+        remove += [(group_ids[g.external_id], person_ids[m]) for m in have - want if m in person_ids]
+    for ext, g in old.groups.items():
+        if ext not in snap.groups and g.member_ids and ext not in inactive:
+            remove += [(group_ids[ext], person_ids[m]) for m in g.member_ids if m in person_ids]
+    _bulk_insert(OrgGroupMember, add)
+    for group_id, person_id in remove:
+        db.session.execute(delete(OrgGroupMember).where(OrgGroupMember.group_id == group_id,
+                                                        OrgGroupMember.person_id == person_id))
+
+
+def _without_members(group: DirGroup | None) -> DirGroup | None:
+    return None if group is None else replace(group, member_ids=())
 
 
 def do_set_default_deputy(person: Person, deputy: Person | None, *, acting_user: Person,

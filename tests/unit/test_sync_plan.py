@@ -177,3 +177,21 @@ def test_active_directory_mapping_on_fabricated_entries():
 def test_malformed_dn_is_a_problem_not_a_crash(bad):
     snap = build_snapshot([person(bad, "px", "x", "x")], BASE)
     assert "px" not in snap.people
+
+
+def test_manager_loop_among_newcomers_is_kept(app):
+    """Two new people who name each other as manager: both rows get their manager."""
+    from internal_affairs.clock import utcnow
+    from internal_affairs.extensions import db
+    from internal_affairs.org.actions import _apply
+    from internal_affairs.org.models import Person
+    from sqlalchemy import select
+
+    agency = f"ou=区教育局,{BASE}"
+    entries = [ou(agency, "a1"),
+               person(f"uid=a,{agency}", "pa", "a", "甲", manager=f"uid=b,{agency}"),
+               person(f"uid=b,{agency}", "pb", "b", "乙", manager=f"uid=a,{agency}")]
+    with app.app_context():
+        _apply(build_snapshot(entries, BASE), CurrentState(build_snapshot([], BASE)), now=utcnow())
+        people = {p.uid: p for p in db.session.execute(select(Person)).scalars()}
+        assert people["a"].manager_id == people["b"].id and people["b"].manager_id == people["a"].id
