@@ -29,11 +29,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "unit"))
 
 from internal_affairs.routing.orgview import AgencyView, DepartmentView, OrgView, PersonView  # noqa: E402
 from internal_affairs.routing.resolver import resolve_route  # noqa: E402
-from test_routing_catalog import ROUTES  # noqa: E402
+from internal_affairs.matters.actions import read_catalog  # noqa: E402
+from internal_affairs.matters.schema import parse_matter  # noqa: E402
+
+# the shipped catalog, exactly as `flask matters load` reads it
+ROUTES = {data["code"]: parse_matter(data, source=path.name).route for path, data in read_catalog()}
 
 FIXED_AGENCIES = ("区纪委", "区委组织部", "区委办公室", "区政府办公室", "区委宣传部")
 FIXED_ROLES = {"区纪委": "discipline_review", "区委组织部": "cadre_management"}
