@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 translations: venv
-	@$(BIN)/pybabel compile -q -d internal_affairs/translations
+	@$(BIN)/pybabel -q compile -d internal_affairs/translations
 
 demo-db: bootstrap
 	@mkdir -p instance
