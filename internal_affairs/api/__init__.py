@@ -75,4 +75,6 @@ def _bool_field(data: dict[str, Any], name: str, default: bool = False) -> bool:
 from ..auth import api as _auth_api  # noqa: E402,F401
 from ..org import api as _org_api  # noqa: E402,F401
 from ..matters import api as _matters_api  # noqa: E402,F401
+from ..cases import api as _cases_api  # noqa: E402,F401
+from ..cases import api_attachments as _attachments_api  # noqa: E402,F401
 from . import openapi as _openapi  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Cases end to end: submission, the task engine, decisions, inbox, attachments."""

@@ -1,0 +1,831 @@
+"""Every write to a case: submission, the task engine, decisions and the actions around them.
+
+Each public ``do_*`` is atomic: it checks, changes, appends its audit event and commits, or
+raises a domain error and changes nothing. Decisions are race-safe: the case row is locked
+(PostgreSQL) and its ``version`` bumped with a guarded UPDATE, so of two people deciding the same
+``any`` step at once exactly one wins and the other gets :class:`StaleDecisionError` (409).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from ..audit.actions import record_event
+from ..delegation.calendar import CalendarError, WorkCalendar
+from ..errors import DomainError, NotFound, PermissionDenied, ValidationError
+from ..extensions import db
+from ..matters.queries import LoadedMatter, check_form, get_calendar, get_matter, get_org_view
+from ..matters.schema import compute_facts, parse_matter
+from ..org.models import Agency, Person
+from ..routing.errors import ConditionEvaluationError, UnknownPersonError
+from ..routing.resolver import resolve_route
+from .errors import (InvalidTransitionError, MissingMaterialError, NotYourTaskError, RateLimitedError,
+                     SelfApprovalError, StaleDecisionError, TaskBlockedError)
+from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision, CaseStep,
+                     Reminder, Task)
+
+__all__ = [
+    "do_create_case", "do_submit_case", "do_decide", "do_transfer", "do_consult", "do_add_approver",
+    "do_remove_approver", "do_withdraw_decision", "do_withdraw_case", "do_resubmit", "do_cc", "do_remind",
+    "do_batch_decision", "DECISIONS", "REMIND_INTERVAL",
+]
+
+TZ = ZoneInfo("Asia/Shanghai")
+DECISIONS = ("approve", "reject", "return", "done", "read")
+ALLOWED = {
+    "approve": ("approve", "reject", "return"),
+    "handle": ("done", "return"),
+    "read": ("read",),
+    "consult": ("done",),
+    "error": ("done",),
+    "obligation": ("done",),
+}
+RESULT_STATUS = {"approve": "approved", "reject": "rejected", "return": "returned", "done": "done", "read": "read"}
+REMIND_INTERVAL = timedelta(minutes=30)
+MAX_COMMENT = 2000
+FINISHED = ("approved", "rejected", "completed", "withdrawn")
+
+
+# ---- time -------------------------------------------------------------------------------------
+
+def _due(calendar: WorkCalendar, start_utc: datetime, days: Any) -> datetime | None:
+    """``days`` working days after ``start_utc`` (naive UTC), computed on the Shanghai calendar."""
+    if days in (None, "", 0):
+        return None
+    try:
+        local = start_utc.replace(tzinfo=timezone.utc).astimezone(TZ)
+        return calendar.add_working_days(local, Decimal(str(days))).astimezone(timezone.utc).replace(tzinfo=None)
+    except (CalendarError, ArithmeticError):
+        return None
+
+
+def _due_after_date(calendar: WorkCalendar, day: date, days: int) -> datetime | None:
+    start = datetime.combine(day, datetime.min.time()).replace(hour=18, tzinfo=TZ)
+    return calendar.add_working_days(start, days).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+def _comment(comment: Any) -> str | None:
+    if comment is None:
+        return None
+    if not isinstance(comment, str):
+        raise ValidationError(fields={"comment": _("批示意见必须是文字。")})
+    if len(comment) > MAX_COMMENT:
+        raise ValidationError(fields={"comment": _("批示意见不能超过 %(n)s 字。", n=MAX_COMMENT)})
+    return comment.strip() or None
+
+
+def _person(uid: Any, field: str = "to") -> Person:
+    if not isinstance(uid, str) or not uid or len(uid) > 100:
+        raise ValidationError(fields={field: _("请指定人员（用户名）。")})
+    person = db.session.execute(select(Person).where(Person.uid == uid, Person.active.is_(True))).scalar_one_or_none()
+    if person is None:
+        raise ValidationError(fields={field: _("没有这个在岗人员：%(uid)s", uid=uid)})
+    return person
+
+
+def _people_by_uid(uids: Iterable[str]) -> dict[str, Person]:
+    uids = sorted(set(uids))
+    if not uids:
+        return {}
+    return {p.uid: p for p in db.session.execute(select(Person).where(Person.uid.in_(uids))).scalars()}
+
+
+def _definition(case: Case):
+    from ..matters.queries import _definition as cached
+
+    return cached(case.matter_version)
+
+
+def _bump(case: Case, now: datetime) -> None:
+    """Guarded version bump: the loser of a race sees 0 rows and gets a clean 409."""
+    result = db.session.execute(
+        update(Case).where(Case.id == case.id, Case.version == case.version)
+        .values(version=Case.version + 1, updated_at=now).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise StaleDecisionError()
+    db.session.refresh(case)
+
+
+def _event(action: str, case: Case, actor: Person | None, now: datetime, *, on_behalf_of: Person | None = None,
+           **data: Any) -> None:
+    record_event(action, actor=actor, object_type="case", object_id=case.number or case.id,
+                 data={"case_id": case.id} | data, now=now, on_behalf_of=on_behalf_of)
+
+
+def _next_number(agency: Agency, year: int) -> str:
+    """The next gapless number of ``agency`` in ``year``, taken in the current transaction."""
+    for _attempt in range(3):
+        result = db.session.execute(
+            update(CaseCounter).where(CaseCounter.agency_id == agency.id, CaseCounter.year == year)
+            .values(last=CaseCounter.last + 1).returning(CaseCounter.last))
+        value = result.scalar_one_or_none()
+        if value is not None:
+            return f"{agency.name}-{year}-{value:06d}"
+        nested = db.session.begin_nested()
+        try:
+            db.session.add(CaseCounter(agency_id=agency.id, year=year, last=0))
+            db.session.flush()
+            nested.commit()
+        except Exception:  # noqa: BLE001 - another submitter created the counter row first
+            nested.rollback()
+    raise DomainError(_("无法分配办件编号，请重试。"), code="numbering_failed")
+
+
+def _title(definition, applicant: Person, form: Mapping[str, Any]) -> str:
+    span = ""
+    if form.get("start_date"):
+        span = f" {form['start_date']}" + (f" 至 {form['end_date']}" if form.get("end_date") and
+                                            form.get("end_date") != form["start_date"] else "")
+    elif form.get("date"):
+        span = f" {form['date']}"
+    return f"{applicant.name}的{definition.name}申请{span}"[:300]
+
+
+def _resolve(loaded: LoadedMatter, form: Mapping[str, Any], applicant: Person, system_admins: tuple[str, ...]):
+    definition = loaded.definition
+    try:
+        facts = compute_facts(definition, form, get_calendar())
+    except CalendarError as exc:
+        raise ValidationError(str(exc), code="invalid_form") from None
+    try:
+        plan = resolve_route(definition.route, get_org_view(system_admins), applicant.uid, facts)
+    except UnknownPersonError:
+        raise NotFound() from None
+    except ConditionEvaluationError as exc:
+        raise ValidationError(_("表单内容无法用于判断审批路线：%(why)s", why=exc.message), code="invalid_form") from None
+    return plan, facts
+
+
+# ---- creating and submitting ------------------------------------------------------------------
+
+def do_create_case(matter_code: Any, form: Any, *, applicant: Person, now: datetime, submit: bool,
+                   system_admins: tuple[str, ...] = (), deferred: Mapping[str, str] | None = None) -> Case:
+    """Create a case (a draft, or submitted at once). Raises :class:`ValidationError` (422 with
+    per-field messages), :class:`NotFound` (unknown matter) and, on submit, :class:`MissingMaterialError`."""
+    loaded = get_matter(matter_code)
+    cleaned = check_form(loaded.definition, form if form is not None else {})
+    case = Case(agency_id=applicant.agency_id, matter_type_id=loaded.type.id, matter_version_id=loaded.version.id,
+                applicant_id=applicant.id, status="draft", title=_title(loaded.definition, applicant, cleaned),
+                form=cleaned, plan={}, created_at=now, updated_at=now, version=1, return_count=0)
+    db.session.add(case)
+    db.session.flush()
+    _event("cases.case.created", case, applicant, now, matter=loaded.type.code, version=loaded.version.version)
+    if not submit:
+        db.session.commit()
+        return case
+    return _submit(case, loaded, applicant=applicant, now=now, system_admins=system_admins, deferred=deferred or {})
+
+
+def do_submit_case(case: Case, *, applicant: Person, now: datetime, system_admins: tuple[str, ...] = (),
+                   deferred: Mapping[str, str] | None = None) -> Case:
+    """Submit a draft. Only its applicant may. Raises :class:`InvalidTransitionError`."""
+    if case.applicant_id != applicant.id:
+        raise PermissionDenied(_("只有申请人可以提交。"))
+    if case.status != "draft":
+        raise InvalidTransitionError(_("只有草稿可以提交。"))
+    from ..matters.models import MatterVersion
+
+    version = db.session.get(MatterVersion, case.matter_version_id)
+    loaded = LoadedMatter(case.matter_type, version, parse_matter(version.definition, source=version.source))
+    return _submit(case, loaded, applicant=applicant, now=now, system_admins=system_admins, deferred=deferred or {})
+
+
+def _check_materials(case: Case, definition, deferred: Mapping[str, str], now: datetime) -> None:
+    if not isinstance(deferred, Mapping) or any(not isinstance(v, str) for v in deferred.values()):
+        raise ValidationError(fields={"deferred_materials": _("容缺材料须写明承诺，如 {\"材料代码\": \"承诺内容\"}。")})
+    have = set(db.session.execute(select(Attachment.material).where(Attachment.case_id == case.id)).scalars())
+    errors: dict[str, str] = {}
+    specs = {m.code: m for m in definition.materials}
+    for code in deferred:
+        spec = specs.get(code)
+        if spec is None or not spec.deferrable:
+            errors[f"materials.{code}"[:100]] = _("该材料不能容缺后补。")
+        elif not deferred[code].strip():
+            errors[f"materials.{code}"] = _("请填写补交承诺。")
+    for spec in definition.materials:
+        if spec.required and spec.code not in have and spec.code not in deferred:
+            errors[f"materials.{spec.code}"] = _("请上传“%(name)s”。", name=spec.name)
+    if errors:
+        raise MissingMaterialError(fields=errors)
+    calendar = get_calendar()
+    for code, commitment in deferred.items():
+        if code in have:
+            continue
+        spec = specs[code]
+        db.session.add(CaseMaterial(case_id=case.id, material=code, status="deferred", commitment=commitment.strip()[:2000],
+                                    due_at=_due(calendar, now, spec.supply_days) or now, created_at=now))
+
+
+def _submit(case: Case, loaded: LoadedMatter, *, applicant: Person, now: datetime,
+            system_admins: tuple[str, ...], deferred: Mapping[str, str]) -> Case:
+    definition = loaded.definition
+    _check_materials(case, definition, deferred, now)
+    plan, _facts = _resolve(loaded, case.form, applicant, system_admins)
+    preview = plan.as_preview()
+    calendar = get_calendar()
+    case.plan = preview
+    case.variant = plan.variant
+    case.number = _next_number(applicant.agency, (now.replace(tzinfo=timezone.utc).astimezone(TZ)).year)
+    case.status = "in_progress"
+    case.submitted_at = now
+    case.due_at = _due(calendar, now, definition.time_limit)
+    case.updated_at = now
+    for index, step in enumerate(preview["steps"]):
+        db.session.add(CaseStep(case_id=case.id, index=index, name=step["name"], kind=step["kind"],
+                                mode=step["mode"], status="planned", spec=step, time_limit=step.get("time_limit")))
+    db.session.flush()
+    _event("cases.case.submitted", case, applicant, now, number=case.number, variant=plan.variant,
+           deferred=sorted(deferred))
+    _advance(case, from_index=0, now=now, calendar=calendar)
+    db.session.commit()
+    return case
+
+
+# ---- the engine -------------------------------------------------------------------------------
+
+def _steps(case: Case) -> list[CaseStep]:
+    return list(db.session.execute(select(CaseStep).where(CaseStep.case_id == case.id)
+                                   .order_by(CaseStep.index)).scalars())
+
+
+def _lanes(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The independent lanes of a step: one per applying branch, or the step itself."""
+    if spec.get("branches"):
+        return [b for b in spec["branches"] if b.get("applies", True)]
+    return [spec]
+
+
+def _task_kind(step_kind: str) -> str:
+    return {"approve": "approve", "auto": "approve", "handle": "handle", "read": "read"}.get(step_kind, "approve")
+
+
+def _new_task(case: Case, step: CaseStep | None, assignee: Person, *, kind: str, branch: str | None, now: datetime,
+              position: int = 0, origin: str = "plan", parent: Task | None = None, note: str | None = None,
+              due_at: datetime | None = None) -> Task:
+    task = Task(case_id=case.id, step_id=step.id if step else None, branch=branch, kind=kind, origin=origin,
+                position=position, assignee_id=assignee.id, status=OPEN_TASK, created_at=now,
+                due_at=due_at if due_at is not None else (step.due_at if step else None),
+                parent_task_id=parent.id if parent else None, note=note, version=1)
+    db.session.add(task)
+    return task
+
+
+def _activate(case: Case, step: CaseStep, *, now: datetime, calendar: WorkCalendar) -> bool:
+    """Start ``step``. Returns True when it now waits for people, False when it finished at once."""
+    spec = step.spec
+    if not spec.get("applies", True):
+        step.status, step.note, step.finished_at = "skipped", (spec.get("not_applied") or {}).get("text"), now
+        return False
+    if spec.get("auto_outcome") == "approved":
+        step.status, step.finished_at = "done", now
+        step.note = _("符合秒批规则，系统即时确认")
+        _event("cases.step.auto_approved", case, None, now, step=step.name, rule=spec.get("rule"))
+        return False
+    step.started_at = now
+    step.due_at = _due(calendar, now, step.time_limit)
+    step.status = "active"
+    created = 0
+    uids = set()
+    for lane in _lanes(spec):
+        uids.update(lane.get("approvers", []))
+        uids.update(lane.get("error_assignees", []))
+    people = _people_by_uid(uids)
+    kind = _task_kind(step.kind)
+    done_branches = set(spec.get("_done_branches", []))
+    resume = spec.get("_resume") or {}
+    for lane in _lanes(spec):
+        branch = lane["name"] if spec.get("branches") else None
+        if branch in done_branches:
+            continue
+        if lane.get("error"):
+            for uid in lane.get("error_assignees", []):
+                if uid in people:
+                    _new_task(case, step, people[uid], kind="error", branch=branch, now=now,
+                              note=lane["error"])
+                    created += 1
+            continue
+        approvers = [people[u] for u in lane.get("approvers", []) if u in people]
+        if not approvers:
+            continue
+        if lane.get("mode") == "serial":
+            start = resume.get("position", 0) if resume.get("branch") == branch else 0
+            start = start if 0 <= start < len(approvers) else 0
+            _new_task(case, step, approvers[start], kind=kind, branch=branch, now=now, position=start)
+            created += 1
+        else:
+            for position, person in enumerate(approvers):
+                _new_task(case, step, person, kind=kind, branch=branch, now=now, position=position)
+                created += 1
+    if resume:
+        step.spec = {k: v for k, v in spec.items() if k != "_resume"}
+    if created == 0:
+        step.status, step.finished_at = "skipped", now
+        step.note = _("审批人已在上一环节审批，不再重复")
+        return False
+    db.session.flush()
+    return True
+
+
+def _advance(case: Case, *, from_index: int, now: datetime, calendar: WorkCalendar | None = None) -> None:
+    """Activate steps from ``from_index`` until one waits for people, or finish the case."""
+    calendar = calendar or get_calendar()
+    for step in _steps(case):
+        if step.index < from_index or step.status not in ("planned",):
+            continue
+        case.current_step = step.index
+        if _activate(case, step, now=now, calendar=calendar):
+            return
+    _finish_approved(case, now=now, calendar=calendar)
+
+
+def _finish_approved(case: Case, *, now: datetime, calendar: WorkCalendar) -> None:
+    definition = _definition(case)
+    case.current_step = None
+    case.finished_at = now
+    applicant = case.applicant
+    obligations = definition.obligations
+    if obligations:
+        case.status = "approved"
+        for ob in obligations:
+            day = case.form.get(ob.from_field)
+            due = _due_after_date(calendar, date.fromisoformat(day), ob.days) if day else None
+            _new_task(case, None, applicant, kind="obligation", branch=None, now=now, origin="obligation",
+                      note=ob.name, due_at=due).obligation_code = ob.code
+        case.finished_at = None
+    else:
+        case.status = "completed" if all(s.kind in ("handle", "read") for s in _steps(case)) else "approved"
+    _event("cases.case.approved", case, None, now, status=case.status)
+
+
+def _lane_tasks(step: CaseStep, branch: str | None) -> list[Task]:
+    return list(db.session.execute(select(Task).where(Task.step_id == step.id, Task.branch.is_(None) if branch is None
+                                                      else Task.branch == branch)
+                                   .where(Task.kind.in_(("approve", "handle", "read", "error")))
+                                   .order_by(Task.id)).scalars())
+
+
+def _lane_spec(step: CaseStep, branch: str | None) -> dict[str, Any]:
+    if branch is None:
+        return step.spec
+    return next(b for b in step.spec.get("branches", []) if b["name"] == branch)
+
+
+def _lane_done(step: CaseStep, branch: str | None, decided: Task, *, now: datetime) -> bool:
+    """After ``decided`` was approved/done/read: create the next serial task, cancel the rest of an
+    ``any`` lane, and say whether the lane is finished."""
+    spec = _lane_spec(step, branch)
+    tasks = _lane_tasks(step, branch)
+    open_tasks = [t for t in tasks if t.status == OPEN_TASK]
+    mode = spec.get("mode", "any")
+    if decided.kind == "error":
+        mode = "any"
+    if mode == "serial" and decided.origin in ("plan", "transfer"):
+        queue = spec.get("approvers", [])
+        nxt = decided.position + 1
+        if nxt < len(queue) and not any(t.origin == "plan" and t.position == nxt for t in tasks):
+            person = _people_by_uid([queue[nxt]]).get(queue[nxt])
+            if person is not None:
+                _new_task(step.case, step, person, kind=decided.kind, branch=branch, now=now, position=nxt)
+                return False
+    if mode == "any":
+        for task in open_tasks:
+            if task.id != decided.id and task.origin in ("plan", "transfer") and task.blocked_by_task_id != decided.id:
+                task.status, task.note, task.decided_at = "cancelled", _("已由他人处理"), now
+        open_tasks = [t for t in open_tasks if t.status == OPEN_TASK and t.id != decided.id]
+    return not [t for t in open_tasks if t.id != decided.id]
+
+
+def _step_done(step: CaseStep) -> bool:
+    if not step.spec.get("branches"):
+        return step.status == "done"
+    done = step.spec.get("_done_branches", [])
+    return all(b["name"] in done for b in _lanes(step.spec) if b.get("approvers") or b.get("error"))
+
+
+def _mark_branch(step: CaseStep, branch: str) -> None:
+    spec = dict(step.spec)
+    spec["_done_branches"] = sorted(set(spec.get("_done_branches", [])) | {branch})
+    step.spec = spec
+
+
+def _after_positive(case: Case, task: Task, *, now: datetime) -> None:
+    """Move the case on after an approve / done / read."""
+    unblocked = db.session.execute(select(Task).where(Task.blocked_by_task_id == task.id,
+                                                      Task.status == OPEN_TASK)).scalars().all()
+    for other in unblocked:
+        other.blocked_by_task_id = None
+    if task.kind == "consult" or task.step is None:
+        if task.kind == "obligation":
+            _maybe_complete(case, now=now)
+        return
+    if unblocked and task.origin == "added_before":
+        return
+    step = task.step
+    if step.status != "active":
+        return
+    if _lane_done(step, task.branch, task, now=now):
+        if task.branch is not None:
+            _mark_branch(step, task.branch)
+            if not _step_done(step):
+                return
+        step.status, step.finished_at = "done", now
+        _advance(case, from_index=step.index + 1, now=now)
+
+
+def _maybe_complete(case: Case, *, now: datetime) -> None:
+    pending = db.session.execute(select(func.count()).select_from(Task).where(
+        Task.case_id == case.id, Task.kind == "obligation", Task.status == OPEN_TASK)).scalar()
+    if pending == 0 and case.status == "approved":
+        case.status, case.finished_at = "completed", now
+        _event("cases.case.completed", case, None, now)
+
+
+def _cancel_open(case: Case, *, now: datetime, note: str, keep_obligations: bool = True,
+                 steps_from: int | None = None) -> None:
+    stmt = select(Task).where(Task.case_id == case.id, Task.status == OPEN_TASK)
+    for task in db.session.execute(stmt).scalars():
+        if keep_obligations and task.kind == "obligation":
+            continue
+        if steps_from is not None and (task.step is None or task.step.index < steps_from):
+            continue
+        task.status, task.note, task.decided_at = "cancelled", note, now
+
+
+def _load_task(task_id: Any, actor: Person, roles: set[str]) -> tuple[Task, Case]:
+    from .access import access_case
+
+    if isinstance(task_id, bool) or not isinstance(task_id, int) or not 0 < task_id < 2**31:
+        raise NotFound()
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise NotFound()
+    case = access_case(task.case_id, actor, roles, lock=True)
+    db.session.refresh(task)
+    return task, case
+
+
+def _check_holder(task: Task, actor: Person) -> None:
+    if task.assignee_id != actor.id:
+        raise NotYourTaskError()
+    if task.status != OPEN_TASK:
+        raise StaleDecisionError()
+    if task.blocked_by_task_id is not None:
+        raise TaskBlockedError()
+
+
+def _claim(task: Task, case: Case, *, actor: Person, status: str, decision: str, comment: str | None,
+           now: datetime) -> None:
+    """Record the decision on the task with a guarded UPDATE (exactly once)."""
+    _bump(case, now)
+    result = db.session.execute(
+        update(Task).where(Task.id == task.id, Task.version == task.version, Task.status == OPEN_TASK)
+        .values(status=status, decision=decision, comment=comment, acted_by_id=actor.id,
+                on_behalf_of_id=None, decided_at=now, version=Task.version + 1)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise StaleDecisionError()
+    db.session.refresh(task)
+
+
+# ---- decisions --------------------------------------------------------------------------------
+
+def do_decide(task_id: Any, decision: Any, *, actor: Person, roles: set[str], now: datetime,
+              comment: Any = None, to_step: Any = None) -> Case:
+    """Approve, reject, return, mark done or read. Raises :class:`NotFound`, :class:`NotYourTaskError`,
+    :class:`StaleDecisionError` (409), :class:`TaskBlockedError`, :class:`ValidationError`."""
+    if decision not in DECISIONS:
+        raise ValidationError(fields={"decision": _("决定必须是 approve、reject、return、done 或 read。")})
+    comment = _comment(comment)
+    task, case = _load_task(task_id, actor, roles)
+    _check_holder(task, actor)
+    if decision not in ALLOWED.get(task.kind, ()):
+        raise ValidationError(fields={"decision": _("此任务不能作出该决定。")})
+    if case.status not in ("in_progress", "approved"):
+        raise InvalidTransitionError()
+    target = None
+    if decision == "return" and to_step is not None:
+        target = _return_target(case, task, to_step)
+    if decision in ("reject", "return") and task.kind == "approve" and not comment:
+        raise ValidationError(fields={"comment": _("退回或不同意时请填写意见。")})
+    _claim(task, case, actor=actor, status=RESULT_STATUS[decision], decision=decision, comment=comment, now=now)
+    if decision in ("approve", "done", "read"):
+        _after_positive(case, task, now=now)
+    elif decision == "reject":
+        _cancel_open(case, now=now, note=_("申请未获同意"))
+        case.status, case.finished_at, case.current_step = "rejected", now, None
+        for step in _steps(case):
+            if step.status == "active":
+                step.status, step.finished_at = "rejected", now
+    else:
+        _return(case, task, target, now=now)
+    _event("cases.task.decided", case, actor, now, task_id=task.id, decision=decision, comment=comment,
+           step=task.step.name if task.step else None, branch=task.branch, status=case.status)
+    db.session.commit()
+    return case
+
+
+def _return_target(case: Case, task: Task, to_step: Any) -> CaseStep:
+    steps = _steps(case)
+    current = task.step.index if task.step else None
+    if isinstance(to_step, bool) or not isinstance(to_step, (int, str)):
+        raise ValidationError(fields={"to_step": _("请指定要退回的环节（名称或序号）。")})
+    target = next((s for s in steps if (isinstance(to_step, int) and s.index == to_step) or s.name == to_step), None)
+    if target is None or current is None or target.index >= current or target.status not in ("done",):
+        raise ValidationError(fields={"to_step": _("只能退回到已经办理过的前面环节。")})
+    return target
+
+
+def _return(case: Case, task: Task, target: CaseStep | None, *, now: datetime) -> None:
+    current = task.step
+    case.return_count += 1
+    if target is None:
+        _cancel_open(case, now=now, note=_("已退回申请人修改"))
+        case.status, case.returned_from_step, case.current_step = "returned", current.index if current else None, None
+        if current is not None:
+            current.status, current.finished_at = "returned", now
+            current.spec = dict(current.spec) | {"_resume": {"branch": task.branch, "position": task.position}}
+        return
+    _cancel_open(case, now=now, note=_("已退回至“%(step)s”", step=target.name), steps_from=target.index)
+    for step in _steps(case):
+        if step.index >= target.index and step.status in ("done", "active", "skipped", "returned"):
+            step.status, step.finished_at, step.started_at = "planned", None, None
+            spec = dict(step.spec)
+            spec.pop("_done_branches", None)
+            step.spec = spec
+    db.session.flush()
+    _advance(case, from_index=target.index, now=now)
+
+
+def do_withdraw_decision(task_id: Any, *, actor: Person, roles: set[str], now: datetime) -> Case:
+    """An approver takes back their own decision while the next step has not acted yet."""
+    task, case = _load_task(task_id, actor, roles)
+    if task.acted_by_id != actor.id or task.status not in ("approved", "done", "read") or task.step is None:
+        raise InvalidTransitionError(_("只能撤回自己作出的同意或办理决定。"))
+    if case.status not in ("in_progress",):
+        raise InvalidTransitionError(_("办件已办结，不能撤回。"))
+    later = db.session.execute(select(Task).where(
+        Task.case_id == case.id, Task.id != task.id, Task.decided_at.is_not(None),
+        Task.status.in_(("approved", "rejected", "returned", "done", "read", "transferred")),
+        Task.decided_at >= task.decided_at)).scalars().all()
+    if any(t.step is None or t.step.index > task.step.index or t.position > task.position for t in later):
+        raise InvalidTransitionError(_("后续环节已经处理，不能撤回。"))
+    _bump(case, now)
+    step = task.step
+    for other in _steps(case):
+        if other.index > step.index and other.status in ("active", "done", "skipped"):
+            other.status, other.started_at, other.finished_at = "planned", None, None
+    _cancel_open(case, now=now, note=_("上一环节撤回了决定"), steps_from=step.index + 1)
+    for other in _lane_tasks(step, task.branch):
+        if other.status == "cancelled" and other.note == _("已由他人处理") and other.decided_at == task.decided_at:
+            other.status, other.note, other.decided_at = OPEN_TASK, None, None
+    task.status, task.note = "cancelled", _("审批人撤回了此决定")
+    replacement = _new_task(case, step, actor, kind=task.kind, branch=task.branch, now=now,
+                            position=task.position, origin=task.origin, parent=task)
+    if task.branch:
+        spec = dict(step.spec)
+        spec["_done_branches"] = [b for b in spec.get("_done_branches", []) if b != task.branch]
+        step.spec = spec
+    step.status, step.finished_at = "active", None
+    case.current_step = step.index
+    db.session.flush()
+    _event("cases.task.decision_withdrawn", case, actor, now, task_id=task.id, replacement=replacement.id)
+    db.session.commit()
+    return case
+
+
+def do_transfer(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: datetime, comment: Any = None) -> Case:
+    """转办: the new person decides in the holder's place."""
+    comment = _comment(comment)
+    target = _person(to)
+    task, case = _load_task(task_id, actor, roles)
+    _check_holder(task, actor)
+    if target.id == case.applicant_id:
+        raise SelfApprovalError(fields={"to": _("不能转给申请人本人。")})
+    if target.id == actor.id:
+        raise ValidationError(fields={"to": _("不能转给自己。")})
+    _claim(task, case, actor=actor, status="transferred", decision="transfer", comment=comment, now=now)
+    new = _new_task(case, task.step, target, kind=task.kind, branch=task.branch, now=now, position=task.position,
+                    origin="transfer" if task.origin == "plan" else task.origin, parent=task,
+                    note=_("由%(name)s转办", name=actor.name), due_at=task.due_at)
+    new.blocked_by_task_id = None
+    db.session.flush()
+    db.session.execute(update(Task).where(Task.blocked_by_task_id == task.id, Task.status == OPEN_TASK)
+                       .values(blocked_by_task_id=new.id).execution_options(synchronize_session=False))
+    _event("cases.task.transferred", case, actor, now, task_id=task.id, to=target.uid, comment=comment)
+    db.session.commit()
+    return case
+
+
+def do_consult(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: datetime, comment: Any = None) -> Case:
+    """委派: ask someone's opinion; the task waits for it and comes back to its holder."""
+    comment = _comment(comment)
+    target = _person(to)
+    task, case = _load_task(task_id, actor, roles)
+    _check_holder(task, actor)
+    if target.id in (actor.id, case.applicant_id):
+        raise ValidationError(fields={"to": _("不能征询自己或申请人。")})
+    _bump(case, now)
+    consult = _new_task(case, task.step, target, kind="consult", branch=task.branch, now=now, origin="consult",
+                        parent=task, note=comment, due_at=task.due_at)
+    db.session.flush()
+    task.blocked_by_task_id = consult.id
+    _event("cases.task.consulted", case, actor, now, task_id=task.id, to=target.uid, consult_task=consult.id)
+    db.session.commit()
+    return case
+
+
+def do_add_approver(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: datetime,
+                    position: Any = "after", comment: Any = None) -> Case:
+    """加签: someone approves before the holder (who then decides) or after the holder (before the
+    step moves on)."""
+    comment = _comment(comment)
+    if position not in ("before", "after"):
+        raise ValidationError(fields={"position": _("加签位置必须是 before 或 after。")})
+    target = _person(to)
+    task, case = _load_task(task_id, actor, roles)
+    _check_holder(task, actor)
+    if task.kind not in ("approve", "handle"):
+        raise ValidationError(fields={"task": _("此任务不能加签。")})
+    if target.id in (actor.id, case.applicant_id):
+        raise SelfApprovalError(fields={"to": _("不能加签自己或申请人。")})
+    _bump(case, now)
+    added = _new_task(case, task.step, target, kind=task.kind, branch=task.branch, now=now, position=task.position,
+                      origin=f"added_{position}", parent=task, note=comment, due_at=task.due_at)
+    db.session.flush()
+    if position == "before":
+        task.blocked_by_task_id = added.id
+    else:
+        added.blocked_by_task_id = task.id
+    _event("cases.task.approver_added", case, actor, now, task_id=task.id, to=target.uid, position=position,
+           added_task=added.id)
+    db.session.commit()
+    return case
+
+
+def do_remove_approver(task_id: Any, *, actor: Person, roles: set[str], now: datetime) -> Case:
+    """减签: the holder removes an approver they added, before that person decided."""
+    added, case = _load_task(task_id, actor, roles)
+    parent = db.session.get(Task, added.parent_task_id) if added.parent_task_id else None
+    if not added.origin.startswith("added_") or parent is None or parent.assignee_id != actor.id:
+        raise PermissionDenied(_("只能减去自己加签的人员。"))
+    if added.status != OPEN_TASK:
+        raise StaleDecisionError(_("被加签人已经处理，不能减签。"))
+    _bump(case, now)
+    added.status, added.note, added.decided_at = "cancelled", _("已减签"), now
+    if parent.blocked_by_task_id == added.id:
+        parent.blocked_by_task_id = None
+    _event("cases.task.approver_removed", case, actor, now, task_id=added.id)
+    if parent.status in ("approved", "done") and parent.step is not None and parent.step.status == "active":
+        _after_positive(case, parent, now=now)
+    db.session.commit()
+    return case
+
+
+def do_batch_decision(task_ids: Any, decision: Any, *, actor: Person, roles: set[str], now: datetime,
+                      comment: Any = None) -> list[dict[str, Any]]:
+    """Decide several tasks with one comment; each succeeds or fails on its own."""
+    if not isinstance(task_ids, list) or not task_ids or len(task_ids) > 100:
+        raise ValidationError(fields={"task_ids": _("请提供 1 至 100 个任务编号。")})
+    if decision not in ("approve", "done", "read"):
+        raise ValidationError(fields={"decision": _("批量处理只支持同意、办理或已阅。")})
+    results = []
+    for task_id in task_ids:
+        try:
+            case = do_decide(task_id, decision, actor=actor, roles=roles, now=now, comment=comment)
+            results.append({"task_id": task_id, "status": "ok", "case_status": case.status})
+        except DomainError as exc:
+            db.session.rollback()
+            results.append({"task_id": task_id, "status": "error",
+                            "error": {"code": exc.code, "message": str(exc.message)}})
+    return results
+
+
+# ---- the applicant's actions ------------------------------------------------------------------
+
+def _own_case(case: Case, actor: Person) -> None:
+    if case.applicant_id != actor.id:
+        raise PermissionDenied(_("只有申请人可以执行此操作。"))
+
+
+def do_withdraw_case(case: Case, *, actor: Person, now: datetime, reason: Any = None) -> Case:
+    """The applicant withdraws before anyone decided."""
+    _own_case(case, actor)
+    reason = _comment(reason)
+    if case.status not in ("draft", "in_progress", "returned"):
+        raise InvalidTransitionError(_("办件已办结，不能撤回。"))
+    decided = db.session.execute(select(func.count()).select_from(Task).where(
+        Task.case_id == case.id, Task.acted_by_id.is_not(None),
+        Task.status.in_(("approved", "rejected", "done", "read")))).scalar()
+    if decided and case.status == "in_progress":
+        raise InvalidTransitionError(_("已有审批人作出决定，不能撤回。"))
+    _bump(case, now)
+    _cancel_open(case, now=now, note=_("申请人已撤回"), keep_obligations=False)
+    case.status, case.finished_at, case.current_step = "withdrawn", now, None
+    for step in _steps(case):
+        if step.status in ("active", "planned"):
+            step.status = "cancelled"
+    _event("cases.case.withdrawn", case, actor, now, reason=reason)
+    db.session.commit()
+    return case
+
+
+def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    keys = sorted(set(before) | set(after))
+    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+
+
+def do_resubmit(case: Case, form: Any, *, actor: Person, now: datetime, system_admins: tuple[str, ...] = ()) -> Case:
+    """Resubmit a returned case with an amended form. The diff is kept; by default the case goes
+    straight back to the step that returned it (the matter may say ``resubmit: restart``)."""
+    _own_case(case, actor)
+    if case.status != "returned":
+        raise InvalidTransitionError(_("只有被退回的办件可以重新提交。"))
+    definition = _definition(case)
+    cleaned = check_form(definition, form if form is not None else case.form)
+    _bump(case, now)
+    revisions = db.session.execute(select(func.count()).select_from(CaseRevision)
+                                   .where(CaseRevision.case_id == case.id)).scalar()
+    diff = _diff(case.form, cleaned)
+    db.session.add(CaseRevision(case_id=case.id, number=revisions + 1, form_before=case.form, form_after=cleaned,
+                                diff=diff, created_at=now, created_by_id=actor.id))
+    case.form = cleaned
+    case.title = _title(definition, case.applicant, cleaned)
+    case.status = "in_progress"
+    restart = definition.resubmit == "restart" or case.returned_from_step is None
+    steps = _steps(case)
+    if restart:
+        loaded = LoadedMatter(case.matter_type, case.matter_version, definition)
+        plan, _facts = _resolve(loaded, cleaned, case.applicant, system_admins)
+        preview = plan.as_preview()
+        old_plan = case.plan
+        case.plan, case.variant = preview, plan.variant
+        for step in steps:
+            step.status = "superseded"
+            step.index = -(step.id)
+        db.session.flush()
+        for index, spec in enumerate(preview["steps"]):
+            db.session.add(CaseStep(case_id=case.id, index=index, name=spec["name"], kind=spec["kind"],
+                                    mode=spec["mode"], status="planned", spec=spec, time_limit=spec.get("time_limit")))
+        db.session.flush()
+        _event("cases.case.plan_changed", case, actor, now, before=[s["name"] for s in old_plan.get("steps", [])],
+               after=[s["name"] for s in preview["steps"]])
+        start = 0
+    else:
+        start = case.returned_from_step
+        for step in steps:
+            if step.index >= start and step.status in ("returned", "planned"):
+                step.status, step.started_at, step.finished_at = "planned", None, None
+    db.session.flush()
+    _event("cases.case.resubmitted", case, actor, now, revision=revisions + 1, restart=restart, changed=sorted(diff))
+    _advance(case, from_index=start, now=now)
+    db.session.commit()
+    return case
+
+
+def do_cc(case: Case, to: Any, *, actor: Person, now: datetime) -> Case:
+    """抄送 to people; the applicant and anyone who acts on the case may CC."""
+    if not isinstance(to, list) or not to or len(to) > 50:
+        raise ValidationError(fields={"to": _("请提供 1 至 50 个用户名。")})
+    targets = [_person(uid) for uid in to]
+    involved = case.applicant_id == actor.id or db.session.execute(select(func.count()).select_from(Task).where(
+        Task.case_id == case.id, Task.assignee_id == actor.id)).scalar()
+    if not involved:
+        raise PermissionDenied(_("只有申请人或审批人可以抄送。"))
+    existing = set(db.session.execute(select(CaseCC.person_id).where(CaseCC.case_id == case.id)).scalars())
+    added = []
+    for person in targets:
+        if person.id not in existing and person.id != case.applicant_id:
+            db.session.add(CaseCC(case_id=case.id, person_id=person.id, by_id=actor.id, created_at=now))
+            existing.add(person.id)
+            added.append(person.uid)
+    _event("cases.case.cc", case, actor, now, to=added)
+    db.session.commit()
+    return case
+
+
+def do_remind(case: Case, *, actor: Person, now: datetime) -> list[Task]:
+    """催办 the holders of the open tasks; at most once per task every :data:`REMIND_INTERVAL`."""
+    _own_case(case, actor)
+    if case.status != "in_progress":
+        raise InvalidTransitionError(_("办件不在办理中，无需催办。"))
+    open_tasks = db.session.execute(select(Task).where(Task.case_id == case.id, Task.status == OPEN_TASK,
+                                                       Task.kind != "obligation")).scalars().all()
+    last = db.session.execute(select(func.max(Reminder.created_at)).where(Reminder.case_id == case.id)).scalar()
+    if last is not None and now - last < REMIND_INTERVAL:
+        minutes = int((REMIND_INTERVAL - (now - last)).total_seconds() // 60) + 1
+        raise RateLimitedError(_("已催办过，请 %(n)s 分钟后再试。", n=minutes))
+    for task in open_tasks:
+        db.session.add(Reminder(case_id=case.id, task_id=task.id, by_id=actor.id, created_at=now))
+    _event("cases.case.reminded", case, actor, now, tasks=[t.id for t in open_tasks])
+    db.session.commit()
+    return open_tasks

@@ -1,0 +1,48 @@
+"""The rules the case engine protects, each a named error with a stable code."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ..errors import Conflict, DomainError, PermissionDenied, ValidationError
+
+__all__ = ["StaleDecisionError", "TaskBlockedError", "InvalidTransitionError", "SelfApprovalError",
+           "NotYourTaskError", "RateLimitedError", "MissingMaterialError"]
+
+
+class StaleDecisionError(Conflict):
+    """The task was already decided (a double click, or another approver of an ``any`` step)."""
+
+    code = "stale_decision"
+    default_message = _l("该事项已被处理，请刷新查看最新状态。")
+
+
+class TaskBlockedError(Conflict):
+    code = "task_blocked"
+    default_message = _l("该任务正在等待加签人或被征询人的意见，暂不能处理。")
+
+
+class InvalidTransitionError(Conflict):
+    code = "invalid_transition"
+    default_message = _l("当前状态下不能执行此操作。")
+
+
+class SelfApprovalError(ValidationError):
+    code = "self_approval"
+    default_message = _l("申请人不能审批自己的申请。")
+
+
+class NotYourTaskError(PermissionDenied):
+    code = "not_your_task"
+    default_message = _l("这不是您的待办任务。")
+
+
+class RateLimitedError(DomainError):
+    code = "rate_limited"
+    http_status = 429
+    default_message = _l("催办过于频繁，请稍后再试。")
+
+
+class MissingMaterialError(ValidationError):
+    code = "missing_material"
+    default_message = _l("缺少必需的材料。")

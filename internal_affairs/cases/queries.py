@@ -1,0 +1,176 @@
+"""Reads of cases: the case document (API and pages share it) and the inbox boxes.
+
+Each read is a constant number of statements however many steps, tasks or items there are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased, joinedload
+
+from ..errors import BadRequest
+from ..extensions import db
+from ..matters.models import MatterType
+from ..org.models import Person
+from .access import visible_case_filter
+from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, CaseStep, Task
+
+__all__ = ["case_to_json", "get_inbox", "BOXES", "iso", "person_label"]
+
+BOXES = ("todo", "done", "mine", "cc")
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
+def person_label(acted_by: Person | None, on_behalf_of: Person | None) -> str | None:
+    """How the record names whoever acted: 王五（代张三） for a delegate."""
+    if acted_by is None:
+        return None
+    if on_behalf_of is not None and on_behalf_of.id != acted_by.id:
+        return f"{acted_by.name}（代{on_behalf_of.name}）"
+    return acted_by.name
+
+
+def _brief(person: Person | None) -> dict[str, Any] | None:
+    if person is None:
+        return None
+    return {"uid": person.uid, "name": person.name, "title": person.title}
+
+
+def _task_json(task: Task, people: dict[int, Person]) -> dict[str, Any]:
+    assignee = people.get(task.assignee_id)
+    acted = people.get(task.acted_by_id) if task.acted_by_id else None
+    behalf = people.get(task.on_behalf_of_id) if task.on_behalf_of_id else None
+    return {
+        "id": task.id, "kind": task.kind, "branch": task.branch, "origin": task.origin,
+        "assignee": assignee.uid if assignee else None, "assignee_name": assignee.name if assignee else None,
+        "assignee_title": assignee.title if assignee else None,
+        "status": task.status, "acted_by": acted.uid if acted else None,
+        "on_behalf_of": behalf.uid if behalf else None, "acted_label": person_label(acted, behalf),
+        "decision": task.decision, "comment": task.comment, "note": task.note,
+        "created_at": iso(task.created_at), "due_at": iso(task.due_at), "decided_at": iso(task.decided_at),
+        "blocked": task.blocked_by_task_id is not None, "parent_task_id": task.parent_task_id,
+        "obligation": task.obligation_code,
+        "overdue": bool(task.due_at and (task.decided_at or datetime.utcnow()) > task.due_at),
+    }
+
+
+def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
+    """The case as DESIGN §10 describes it, with what ``viewer`` may do next."""
+    steps = db.session.execute(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.index >= 0)
+                               .order_by(CaseStep.index)).scalars().all()
+    tasks = db.session.execute(select(Task).where(Task.case_id == case.id).order_by(Task.id)).scalars().all()
+    cc = db.session.execute(select(CaseCC).where(CaseCC.case_id == case.id).order_by(CaseCC.id)).scalars().all()
+    ids = {t.assignee_id for t in tasks} | {t.acted_by_id for t in tasks if t.acted_by_id} | \
+        {t.on_behalf_of_id for t in tasks if t.on_behalf_of_id} | {c.person_id for c in cc} | {case.applicant_id}
+    people = {p.id: p for p in db.session.execute(select(Person).where(Person.id.in_(ids))).scalars()}
+    attachments = db.session.execute(
+        select(Attachment.id, Attachment.material, Attachment.filename, Attachment.content_type, Attachment.kind,
+               Attachment.size, Attachment.sha256, Attachment.uploaded_at)
+        .where(Attachment.case_id == case.id).order_by(Attachment.id)).all()
+    materials = db.session.execute(select(CaseMaterial).where(CaseMaterial.case_id == case.id)).scalars().all()
+    revisions = db.session.execute(select(CaseRevision).where(CaseRevision.case_id == case.id)
+                                   .order_by(CaseRevision.number)).scalars().all()
+    by_step: dict[int | None, list[Task]] = {}
+    for task in tasks:
+        by_step.setdefault(task.step_id, []).append(task)
+    applicant = people[case.applicant_id]
+    mine = [t for t in tasks if viewer is not None and t.assignee_id == viewer.id and t.status == OPEN_TASK]
+    data = {
+        "id": case.id, "number": case.number, "title": case.title, "matter_type": case.matter_type.code,
+        "matter_name": case.matter_type.name, "matter_version": case.matter_version.version,
+        "status": case.status, "variant": case.variant,
+        "applicant": _brief(applicant) | {"agency": case.agency.name}, "form": case.form,
+        "created_at": iso(case.created_at), "submitted_at": iso(case.submitted_at), "due_at": iso(case.due_at),
+        "finished_at": iso(case.finished_at), "return_count": case.return_count,
+        "steps": [{
+            "index": s.index, "name": s.name, "kind": s.kind, "mode": s.mode, "status": s.status, "note": s.note,
+            "parallel": bool(s.spec.get("branches")), "time_limit": s.time_limit,
+            "started_at": iso(s.started_at), "due_at": iso(s.due_at), "finished_at": iso(s.finished_at),
+            "on_time": None if not (s.finished_at and s.due_at) else s.finished_at <= s.due_at,
+            "skipped": [sk for sk in s.spec.get("skipped", [])] + [
+                sk | {"branch": b["name"]} for b in s.spec.get("branches", []) for sk in b.get("skipped", [])],
+            "tasks": [_task_json(t, people) for t in by_step.get(s.id, [])],
+        } for s in steps],
+        "obligations": [_task_json(t, people) for t in by_step.get(None, []) if t.kind == "obligation"],
+        "cc": [{"uid": people[c.person_id].uid, "name": people[c.person_id].name, "at": iso(c.created_at)}
+               for c in cc if c.person_id in people],
+        "attachments": [{"id": a.id, "material": a.material, "filename": a.filename, "content_type": a.content_type,
+                         "kind": a.kind, "size": a.size, "sha256": a.sha256, "uploaded_at": iso(a.uploaded_at)}
+                        for a in attachments],
+        "deferred_materials": [{"material": m.material, "status": m.status, "commitment": m.commitment,
+                                "due_at": iso(m.due_at), "supplied_at": iso(m.supplied_at)} for m in materials],
+        "revisions": [{"number": r.number, "diff": r.diff, "at": iso(r.created_at)} for r in revisions],
+        "record": None,
+        "my_tasks": [{"id": t.id, "kind": t.kind, "blocked": t.blocked_by_task_id is not None} for t in mine],
+    }
+    if viewer is not None and viewer.id == case.applicant_id:
+        decided = any(t.acted_by_id and t.status in ("approved", "rejected", "done", "read") for t in tasks)
+        data["can_withdraw"] = case.status in ("draft", "returned") or (case.status == "in_progress" and not decided)
+        data["can_resubmit"] = case.status == "returned"
+        data["can_remind"] = case.status == "in_progress"
+    return data
+
+
+def get_inbox(person: Person, roles: set[str], box: str, *, limit: int, offset: int,
+              query: str | None = None) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
+    """One page of a box, its total, and the counts of every box. Raises :class:`BadRequest`."""
+    if box not in BOXES:
+        raise BadRequest(f"box must be one of {', '.join(BOXES)}", code="bad_box")
+    applicant = aliased(Person)
+    if box in ("todo", "done"):
+        stmt = (select(Task, Case, MatterType.name, applicant.name)
+                .join(Case, Case.id == Task.case_id).join(MatterType, MatterType.id == Case.matter_type_id)
+                .join(applicant, applicant.id == Case.applicant_id))
+        if box == "todo":
+            stmt = stmt.where(Task.assignee_id == person.id, Task.status == OPEN_TASK)
+            order = (Task.due_at.is_(None), Task.due_at, Task.id)
+        else:
+            stmt = stmt.where(Task.acted_by_id == person.id)
+            order = (Task.decided_at.desc(), Task.id.desc())
+    else:
+        stmt = (select(Case, MatterType.name, applicant.name)
+                .join(MatterType, MatterType.id == Case.matter_type_id)
+                .join(applicant, applicant.id == Case.applicant_id))
+        if box == "mine":
+            stmt = stmt.where(Case.applicant_id == person.id)
+        else:
+            stmt = stmt.join(CaseCC, and_(CaseCC.case_id == Case.id, CaseCC.person_id == person.id))
+        order = (Case.updated_at.desc(), Case.id.desc())
+    if query:
+        like = f"%{query.replace('%', '').replace('_', '')[:100]}%"
+        stmt = stmt.where(or_(Case.number.like(like), Case.title.like(like), applicant.name.like(like)))
+    total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar()
+    rows = db.session.execute(stmt.order_by(*order).limit(limit).offset(offset)).all()
+    items = []
+    for row in rows:
+        if box in ("todo", "done"):
+            task, case, matter_name, applicant_name = row
+        else:
+            task, (case, matter_name, applicant_name) = None, row
+        item = {"case_id": case.id, "number": case.number, "title": case.title, "matter_name": matter_name,
+                "applicant_name": applicant_name, "status": case.status, "due_at": iso(case.due_at),
+                "updated_at": iso(case.updated_at)}
+        if task is not None:
+            item["task"] = {"id": task.id, "kind": task.kind, "status": task.status, "branch": task.branch,
+                            "decision": task.decision, "due_at": iso(task.due_at), "decided_at": iso(task.decided_at),
+                            "blocked": task.blocked_by_task_id is not None,
+                            "overdue": bool(task.due_at and datetime.utcnow() > task.due_at and task.status == OPEN_TASK)}
+        items.append(item)
+    return items, total, get_counts(person)
+
+
+def get_counts(person: Person) -> dict[str, int]:
+    """Open todo tasks, decided tasks, own cases and CC'd cases, in one statement."""
+    todo = select(func.count()).select_from(Task).where(Task.assignee_id == person.id, Task.status == OPEN_TASK)
+    done = select(func.count()).select_from(Task).where(Task.acted_by_id == person.id)
+    mine = select(func.count()).select_from(Case).where(Case.applicant_id == person.id)
+    cc = select(func.count()).select_from(CaseCC).where(CaseCC.person_id == person.id)
+    row = db.session.execute(select(todo.scalar_subquery(), done.scalar_subquery(), mine.scalar_subquery(),
+                                    cc.scalar_subquery())).one()
+    return dict(zip(BOXES, row))
