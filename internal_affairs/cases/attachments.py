@@ -1,0 +1,269 @@
+"""Attachments (附件材料): recognising an upload by its content, storing it, finding it again.
+
+:func:`sniff` is pure: bytes and a name in, a kind and a content type out. It trusts the bytes,
+never the name — the extension only picks among the legacy Office types, which share one
+container. ZIP-based formats (OOXML, OFD) are recognised from the central directory alone:
+nothing is decompressed, nothing is extracted, so hostile entry names and zip bombs cannot
+matter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import struct
+import unicodedata
+import zipfile
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from sqlalchemy import select
+
+from ..audit.actions import record_event
+from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ..extensions import db
+from ..matters.schema import MaterialSpec, parse_matter
+from ..org.models import Person
+from .models import Attachment, Case, CaseMaterial
+
+__all__ = ["UPLOAD_STATUSES", "FileType", "UnsupportedFileType", "sniff", "clean_filename",
+           "do_upload_attachment", "get_attachment", "list_attachments", "attachment_to_json"]
+
+UPLOAD_STATUSES = ("draft", "in_progress", "returned")
+MAX_FILENAME = 255
+
+PDF = re.compile(rb"%PDF-[12]\.\d")
+PNG = b"\x89PNG\r\n\x1a\n"
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_LOCAL_HEADER = b"PK\x03\x04"
+BMP_DIB_SIZES = {12, 40, 52, 56, 64, 108, 124}
+
+OFD_TYPE = "application/ofd"
+OOXML_TYPES = {
+    "word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+OOXML_MACROS = ("word/vbaProject.bin", "xl/vbaProject.bin", "ppt/vbaProject.bin")
+# Legacy Office files share the OLE2 container; the extension picks the type, and the stream a
+# real document of that type must hold confirms it (an MSI installer renamed .doc has none).
+OLE2_TYPES = {
+    "doc": ("application/msword", ("WordDocument",)),
+    "dot": ("application/msword", ("WordDocument",)),
+    "xls": ("application/vnd.ms-excel", ("Workbook", "Book")),
+    "xlt": ("application/vnd.ms-excel", ("Workbook", "Book")),
+    "ppt": ("application/vnd.ms-powerpoint", ("PowerPoint Document",)),
+    "pps": ("application/vnd.ms-powerpoint", ("PowerPoint Document",)),
+    "pot": ("application/vnd.ms-powerpoint", ("PowerPoint Document",)),
+}
+KIND_LABELS = {"pdf": "PDF", "image": lazy_gettext("图片"), "office": lazy_gettext("Office 文档"), "ofd": "OFD"}
+EXTENSIONS = {"application/pdf": "pdf", "application/ofd": "ofd", "image/png": "png", "image/jpeg": "jpg",
+              "image/gif": "gif", "image/webp": "webp", "image/tiff": "tif", "image/bmp": "bmp",
+              "application/msword": "doc", "application/vnd.ms-excel": "xls",
+              "application/vnd.ms-powerpoint": "ppt", OOXML_TYPES["word/"]: "docx", OOXML_TYPES["xl/"]: "xlsx",
+              OOXML_TYPES["ppt/"]: "pptx"}
+FALLBACK_NAME = "附件"
+MACROS_REFUSED = lazy_gettext("不接受含宏的 Office 文档，请另存为不含宏的格式后上传。")
+
+
+class FileType(NamedTuple):
+    """What :func:`sniff` found: a material kind (``pdf`` | ``image`` | ``office`` | ``ofd``)
+    and the content type to store and serve."""
+
+    kind: str
+    content_type: str
+
+
+class UnsupportedFileType(ValidationError):
+    """The bytes are none of the accepted formats, whatever the file is called."""
+
+    code = "unsupported_file_type"
+    default_message = lazy_gettext("文件类型不受支持：只接受 PDF、图片、Office 文档或 OFD。")
+
+    def __init__(self, message: Any = None, **kwargs: Any):
+        kwargs.setdefault("fields", {"file": lazy_gettext("文件类型不受支持。")})
+        super().__init__(message, **kwargs)
+
+
+def _image_type(data: bytes) -> str | None:
+    if data.startswith(PNG) and len(data) >= 24 and data[12:16] == b"IHDR":
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff") and len(data) >= 4:
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 13:
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and data[12:16] in (b"VP8 ", b"VP8L", b"VP8X"):
+        return "image/webp"
+    if data[:4] in (b"II*\x00", b"MM\x00*") and len(data) >= 8:
+        return "image/tiff"
+    if data[:2] == b"BM" and len(data) >= 26 and struct.unpack_from("<I", data, 14)[0] in BMP_DIB_SIZES:
+        return "image/bmp"
+    return None
+
+
+def _extension(filename: str) -> str:
+    name = re.split(r"[\\/]", filename or "")[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def _ole2_type(data: bytes, filename: str) -> str | None:
+    if len(data) < 512 or data[0x1C:0x1E] != b"\xfe\xff":
+        return None
+    major, _byte_order, sector_shift = struct.unpack_from("<HHH", data, 0x1A)
+    if (major, sector_shift) not in ((3, 9), (4, 12)):
+        return None
+    known = OLE2_TYPES.get(_extension(filename))
+    if known is None:
+        return None
+    content_type, streams = known
+    if not any(stream.encode("utf-16-le") in data for stream in streams):
+        return None
+    return content_type
+
+
+def _zip_names(data: bytes) -> set[str] | None:
+    """The entry names from the central directory, or None if this is no readable ZIP."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return {info.filename for info in archive.infolist()}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, struct.error,
+            NotImplementedError, UnicodeDecodeError):
+        return None
+
+
+def _zip_type(data: bytes) -> FileType | None:
+    names = _zip_names(data)
+    if names is None:
+        return None
+    if "OFD.xml" in names:
+        return FileType("ofd", OFD_TYPE)
+    if "[Content_Types].xml" not in names:
+        return None
+    found = {prefix for prefix in OOXML_TYPES if any(name.startswith(prefix) for name in names)}
+    if len(found) != 1:
+        return None
+    if names & set(OOXML_MACROS):
+        raise UnsupportedFileType(MACROS_REFUSED)
+    return FileType("office", OOXML_TYPES[found.pop()])
+
+
+def sniff(data: bytes, filename: str) -> FileType:
+    """Recognise ``data`` by its content. ``filename`` only chooses among the legacy Office
+    types (doc / xls / ppt share one container).
+
+    Raises :class:`UnsupportedFileType` for anything that is not PDF, an image (PNG, JPEG, GIF,
+    WebP, TIFF, BMP), an Office document (legacy or OOXML, without macros) or OFD.
+    """
+    if PDF.match(data):
+        return FileType("pdf", "application/pdf")
+    image = _image_type(data)
+    if image:
+        return FileType("image", image)
+    if data.startswith(OLE2):
+        legacy = _ole2_type(data, filename)
+        if legacy:
+            return FileType("office", legacy)
+    elif data.startswith(ZIP_LOCAL_HEADER):
+        packaged = _zip_type(data)
+        if packaged:
+            return packaged
+    raise UnsupportedFileType()
+
+
+def clean_filename(filename: Any, content_type: str = "") -> str:
+    """A name fit for display and for ``Content-Disposition``: no directories, no control or
+    format characters (which could disguise an extension), at most 255 characters with the
+    extension kept. Never used as a path."""
+    name = unicodedata.normalize("NFC", filename if isinstance(filename, str) else "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zl", "Zp"))
+    name = name.strip().strip(".").strip()
+    if not name:
+        ext = EXTENSIONS.get(content_type)
+        name = FALLBACK_NAME + ("." + ext if ext else "")
+    if len(name) > MAX_FILENAME:
+        stem, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 16:
+            name = stem[:MAX_FILENAME - len(ext) - 1] + "." + ext
+        else:
+            name = name[:MAX_FILENAME]
+    return name
+
+
+def _materials(case: Case) -> dict[str, MaterialSpec]:
+    version = case.matter_version
+    definition = parse_matter(version.definition, source=version.source)
+    return {m.code: m for m in definition.materials}
+
+
+def do_upload_attachment(case: Case, material_code: Any, filename: Any, data: bytes, *, acting_user: Person,
+                         now: datetime) -> Attachment:
+    """Store one file for one of the case's materials and commit. Earlier files stay: a material
+    may have several. A material deferred under 容缺受理 becomes supplied.
+
+    Raises :class:`PermissionDenied` (only the applicant uploads), :class:`Conflict` (the case is
+    closed), :class:`ValidationError` (unknown material, empty file, a kind the material does
+    not accept) and :class:`UnsupportedFileType`.
+    """
+    if case.applicant_id != acting_user.id:
+        raise PermissionDenied(_("只有申请人本人可以上传材料。"), code="not_applicant")
+    if case.status not in UPLOAD_STATUSES:
+        raise Conflict(_("办件已办结或已撤回，不能再上传材料。"), code="case_closed")
+    materials = _materials(case)
+    spec = materials.get(material_code) if isinstance(material_code, str) else None
+    if spec is None:
+        raise ValidationError(_("该事项没有这项材料。"), code="unknown_material",
+                              fields={"material": _("请选择本事项的一项材料。")})
+    if not data:
+        raise ValidationError(_("上传的文件是空的。"), code="empty_file", fields={"file": _("文件为空。")})
+    found = sniff(data, filename if isinstance(filename, str) else "")
+    if found.kind not in spec.accept:
+        accepted = "、".join(str(KIND_LABELS[k]) for k in spec.accept)
+        raise ValidationError(_("“%(material)s”只接受：%(accepted)s。", material=spec.name, accepted=accepted),
+                              code="wrong_file_type", fields={"file": _("文件类型不符合该材料的要求。")})
+    attachment = Attachment(case_id=case.id, material=spec.code, filename=clean_filename(filename, found.content_type),
+                            content_type=found.content_type, kind=found.kind, size=len(data),
+                            sha256=hashlib.sha256(data).hexdigest(), data=data, uploaded_by_id=acting_user.id,
+                            uploaded_at=now, superseded=False)
+    db.session.add(attachment)
+    deferred = db.session.execute(select(CaseMaterial).where(
+        CaseMaterial.case_id == case.id, CaseMaterial.material == spec.code, CaseMaterial.status == "deferred")
+    ).scalar_one_or_none()
+    if deferred is not None:
+        deferred.status, deferred.supplied_at = "supplied", now
+    db.session.flush()
+    record_event("cases.attachment.uploaded", actor=acting_user, object_type="case", object_id=case.id,
+                 data={"attachment": attachment.id, "material": spec.code, "filename": attachment.filename,
+                       "kind": found.kind, "content_type": found.content_type, "size": attachment.size,
+                       "sha256": attachment.sha256, "supplied_deferred": deferred is not None}, now=now)
+    db.session.commit()
+    return attachment
+
+
+def get_attachment(case: Case, attachment_id: Any) -> Attachment:
+    """The attachment ``attachment_id`` of ``case``. Raises :class:`NotFound` for any other id,
+    including one that belongs to another case."""
+    if isinstance(attachment_id, bool) or not isinstance(attachment_id, int) or not 0 < attachment_id <= 2**31:
+        raise NotFound()
+    attachment = db.session.execute(select(Attachment).where(
+        Attachment.id == attachment_id, Attachment.case_id == case.id)).scalar_one_or_none()
+    if attachment is None:
+        raise NotFound()
+    return attachment
+
+
+def list_attachments(case: Case) -> list[Attachment]:
+    """The case's attachments in upload order (the file bytes are not loaded)."""
+    return list(db.session.execute(select(Attachment).where(Attachment.case_id == case.id)
+                                   .order_by(Attachment.uploaded_at, Attachment.id)).scalars())
+
+
+def attachment_to_json(attachment: Attachment) -> dict[str, Any]:
+    """The API shape of an attachment (without its bytes)."""
+    return {"id": attachment.id, "material": attachment.material, "filename": attachment.filename,
+            "content_type": attachment.content_type, "kind": attachment.kind, "size": attachment.size,
+            "sha256": attachment.sha256, "uploaded_by": attachment.uploaded_by.uid,
+            "uploaded_at": attachment.uploaded_at.isoformat() + "Z"}

@@ -1,0 +1,75 @@
+"""Races on PostgreSQL: people deciding the same ``any`` step at once, and simultaneous
+submissions in one agency. Exactly one decision wins; case numbers stay gapless."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from internal_affairs.clock import utcnow
+from internal_affairs.matters.actions import do_load_catalog
+from tests.conftest import PG_URL, api_token
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="race tests need PostgreSQL (IA_TEST_DATABASE_URL); "
+                                                   "make test runs them in its PostgreSQL pass")
+
+LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
+
+
+@pytest.fixture
+def c(demo_app):
+    with demo_app.app_context():
+        do_load_catalog(acting_user=None, now=utcnow())
+    return demo_app
+
+
+def _race(app, calls):
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        method, path, headers, body = call
+        client = app.test_client()
+        barrier.wait()
+        response = client.open(path, method=method, headers=headers, json=body)
+        return response.status_code, response.get_json()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_racing_decisions_on_an_any_step_yield_one_winner(c):
+    client = c.test_client()
+    applicant = api_token(client, "xujing")
+    holders = {uid: api_token(client, uid) for uid in ("linxiaoyan", "huangzhiqiang")}
+    for _round in range(3):
+        case = client.post("/api/v1/cases", json={"matter_type": "leave", "form": LEAVE}, headers=applicant).get_json()
+        task = next(t for t in case["steps"][0]["tasks"] if t["status"] == "pending")
+        client.post(f"/api/v1/tasks/{task['id']}/decision", json={"decision": "approve"},
+                    headers=api_token(client, task["assignee"]))
+        case = client.get(f"/api/v1/cases/{case['id']}", headers=applicant).get_json()
+        hr_tasks = {t["assignee"]: t["id"] for t in case["steps"][2]["tasks"] if t["status"] == "pending"}
+        assert set(hr_tasks) == set(holders)
+        calls = [("POST", f"/api/v1/tasks/{hr_tasks[uid]}/decision", holders[uid], {"decision": "done"})
+                 for uid in holders for _ in range(5)]
+        results = _race(c, calls)
+        statuses = sorted(s for s, _ in results)
+        assert statuses.count(200) == 1 and statuses.count(409) == len(calls) - 1, statuses
+        assert all(body["error"]["code"] == "stale_decision" for s, body in results if s == 409)
+        final = client.get(f"/api/v1/cases/{case['id']}", headers=applicant).get_json()
+        decided = [t for t in final["steps"][2]["tasks"] if t["status"] == "done"]
+        assert final["status"] == "approved" and len(decided) == 1
+
+
+def test_simultaneous_submissions_get_gapless_numbers(c):
+    client = c.test_client()
+    people = ["xujing", "guolei", "zhangwei", "lixiaohong", "linxiaoyan", "liujia", "wumin", "huangzhiqiang"]
+    tokens = {uid: api_token(client, uid) for uid in people}
+    calls = [("POST", "/api/v1/cases", tokens[uid], {"matter_type": "leave", "form": LEAVE})
+             for uid in people for _ in range(2)]
+    results = _race(c, calls)
+    assert all(status == 201 for status, _ in results), [b for s, b in results if s != 201][:3]
+    numbers = sorted(int(body["number"].rsplit("-", 1)[1]) for _, body in results)
+    assert numbers == list(range(1, len(calls) + 1))
+    assert all(body["number"].startswith("区教育局-") for _, body in results)
