@@ -279,8 +279,34 @@ def _new_task(case: Case, step: CaseStep | None, assignee: Person, *, kind: str,
     return task
 
 
+def _replan_if_needed(case: Case, step: CaseStep, *, now: datetime) -> None:
+    """Re-resolve ``step`` when the org changed since submission so that a planned approver is no
+    longer active (left, or deactivated by a sync). The change is recorded on the case."""
+    planned = {uid for lane in _lanes(step.spec) for uid in lane.get("approvers", [])}
+    if not planned:
+        return
+    active = set(db.session.execute(select(Person.uid).where(Person.uid.in_(planned), Person.active.is_(True))).scalars())
+    if active == planned:
+        return
+    from flask import current_app
+
+    loaded = LoadedMatter(case.matter_type, case.matter_version, _definition(case))
+    plan, _facts = _resolve(loaded, case.form, case.applicant, tuple(current_app.config.get("SYSTEM_ADMINS", ())))
+    fresh = plan.as_preview()["steps"]
+    if step.index >= len(fresh) or fresh[step.index]["name"] != step.name:
+        return
+    before = sorted(planned)
+    step.spec = fresh[step.index] | {k: v for k, v in step.spec.items() if k.startswith("_")}
+    plan_doc = dict(case.plan)
+    plan_doc["steps"] = [fresh[step.index] if i == step.index else s for i, s in enumerate(plan_doc.get("steps", []))]
+    case.plan = plan_doc
+    _event("cases.case.plan_changed", case, None, now, step=step.name, reason="approver_inactive",
+           before=before, after=sorted({u for lane in _lanes(step.spec) for u in lane.get("approvers", [])}))
+
+
 def _activate(case: Case, step: CaseStep, *, now: datetime, calendar: WorkCalendar) -> bool:
     """Start ``step``. Returns True when it now waits for people, False when it finished at once."""
+    _replan_if_needed(case, step, now=now)
     spec = step.spec
     if not spec.get("applies", True):
         step.status, step.note, step.finished_at = "skipped", (spec.get("not_applied") or {}).get("text"), now
