@@ -95,6 +95,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IA_LDAP_USER_FILTER", "LDAP_USER_FILTER", _text, None),
     Setting("IA_LDAP_FLAVOR", "LDAP_FLAVOR", _choice("openldap", "ad"), "openldap"),
     Setting("IA_LDAP_STARTTLS", "LDAP_STARTTLS", _bool, False),
+    Setting("IA_LDAP_CA_FILE", "LDAP_CA_FILE", _text, None),
     Setting("IA_LDAP_TIMEOUT", "LDAP_TIMEOUT", lambda n, r: float(_int(n, r, 1)), 10.0),
     Setting("IA_SYNC_INTERVAL_MINUTES", "SYNC_INTERVAL_MINUTES", lambda n, r: _int(n, r, 0), 0),
     Setting("IA_SYNC_MAX_DEACTIVATE_RATIO", "SYNC_MAX_DEACTIVATE_RATIO", _ratio, 0.1),

@@ -28,6 +28,7 @@ def ldap_settings(config: Mapping[str, Any]):
         timeout=float(config.get("LDAP_TIMEOUT") or 10.0),
         user_filter=config.get("LDAP_USER_FILTER") or "(objectClass=inetOrgPerson)",
         login_attr="sAMAccountName" if flavor == "ad" else "uid",
+        tls_cacertfile=config.get("LDAP_CA_FILE"),
     )
 
 

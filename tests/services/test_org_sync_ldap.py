@@ -183,3 +183,16 @@ def test_preview_after_directory_sync(ldap_app, directory):
         "destinations": ["JP"], "start_date": "2027-01-04", "end_date": "2027-01-08", "purpose": "tourism",
         "reason": "旅游"}}).get_json()
     assert body["steps"][0]["approvers"] == ["fanghuimin"]
+
+
+def test_sync_over_starttls(make_app, directory):
+    app = make_app(IA_LDAP_URI=directory.uri, IA_LDAP_BASE_DN=BASE, IA_LDAP_BIND_DN=directory.reader_dn,
+                   IA_LDAP_BIND_PASSWORD=directory.reader_password, IA_LDAP_STARTTLS="on",
+                   IA_LDAP_CA_FILE=directory.ca_file)
+    code, out = cli(app, "--dry-run")
+    assert code == 0 and "person.create=86" in out, out
+    untrusted = make_app(IA_LDAP_URI=directory.uri, IA_LDAP_BASE_DN=BASE, IA_LDAP_BIND_DN=directory.reader_dn,
+                         IA_LDAP_BIND_PASSWORD=directory.reader_password, IA_LDAP_STARTTLS="on",
+                         IA_LDAP_CA_FILE="/etc/ssl/certs/ca-certificates.crt")
+    code, out = cli(untrusted, "--dry-run")
+    assert code != 0 and "读取目录失败" in out
