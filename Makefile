@@ -29,6 +29,7 @@ demo-db: bootstrap
 	@mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) org load-ldif demo/district.ldif
+	$(FLASK) matters load
 	$(FLASK) demo seed
 
 run: demo-db
