@@ -16,7 +16,7 @@ from ..extensions import db
 from ..matters.models import MatterType
 from ..org.models import Person
 from .access import visible_case_filter
-from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, CaseStep, Task
+from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, CaseStep, Reminder, Task
 
 __all__ = ["case_to_json", "get_inbox", "BOXES", "iso", "person_label"]
 
@@ -124,7 +124,9 @@ def get_inbox(person: Person, roles: set[str], box: str, *, limit: int, offset: 
         raise BadRequest(f"box must be one of {', '.join(BOXES)}", code="bad_box")
     applicant = aliased(Person)
     if box in ("todo", "done"):
-        stmt = (select(Task, Case, MatterType.name, applicant.name)
+        reminded = (select(func.max(Reminder.created_at)).where(Reminder.task_id == Task.id)
+                    .correlate(Task).scalar_subquery())
+        stmt = (select(Task, Case, MatterType.name, applicant.name, reminded)
                 .join(Case, Case.id == Task.case_id).join(MatterType, MatterType.id == Case.matter_type_id)
                 .join(applicant, applicant.id == Case.applicant_id))
         if box == "todo":
@@ -149,8 +151,9 @@ def get_inbox(person: Person, roles: set[str], box: str, *, limit: int, offset: 
     rows = db.session.execute(stmt.order_by(*order).limit(limit).offset(offset)).all()
     items = []
     for row in rows:
+        reminded_at = None
         if box in ("todo", "done"):
-            task, case, matter_name, applicant_name = row
+            task, case, matter_name, applicant_name, reminded_at = row
         else:
             task, (case, matter_name, applicant_name) = None, row
         item = {"case_id": case.id, "number": case.number, "title": case.title, "matter_name": matter_name,
@@ -159,7 +162,7 @@ def get_inbox(person: Person, roles: set[str], box: str, *, limit: int, offset: 
         if task is not None:
             item["task"] = {"id": task.id, "kind": task.kind, "status": task.status, "branch": task.branch,
                             "decision": task.decision, "due_at": iso(task.due_at), "decided_at": iso(task.decided_at),
-                            "blocked": task.blocked_by_task_id is not None,
+                            "blocked": task.blocked_by_task_id is not None, "reminded_at": iso(reminded_at),
                             "overdue": bool(task.due_at and datetime.utcnow() > task.due_at and task.status == OPEN_TASK)}
         items.append(item)
     return items, total, get_counts(person)

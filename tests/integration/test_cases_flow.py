@@ -273,6 +273,7 @@ def test_cc_remind_and_inbox_boxes(c):
     assert again.status_code == 429 and again.get_json()["error"]["code"] == "rate_limited"
     todo = c.get("/api/v1/inbox?box=todo", headers=token(c, "zhangwei")).get_json()
     assert todo["total"] == 1 and todo["items"][0]["number"] == case["number"] and todo["counts"]["todo"] == 1
+    assert todo["items"][0]["task"]["reminded_at"], "the approver sees that the applicant reminded them"
     mine = c.get("/api/v1/inbox?box=mine", headers=token(c, "xujing")).get_json()
     assert mine["items"][0]["case_id"] == case["id"]
     cc = c.get("/api/v1/inbox?box=cc", headers=token(c, "guolei")).get_json()
