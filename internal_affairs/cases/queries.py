@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
+from ..clock import utcnow
 from ..errors import BadRequest
 from ..extensions import db
 from ..matters.models import MatterType
@@ -56,7 +57,7 @@ def _task_json(task: Task, people: dict[int, Person]) -> dict[str, Any]:
         "created_at": iso(task.created_at), "due_at": iso(task.due_at), "decided_at": iso(task.decided_at),
         "blocked": task.blocked_by_task_id is not None, "parent_task_id": task.parent_task_id,
         "obligation": task.obligation_code,
-        "overdue": bool(task.due_at and (task.decided_at or datetime.utcnow()) > task.due_at),
+        "overdue": bool(task.due_at and (task.decided_at or utcnow()) > task.due_at),
     }
 
 
@@ -163,7 +164,7 @@ def get_inbox(person: Person, roles: set[str], box: str, *, limit: int, offset: 
             item["task"] = {"id": task.id, "kind": task.kind, "status": task.status, "branch": task.branch,
                             "decision": task.decision, "due_at": iso(task.due_at), "decided_at": iso(task.decided_at),
                             "blocked": task.blocked_by_task_id is not None, "reminded_at": iso(reminded_at),
-                            "overdue": bool(task.due_at and datetime.utcnow() > task.due_at and task.status == OPEN_TASK)}
+                            "overdue": bool(task.due_at and utcnow() > task.due_at and task.status == OPEN_TASK)}
         items.append(item)
     return items, total, get_counts(person)
 
