@@ -71,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .web import bp as web_bp
     from .org.views import bp as org_bp
     from .matters.views import bp as matters_bp
+    from .cases.views import bp as cases_bp
     from .auth.views import bp as auth_bp
     from .api import bp as api_bp
     from .cli import register_cli
@@ -81,6 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(org_bp)
     app.register_blueprint(matters_bp)
+    app.register_blueprint(cases_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_cli(app)
@@ -88,7 +90,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["tr"] = _translate_stored
     return app
+
+
+def _translate_stored(text: str | None) -> str | None:
+    """Show a note stored in the platform's language in the reader's language where a
+    translation exists (no %-formatting: stored text is data)."""
+    from flask_babel import gettext
+
+    return gettext(text) if text else text
 
 
 _SQLITE_HOOKED = False

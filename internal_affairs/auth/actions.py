@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from org_sync.model import SyncSourceError
 
+from ..atomic import atomic
 from ..audit.actions import record_event
 from ..errors import AuthenticationFailed, ServiceUnavailable, ValidationError
 from ..extensions import db
@@ -81,6 +82,7 @@ def authenticate(username: Any, password: Any, *, config: Mapping[str, Any], now
     return person
 
 
+@atomic
 def do_issue_token(person: Person, *, hours: int, now: datetime) -> tuple[str, datetime]:
     """A new bearer token for ``person``; only its hash is stored."""
     token = secrets.token_urlsafe(32)
@@ -102,6 +104,7 @@ def get_token_person(token: str, *, now: datetime) -> Person | None:
     return row.person
 
 
+@atomic
 def do_set_local_password(person: Person, password: str, *, actor: Person | None, now: datetime) -> None:
     """Set a local (demo) password. Only used where ``IA_LOCAL_LOGIN=on``."""
     if len(password) < 8:

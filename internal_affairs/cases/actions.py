@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from ..atomic import atomic
 from ..audit.actions import record_event
 from ..delegation.calendar import CalendarError, WorkCalendar
 from ..errors import DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..matters.queries import LoadedMatter, check_form, get_calendar, get_matter, get_org_view
-from ..matters.schema import compute_facts, parse_matter
+from ..matters.queries import LoadedMatter, check_form, definition_of, get_calendar, get_matter, get_org_view
+from ..matters.schema import compute_facts
 from ..org.models import Agency, Person
 from ..routing.errors import ConditionEvaluationError, UnknownPersonError
 from ..routing.resolver import resolve_route
@@ -31,7 +32,7 @@ from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMater
                      Reminder, Task)
 
 __all__ = [
-    "do_create_case", "do_submit_case", "do_decide", "do_transfer", "do_consult", "do_add_approver",
+    "do_create_case", "do_update_draft", "do_submit_case", "do_decide", "do_transfer", "do_consult", "do_add_approver",
     "do_remove_approver", "do_withdraw_decision", "do_withdraw_case", "do_resubmit", "do_cc", "do_remind",
     "do_batch_decision", "DECISIONS", "REMIND_INTERVAL",
 ]
@@ -50,6 +51,12 @@ RESULT_STATUS = {"approve": "approved", "reject": "rejected", "return": "returne
 REMIND_INTERVAL = timedelta(minutes=30)
 MAX_COMMENT = 2000
 FINISHED = ("approved", "rejected", "completed", "withdrawn")
+
+
+def N_(text: str, **values: Any) -> str:
+    """A note stored on the record: kept in the platform's language (Chinese) whoever acts, and
+    translated when shown (the extractor picks these up as msgids)."""
+    return text % values if values else text
 
 
 # ---- time -------------------------------------------------------------------------------------
@@ -99,9 +106,7 @@ def _people_by_uid(uids: Iterable[str]) -> dict[str, Person]:
 
 
 def _definition(case: Case):
-    from ..matters.queries import _definition as cached
-
-    return cached(case.matter_version)
+    return definition_of(case.matter_version)
 
 
 def _bump(case: Case, now: datetime) -> None:
@@ -167,6 +172,7 @@ def _resolve(loaded: LoadedMatter, form: Mapping[str, Any], applicant: Person, s
 
 # ---- creating and submitting ------------------------------------------------------------------
 
+@atomic
 def do_create_case(matter_code: Any, form: Any, *, applicant: Person, now: datetime, submit: bool,
                    system_admins: tuple[str, ...] = (), deferred: Mapping[str, str] | None = None) -> Case:
     """Create a case (a draft, or submitted at once). Raises :class:`ValidationError` (422 with
@@ -185,6 +191,25 @@ def do_create_case(matter_code: Any, form: Any, *, applicant: Person, now: datet
     return _submit(case, loaded, applicant=applicant, now=now, system_admins=system_admins, deferred=deferred or {})
 
 
+@atomic
+def do_update_draft(case: Case, form: Any, *, actor: Person, now: datetime) -> Case:
+    """Change a draft's form before it is submitted. Raises :class:`InvalidTransitionError`,
+    :class:`ValidationError`."""
+    if case.applicant_id != actor.id:
+        raise PermissionDenied(_("只有申请人可以修改草稿。"))
+    if case.status != "draft":
+        raise InvalidTransitionError(_("只有草稿可以直接修改；已提交的申请请在退回后重新提交。"))
+    definition = _definition(case)
+    cleaned = check_form(definition, form if form is not None else {})
+    _bump(case, now)
+    changed = sorted(_diff(case.form, cleaned))
+    case.form, case.title = cleaned, _title(definition, case.applicant, cleaned)
+    _event("cases.case.draft_updated", case, actor, now, changed=changed)
+    db.session.commit()
+    return case
+
+
+@atomic
 def do_submit_case(case: Case, *, applicant: Person, now: datetime, system_admins: tuple[str, ...] = (),
                    deferred: Mapping[str, str] | None = None) -> Case:
     """Submit a draft. Only its applicant may. Raises :class:`InvalidTransitionError`."""
@@ -195,7 +220,7 @@ def do_submit_case(case: Case, *, applicant: Person, now: datetime, system_admin
     from ..matters.models import MatterVersion
 
     version = db.session.get(MatterVersion, case.matter_version_id)
-    loaded = LoadedMatter(case.matter_type, version, parse_matter(version.definition, source=version.source))
+    loaded = LoadedMatter(case.matter_type, version, definition_of(version))
     return _submit(case, loaded, applicant=applicant, now=now, system_admins=system_admins, deferred=deferred or {})
 
 
@@ -313,7 +338,7 @@ def _activate(case: Case, step: CaseStep, *, now: datetime, calendar: WorkCalend
         return False
     if spec.get("auto_outcome") == "approved":
         step.status, step.finished_at = "done", now
-        step.note = _("符合秒批规则，系统即时确认")
+        step.note = N_("符合秒批规则，系统即时确认")
         _event("cases.step.auto_approved", case, None, now, step=step.name, rule=spec.get("rule"))
         return False
     step.started_at = now
@@ -355,7 +380,7 @@ def _activate(case: Case, step: CaseStep, *, now: datetime, calendar: WorkCalend
         step.spec = {k: v for k, v in spec.items() if k != "_resume"}
     if created == 0:
         step.status, step.finished_at = "skipped", now
-        step.note = _("审批人已在上一环节审批，不再重复")
+        step.note = N_("审批人已在上一环节审批，不再重复")
         return False
     db.session.flush()
     return True
@@ -425,7 +450,8 @@ def _lane_done(step: CaseStep, branch: str | None, decided: Task, *, now: dateti
     if mode == "any":
         for task in open_tasks:
             if task.id != decided.id and task.origin in ("plan", "transfer") and task.blocked_by_task_id != decided.id:
-                task.status, task.note, task.decided_at = "cancelled", _("已由他人处理"), now
+                task.status, task.note, task.decided_at = "cancelled", N_("已由他人处理"), now
+                task.closed_by_task_id = decided.id
         open_tasks = [t for t in open_tasks if t.status == OPEN_TASK and t.id != decided.id]
     return not [t for t in open_tasks if t.id != decided.id]
 
@@ -525,6 +551,7 @@ def _claim(task: Task, case: Case, *, actor: Person, status: str, decision: str,
 
 # ---- decisions --------------------------------------------------------------------------------
 
+@atomic
 def do_decide(task_id: Any, decision: Any, *, actor: Person, roles: set[str], now: datetime,
               comment: Any = None, to_step: Any = None) -> Case:
     """Approve, reject, return, mark done or read. Raises :class:`NotFound`, :class:`NotYourTaskError`,
@@ -547,7 +574,7 @@ def do_decide(task_id: Any, decision: Any, *, actor: Person, roles: set[str], no
     if decision in ("approve", "done", "read"):
         _after_positive(case, task, now=now)
     elif decision == "reject":
-        _cancel_open(case, now=now, note=_("申请未获同意"))
+        _cancel_open(case, now=now, note=N_("申请未获同意"))
         case.status, case.finished_at, case.current_step = "rejected", now, None
         for step in _steps(case):
             if step.status == "active":
@@ -575,13 +602,13 @@ def _return(case: Case, task: Task, target: CaseStep | None, *, now: datetime) -
     current = task.step
     case.return_count += 1
     if target is None:
-        _cancel_open(case, now=now, note=_("已退回申请人修改"))
+        _cancel_open(case, now=now, note=N_("已退回申请人修改"))
         case.status, case.returned_from_step, case.current_step = "returned", current.index if current else None, None
         if current is not None:
             current.status, current.finished_at = "returned", now
             current.spec = dict(current.spec) | {"_resume": {"branch": task.branch, "position": task.position}}
         return
-    _cancel_open(case, now=now, note=_("已退回至“%(step)s”", step=target.name), steps_from=target.index)
+    _cancel_open(case, now=now, note=N_("已退回至“%(step)s”", step=target.name), steps_from=target.index)
     for step in _steps(case):
         if step.index >= target.index and step.status in ("done", "active", "skipped", "returned"):
             step.status, step.finished_at, step.started_at = "planned", None, None
@@ -592,6 +619,7 @@ def _return(case: Case, task: Task, target: CaseStep | None, *, now: datetime) -
     _advance(case, from_index=target.index, now=now)
 
 
+@atomic
 def do_withdraw_decision(task_id: Any, *, actor: Person, roles: set[str], now: datetime) -> Case:
     """An approver takes back their own decision while the next step has not acted yet."""
     task, case = _load_task(task_id, actor, roles)
@@ -610,11 +638,11 @@ def do_withdraw_decision(task_id: Any, *, actor: Person, roles: set[str], now: d
     for other in _steps(case):
         if other.index > step.index and other.status in ("active", "done", "skipped"):
             other.status, other.started_at, other.finished_at = "planned", None, None
-    _cancel_open(case, now=now, note=_("上一环节撤回了决定"), steps_from=step.index + 1)
+    _cancel_open(case, now=now, note=N_("上一环节撤回了决定"), steps_from=step.index + 1)
     for other in _lane_tasks(step, task.branch):
-        if other.status == "cancelled" and other.note == _("已由他人处理") and other.decided_at == task.decided_at:
-            other.status, other.note, other.decided_at = OPEN_TASK, None, None
-    task.status, task.note = "cancelled", _("审批人撤回了此决定")
+        if other.status == "cancelled" and other.closed_by_task_id == task.id:
+            other.status, other.note, other.decided_at, other.closed_by_task_id = OPEN_TASK, None, None, None
+    task.status, task.note = "cancelled", N_("审批人撤回了此决定")
     replacement = _new_task(case, step, actor, kind=task.kind, branch=task.branch, now=now,
                             position=task.position, origin=task.origin, parent=task)
     if task.branch:
@@ -629,6 +657,7 @@ def do_withdraw_decision(task_id: Any, *, actor: Person, roles: set[str], now: d
     return case
 
 
+@atomic
 def do_transfer(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: datetime, comment: Any = None) -> Case:
     """转办: the new person decides in the holder's place."""
     comment = _comment(comment)
@@ -642,7 +671,7 @@ def do_transfer(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: d
     _claim(task, case, actor=actor, status="transferred", decision="transfer", comment=comment, now=now)
     new = _new_task(case, task.step, target, kind=task.kind, branch=task.branch, now=now, position=task.position,
                     origin="transfer" if task.origin == "plan" else task.origin, parent=task,
-                    note=_("由%(name)s转办", name=actor.name), due_at=task.due_at)
+                    note=N_("由%(name)s转办", name=actor.name), due_at=task.due_at)
     new.blocked_by_task_id = None
     db.session.flush()
     db.session.execute(update(Task).where(Task.blocked_by_task_id == task.id, Task.status == OPEN_TASK)
@@ -652,6 +681,7 @@ def do_transfer(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: d
     return case
 
 
+@atomic
 def do_consult(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: datetime, comment: Any = None) -> Case:
     """委派: ask someone's opinion; the task waits for it and comes back to its holder."""
     comment = _comment(comment)
@@ -670,6 +700,7 @@ def do_consult(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: da
     return case
 
 
+@atomic
 def do_add_approver(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: datetime,
                     position: Any = "after", comment: Any = None) -> Case:
     """加签: someone approves before the holder (who then decides) or after the holder (before the
@@ -698,6 +729,7 @@ def do_add_approver(task_id: Any, to: Any, *, actor: Person, roles: set[str], no
     return case
 
 
+@atomic
 def do_remove_approver(task_id: Any, *, actor: Person, roles: set[str], now: datetime) -> Case:
     """减签: the holder removes an approver they added, before that person decided."""
     added, case = _load_task(task_id, actor, roles)
@@ -707,7 +739,7 @@ def do_remove_approver(task_id: Any, *, actor: Person, roles: set[str], now: dat
     if added.status != OPEN_TASK:
         raise StaleDecisionError(_("被加签人已经处理，不能减签。"))
     _bump(case, now)
-    added.status, added.note, added.decided_at = "cancelled", _("已减签"), now
+    added.status, added.note, added.decided_at = "cancelled", N_("已减签"), now
     if parent.blocked_by_task_id == added.id:
         parent.blocked_by_task_id = None
     _event("cases.task.approver_removed", case, actor, now, task_id=added.id)
@@ -717,6 +749,7 @@ def do_remove_approver(task_id: Any, *, actor: Person, roles: set[str], now: dat
     return case
 
 
+@atomic
 def do_batch_decision(task_ids: Any, decision: Any, *, actor: Person, roles: set[str], now: datetime,
                       comment: Any = None) -> list[dict[str, Any]]:
     """Decide several tasks with one comment; each succeeds or fails on its own."""
@@ -743,6 +776,7 @@ def _own_case(case: Case, actor: Person) -> None:
         raise PermissionDenied(_("只有申请人可以执行此操作。"))
 
 
+@atomic
 def do_withdraw_case(case: Case, *, actor: Person, now: datetime, reason: Any = None) -> Case:
     """The applicant withdraws before anyone decided."""
     _own_case(case, actor)
@@ -755,7 +789,7 @@ def do_withdraw_case(case: Case, *, actor: Person, now: datetime, reason: Any = 
     if decided and case.status == "in_progress":
         raise InvalidTransitionError(_("已有审批人作出决定，不能撤回。"))
     _bump(case, now)
-    _cancel_open(case, now=now, note=_("申请人已撤回"), keep_obligations=False)
+    _cancel_open(case, now=now, note=N_("申请人已撤回"), keep_obligations=False)
     case.status, case.finished_at, case.current_step = "withdrawn", now, None
     for step in _steps(case):
         if step.status in ("active", "planned"):
@@ -770,6 +804,7 @@ def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]
     return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
 
 
+@atomic
 def do_resubmit(case: Case, form: Any, *, actor: Person, now: datetime, system_admins: tuple[str, ...] = ()) -> Case:
     """Resubmit a returned case with an amended form. The diff is kept; by default the case goes
     straight back to the step that returned it (the matter may say ``resubmit: restart``)."""
@@ -818,6 +853,7 @@ def do_resubmit(case: Case, form: Any, *, actor: Person, now: datetime, system_a
     return case
 
 
+@atomic
 def do_cc(case: Case, to: Any, *, actor: Person, now: datetime) -> Case:
     """抄送 to people; the applicant and anyone who acts on the case may CC."""
     if not isinstance(to, list) or not to or len(to) > 50:
@@ -839,6 +875,7 @@ def do_cc(case: Case, to: Any, *, actor: Person, now: datetime) -> Case:
     return case
 
 
+@atomic
 def do_remind(case: Case, *, actor: Person, now: datetime) -> list[Task]:
     """催办 the holders of the open tasks; at most once per task every :data:`REMIND_INTERVAL`."""
     _own_case(case, actor)

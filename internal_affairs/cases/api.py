@@ -50,6 +50,17 @@ def get_case(case_id: int):
     return _case_response(access_case(case_id, user, current_roles()), user)
 
 
+@bp.patch("/cases/<int:case_id>")
+def update_draft(case_id: int):
+    user = require_user()
+    data = json_body()
+    _only(data, {"form"})
+    if not isinstance(data.get("form"), dict):
+        raise ValidationError(fields={"form": _("表单必须是对象。")})
+    case = access_case(case_id, user, current_roles())
+    return _case_response(actions.do_update_draft(case, data["form"], actor=user, now=utcnow()), user)
+
+
 @bp.post("/cases/<int:case_id>/submit")
 def submit_case(case_id: int):
     user = require_user()

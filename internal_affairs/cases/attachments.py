@@ -22,10 +22,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from sqlalchemy import select
 
+from ..atomic import atomic
 from ..audit.actions import record_event
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..matters.schema import MaterialSpec, parse_matter
+from ..matters.queries import definition_of
+from ..matters.schema import MaterialSpec
 from ..org.models import Person
 from .models import Attachment, Case, CaseMaterial
 
@@ -194,11 +196,11 @@ def clean_filename(filename: Any, content_type: str = "") -> str:
 
 
 def _materials(case: Case) -> dict[str, MaterialSpec]:
-    version = case.matter_version
-    definition = parse_matter(version.definition, source=version.source)
+    definition = definition_of(case.matter_version)
     return {m.code: m for m in definition.materials}
 
 
+@atomic
 def do_upload_attachment(case: Case, material_code: Any, filename: Any, data: bytes, *, acting_user: Person,
                          now: datetime) -> Attachment:
     """Store one file for one of the case's materials and commit. Earlier files stay: a material

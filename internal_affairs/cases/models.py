@@ -122,6 +122,7 @@ class Task(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     parent_task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
     blocked_by_task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    closed_by_task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
     obligation_code: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     due_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -77,6 +77,15 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     materials = db.session.execute(select(CaseMaterial).where(CaseMaterial.case_id == case.id)).scalars().all()
     revisions = db.session.execute(select(CaseRevision).where(CaseRevision.case_id == case.id)
                                    .order_by(CaseRevision.number)).scalars().all()
+    planned_uids = {uid for s in steps for lane in (s.spec.get("branches") or [s.spec])
+                    for uid in list(lane.get("approvers", [])) + [sk["uid"] for sk in lane.get("skipped", [])]}
+    named = {p.uid: p for p in db.session.execute(select(Person).where(Person.uid.in_(planned_uids))).scalars()} \
+        if planned_uids else {}
+
+    def who(uid: str) -> dict[str, Any]:
+        person = named.get(uid)
+        return {"uid": uid, "name": person.name if person else uid, "title": person.title if person else None}
+
     by_step: dict[int | None, list[Task]] = {}
     for task in tasks:
         by_step.setdefault(task.step_id, []).append(task)
@@ -94,8 +103,13 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
             "parallel": bool(s.spec.get("branches")), "time_limit": s.time_limit,
             "started_at": iso(s.started_at), "due_at": iso(s.due_at), "finished_at": iso(s.finished_at),
             "on_time": None if not (s.finished_at and s.due_at) else s.finished_at <= s.due_at,
-            "skipped": [sk for sk in s.spec.get("skipped", [])] + [
-                sk | {"branch": b["name"]} for b in s.spec.get("branches", []) for sk in b.get("skipped", [])],
+            "applies": s.spec.get("applies", True),
+            "not_applied": (s.spec.get("not_applied") or {}).get("text"),
+            "planned": [who(uid) | {"branch": lane.get("name") if s.spec.get("branches") else None}
+                        for lane in (s.spec.get("branches") or [s.spec]) for uid in lane.get("approvers", [])],
+            "skipped": [sk | {"name": who(sk["uid"])["name"]} for sk in s.spec.get("skipped", [])] + [
+                sk | {"branch": b["name"], "name": who(sk["uid"])["name"]}
+                for b in s.spec.get("branches", []) for sk in b.get("skipped", [])],
             "tasks": [_task_json(t, people) for t in by_step.get(s.id, [])],
         } for s in steps],
         "obligations": [_task_json(t, people) for t in by_step.get(None, []) if t.kind == "obligation"],

@@ -12,6 +12,7 @@ import yaml
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..atomic import atomic
 from ..audit.actions import record_event
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
@@ -54,6 +55,7 @@ def _digest(data: dict) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
+@atomic
 def do_load_catalog(*, acting_user: Person | None, now: datetime, directory: Path = CATALOG_DIR) -> LoadReport:
     """Version every catalog file into the database; an unchanged file makes no new version.
     Raises :class:`CatalogError` (nothing is loaded when any file is broken)."""
@@ -93,6 +95,7 @@ def _check_admin(roles: set[str]) -> None:
         raise PermissionDenied(_("只有系统管理员可以调整工作日历。"))
 
 
+@atomic
 def do_set_calendar_override(day: date, is_working_day: bool, note: str, *, acting_user: Person,
                              roles: set[str], now: datetime) -> CalendarOverride:
     """Mark ``day`` as a working day or a holiday, overriding the official calendar."""
@@ -113,6 +116,7 @@ def do_set_calendar_override(day: date, is_working_day: bool, note: str, *, acti
     return row
 
 
+@atomic
 def do_remove_calendar_override(day: date, *, acting_user: Person, roles: set[str], now: datetime) -> None:
     """Return ``day`` to the official calendar. The audit log keeps what it was."""
     _check_admin(roles)

@@ -18,7 +18,7 @@ from ..routing.resolver import resolve_route
 from .models import CalendarOverride, MatterType, MatterVersion
 from .schema import FormContext, FormErrors, MatterDefinition, compute_facts, parse_matter, validate_form
 
-__all__ = ["LoadedMatter", "get_matter", "list_matters", "get_calendar", "get_org_view", "check_form",
+__all__ = ["LoadedMatter", "definition_of", "get_matter", "list_matters", "get_calendar", "get_org_view", "check_form",
            "preview_route", "matter_to_json"]
 
 
@@ -32,7 +32,8 @@ class LoadedMatter:
 _definitions: dict[str, MatterDefinition] = {}
 
 
-def _definition(version: MatterVersion) -> MatterDefinition:
+def definition_of(version: MatterVersion) -> MatterDefinition:
+    """The parsed definition of one stored matter version (cached by digest: versions never change)."""
     cached = _definitions.get(version.digest)
     if cached is None:
         cached = parse_matter(version.definition, source=version.source)
@@ -48,14 +49,14 @@ def get_matter(code: Any) -> LoadedMatter:
                                 ).scalar_one_or_none()
     if matter is None or matter.current_version is None:
         raise NotFound(_("没有这个事项。"), code="unknown_matter")
-    return LoadedMatter(matter, matter.current_version, _definition(matter.current_version))
+    return LoadedMatter(matter, matter.current_version, definition_of(matter.current_version))
 
 
 def list_matters() -> list[LoadedMatter]:
     rows = db.session.execute(select(MatterType).where(MatterType.active.is_(True),
                                                        MatterType.current_version_id.is_not(None))
                               .order_by(MatterType.category, MatterType.id)).scalars().all()
-    return [LoadedMatter(m, m.current_version, _definition(m.current_version)) for m in rows]
+    return [LoadedMatter(m, m.current_version, definition_of(m.current_version)) for m in rows]
 
 
 def get_calendar() -> WorkCalendar:

@@ -18,6 +18,7 @@ from org_sync.model import DirGroup, DirPerson, DirUnit, ReadResult, Snapshot, S
 from org_sync.plan import CurrentState, Guards, clean_snapshot, compute_plan
 from org_sync.snapshot import build_snapshot, merge_incremental, normalize_dn, schema_for
 
+from ..atomic import atomic
 from ..audit.actions import record_event
 from ..errors import Conflict, DomainError, NotFound, PermissionDenied, ServiceUnavailable, ValidationError
 from ..extensions import db
@@ -102,6 +103,7 @@ def _read_snapshot(config: Mapping[str, Any], source: str | Path | bytes, *, ful
     return merge_incremental(_active_part(state), delta, result.deleted_ids, result.present_ids), False
 
 
+@atomic
 def do_sync(*, acting_user: Person | None, config: Mapping[str, Any], now: datetime,
             source: str | Path | bytes = "ldap", base_dn: str | None = None, dry_run: bool = False,
             full: bool = False, force: bool = False, expected_fingerprint: str | None = None) -> SyncRun:
@@ -179,6 +181,7 @@ def do_sync(*, acting_user: Person | None, config: Mapping[str, Any], now: datet
     return run
 
 
+@atomic
 def do_apply_run(run_id: int, *, acting_user: Person | None, config: Mapping[str, Any], now: datetime,
                  force: bool = False, ldif: bytes | None = None) -> SyncRun:
     """Apply a reviewed dry run: read the same source again and apply only if the plan is the
@@ -327,6 +330,7 @@ def _without_members(group: DirGroup | None) -> DirGroup | None:
     return None if group is None else replace(group, member_ids=())
 
 
+@atomic
 def do_set_default_deputy(person: Person, deputy: Person | None, *, acting_user: Person,
                           roles: set[str], now: datetime) -> Person:
     """HR (of the person's agency) or an administrator sets who deputises for ``person``.

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-01 07:34:18.512550
+Create Date: 2026-12-01 07:56:15.538187
 
 """
 from alembic import op
@@ -167,6 +167,7 @@ def upgrade():
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('parent_task_id', sa.Integer(), nullable=True),
     sa.Column('blocked_by_task_id', sa.Integer(), nullable=True),
+    sa.Column('closed_by_task_id', sa.Integer(), nullable=True),
     sa.Column('obligation_code', sa.String(length=50), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('due_at', sa.DateTime(), nullable=True),
@@ -176,6 +177,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['assignee_id'], ['person.id'], name=op.f('fk_task_assignee_id_person')),
     sa.ForeignKeyConstraint(['blocked_by_task_id'], ['task.id'], name=op.f('fk_task_blocked_by_task_id_task')),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_task_case_id_case')),
+    sa.ForeignKeyConstraint(['closed_by_task_id'], ['task.id'], name=op.f('fk_task_closed_by_task_id_task')),
     sa.ForeignKeyConstraint(['on_behalf_of_id'], ['person.id'], name=op.f('fk_task_on_behalf_of_id_person')),
     sa.ForeignKeyConstraint(['parent_task_id'], ['task.id'], name=op.f('fk_task_parent_task_id_task')),
     sa.ForeignKeyConstraint(['step_id'], ['case_step.id'], name=op.f('fk_task_step_id_case_step')),

@@ -304,3 +304,33 @@ def test_gapless_numbers_per_agency(c):
     assert seq == list(range(seq[0], seq[0] + 3))
     other = submit(c, "yanming", "leave", LEAVE)["number"]
     assert other.startswith("区纪委-2026-") and other.endswith("000001")
+
+
+def test_draft_can_be_edited_until_submitted(c):
+    draft = c.post("/api/v1/cases", json={"matter_type": "leave", "form": LEAVE, "submit": False},
+                   headers=token(c, "xujing")).get_json()
+    assert draft["number"] is None, "drafts take no number: numbers stay gapless"
+    edited = c.patch(f"/api/v1/cases/{draft['id']}", json={"form": LEAVE | {"reason": "改为探亲"}},
+                     headers=token(c, "xujing"))
+    assert edited.status_code == 200 and edited.get_json()["form"]["reason"] == "改为探亲"
+    bad = c.patch(f"/api/v1/cases/{draft['id']}", json={"form": LEAVE | {"end_date": "2026-01-01"}},
+                  headers=token(c, "xujing"))
+    assert bad.status_code == 422
+    assert c.patch(f"/api/v1/cases/{draft['id']}", json={"form": LEAVE}, headers=token(c, "guolei")).status_code == 404
+    submitted = c.post(f"/api/v1/cases/{draft['id']}/submit", headers=token(c, "xujing")).get_json()
+    assert submitted["status"] == "in_progress" and submitted["number"]
+    again = c.patch(f"/api/v1/cases/{draft['id']}", json={"form": LEAVE}, headers=token(c, "xujing"))
+    assert again.status_code == 409
+
+
+def test_failed_submission_leaves_nothing_behind(c, demo_app):
+    from sqlalchemy import func, select
+
+    from internal_affairs.cases.models import Case
+    from internal_affairs.extensions import db
+
+    response = c.post("/api/v1/cases", json={"matter_type": "overseas_travel", "form": OVERSEAS},
+                      headers=token(c, "xujing"))
+    assert response.status_code == 422 and "materials.itinerary" in response.get_json()["error"]["fields"]
+    with demo_app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Case)).scalar() == 0
