@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/ia_test
 
-.PHONY: run test bootstrap system venv translations demo-db test-sqlite test-postgres bench clean
+.PHONY: run test bootstrap system venv translations demo-db bench clean
 
 bootstrap: system venv translations
 
@@ -41,6 +41,7 @@ test: bootstrap
 bench: bootstrap
 	$(BIN)/python bench/org_sync.py
 	$(BIN)/python bench/resolve.py
+	$(BIN)/python bench/cases.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
