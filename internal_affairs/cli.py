@@ -106,13 +106,15 @@ matters_cli = AppGroup("matters", help="The matter catalog.")
 
 
 @matters_cli.command("load")
-def matters_load() -> None:
+@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Catalog folder (default: internal_affairs/matters/catalog).")
+def matters_load(directory: Path | None) -> None:
     """Validate the catalog YAML and version every changed matter into the database."""
-    from .matters.actions import do_load_catalog
+    from .matters.actions import CATALOG_DIR, do_load_catalog
     from .matters.schema import CatalogError
 
     try:
-        report = do_load_catalog(acting_user=None, now=utcnow())
+        report = do_load_catalog(acting_user=None, now=utcnow(), directory=directory or CATALOG_DIR)
     except CatalogError as exc:
         raise click.ClickException(f"catalog not loaded:\n{exc}")
     click.echo(f"matters: {len(report.created)} created {list(report.created)}, "
