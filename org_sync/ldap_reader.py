@@ -40,6 +40,7 @@ Timeouts: :attr:`LdapSettings.timeout` is applied as ``OPT_NETWORK_TIMEOUT`` (co
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -539,8 +540,14 @@ def _fetch_ranges(conn: Any, settings: LdapSettings, dn: str, raw: dict[str, lis
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _base_key(base_dn: str) -> tuple[str, ...]:
+    return dn_key(base_dn)
+
+
 def _below_base(settings: LdapSettings, dn: str) -> bool:
-    return dn_key(dn) != dn_key(settings.base_dn)
+    """True for every entry of a subtree search except the base entry itself."""
+    return dn_key(dn) != _base_key(settings.base_dn)
 
 
 def _read_all(conn: LDAPObject, settings: LdapSettings, filterstr: str, action: str,

@@ -107,6 +107,17 @@ def build_snapshot(entries: Iterable[DirEntry], base_dn: str, schema: DirectoryS
     """
     base = normalize_dn(base_dn)
     depth0 = len(base)
+    memo: dict[str, DnKey | None] = {}
+
+    def key_of(dn: str) -> DnKey | None:
+        """Normalise a referenced DN once per build (managers and members repeat a lot)."""
+        if dn not in memo:
+            try:
+                memo[dn] = normalize_dn(dn)
+            except ValueError:
+                memo[dn] = None
+        return memo[dn]
+
     problems: list[str] = []
     units: dict[str, DirUnit] = {}
     by_dn: dict[DnKey, tuple[str, str]] = dict(known or {})
@@ -114,10 +125,9 @@ def build_snapshot(entries: Iterable[DirEntry], base_dn: str, schema: DirectoryS
     entries = list(entries)
     keyed: list[tuple[DnKey, DirEntry]] = []
     for entry in entries:
-        try:
-            key = normalize_dn(entry.dn)
-        except ValueError as exc:
-            problems.append(str(exc))
+        key = key_of(entry.dn)
+        if key is None:
+            problems.append(f"malformed DN: {entry.dn!r}")
             continue
         if key[-depth0:] != base or len(key) == depth0:
             continue
@@ -169,10 +179,7 @@ def build_snapshot(entries: Iterable[DirEntry], base_dn: str, schema: DirectoryS
         manager_id = None
         manager_dn = entry.first(schema.manager)
         if manager_dn:
-            try:
-                found = by_dn.get(normalize_dn(manager_dn))
-            except ValueError:
-                found = None
+            found = by_dn.get(key_of(manager_dn))
             if found and found[0] == "person":
                 manager_id = found[1] if found[1] != entry.entry_id else None
             else:
@@ -190,7 +197,7 @@ def build_snapshot(entries: Iterable[DirEntry], base_dn: str, schema: DirectoryS
     for key, entry in keyed:
         if not entry.object_classes & schema.group_classes:
             continue
-        group = _map_group(key, entry, by_dn, all_units, containers, schema, problems)
+        group = _map_group(key, entry, by_dn, all_units, containers, schema, problems, key_of)
         if group is not None:
             groups[group.external_id] = group
     return Snapshot(base_dn=base_dn, units=units, people=people, groups=groups, source=source,
@@ -207,7 +214,7 @@ def _enclosing_unit(key: DnKey, by_dn: Mapping[DnKey, tuple[str, str]]) -> str |
 
 def _map_group(key: DnKey, entry: DirEntry, by_dn: Mapping[DnKey, tuple[str, str]],
                units: Mapping[str, DirUnit], containers: set[DnKey], schema: DirectorySchema,
-               problems: list[str]) -> DirGroup | None:
+               problems: list[str], key_of) -> DirGroup | None:
     cn = (entry.first("cn") or _display_rdn(entry.dn)).strip()
     parent = parent_dn(key)
     parent_kind, parent_id = by_dn.get(parent, (None, None))
@@ -237,10 +244,7 @@ def _map_group(key: DnKey, entry: DirEntry, by_dn: Mapping[DnKey, tuple[str, str
     members: list[str] = []
     unresolved = 0
     for member_dn in entry.attrs.get("member", []):
-        try:
-            found = by_dn.get(normalize_dn(member_dn))
-        except ValueError:
-            found = None
+        found = by_dn.get(key_of(member_dn))
         if found and found[0] == "person":
             if found[1] not in members:
                 members.append(found[1])
