@@ -23,7 +23,7 @@ from ..auth import current_roles
 from ..clock import utcnow
 from ..errors import DomainError, NotFound, ValidationError
 from ..extensions import db
-from ..matters.queries import definition_of, get_matter, list_matters, preview_route
+from ..matters.queries import definition_of, get_matter, list_matters_by_category, preview_route
 from ..matters.regions import region_name, regions
 from ..matters.schema import MatterDefinition
 from ..matters.views import form_from_request
@@ -261,10 +261,7 @@ def _leftover_errors(errors: dict[str, str], definition: MatterDefinition) -> di
 @login_required
 def new_index():
     """在线申请: the matters one can apply for, by category."""
-    grouped: dict[str, list] = {}
-    for loaded in list_matters():
-        grouped.setdefault(loaded.definition.category, []).append(loaded)
-    return render_template("cases/new_index.html", grouped=list(grouped.items()))
+    return render_template("matters/catalog.html", grouped=list_matters_by_category(), target="cases.new")
 
 
 @bp.route("/cases/new/<code>", methods=["GET", "POST"])

@@ -18,7 +18,8 @@ from ..routing.resolver import resolve_route
 from .models import CalendarOverride, MatterType, MatterVersion
 from .schema import FormContext, FormErrors, MatterDefinition, compute_facts, parse_matter, validate_form
 
-__all__ = ["LoadedMatter", "definition_of", "get_matter", "list_matters", "get_calendar", "get_org_view", "check_form",
+__all__ = ["LoadedMatter", "definition_of", "get_matter", "list_matters", "list_matters_by_category", "get_calendar",
+           "get_org_view", "check_form",
            "preview_route", "matter_to_json"]
 
 
@@ -57,6 +58,14 @@ def list_matters() -> list[LoadedMatter]:
                                                        MatterType.current_version_id.is_not(None))
                               .order_by(MatterType.category, MatterType.id)).scalars().all()
     return [LoadedMatter(m, m.current_version, definition_of(m.current_version)) for m in rows]
+
+
+def list_matters_by_category() -> list[tuple[str, list[LoadedMatter]]]:
+    """The active matters grouped by category, in catalog order."""
+    grouped: dict[str, list[LoadedMatter]] = {}
+    for loaded in list_matters():
+        grouped.setdefault(loaded.definition.category, []).append(loaded)
+    return list(grouped.items())
 
 
 def get_calendar() -> WorkCalendar:

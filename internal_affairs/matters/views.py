@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from itertools import groupby
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -15,7 +14,7 @@ from ..auth import current_roles
 from ..clock import utcnow
 from ..errors import BadRequest, DomainError, ValidationError
 from .actions import do_remove_calendar_override, do_set_calendar_override
-from .queries import get_calendar, get_matter, list_matters, preview_route
+from .queries import get_calendar, get_matter, list_matters_by_category, preview_route
 from .regions import regions
 from .schema import MatterDefinition
 
@@ -45,9 +44,7 @@ def form_from_request(definition: MatterDefinition, formdata: MultiDict) -> dict
 @bp.get("/")
 @login_required
 def catalog():
-    matters = list_matters()
-    grouped = [(category, list(items)) for category, items in groupby(matters, key=lambda m: m.definition.category)]
-    return render_template("matters/catalog.html", grouped=grouped)
+    return render_template("matters/catalog.html", grouped=list_matters_by_category(), target="matters.guide")
 
 
 @bp.route("/<code>", methods=["GET", "POST"])
