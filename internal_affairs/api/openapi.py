@@ -62,6 +62,7 @@ SPEC: dict[str, Any] = {
             errors=(400, 401, 422, 503))},
         "/me": {"get": op("The logged-in person with agency, department, roles and delegations")},
         "/org/agencies": {"get": op("Active agencies with their departments")},
+        "/org/agencies/{id}": {"get": op("One agency", params=[path_param("id")])},
         "/org/people/{uid}": {"get": op("A person with manager, rank, cadre category, roles, leader chain, default deputy",
                                          params=[path_param("uid")])},
         "/org/people/{uid}/default-deputy": {"put": op(

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -104,6 +104,9 @@ class Task(db.Model):
         Index("ix_task_assignee_status", "assignee_id", "status", "created_at"),
         Index("ix_task_acted_by", "acted_by_id", "decided_at"),
         Index("ix_task_case_step", "case_id", "step_id"),
+        Index("ix_task_step", "step_id", "branch"),
+        Index("ix_task_blocked_by", "blocked_by_task_id", postgresql_where=text("blocked_by_task_id IS NOT NULL"),
+              sqlite_where=text("blocked_by_task_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -170,7 +173,7 @@ class Reminder(db.Model):
     """A 催办 sent to the holders of a case's open tasks."""
 
     __tablename__ = "reminder"
-    __table_args__ = (Index("ix_reminder_case", "case_id", "created_at"),)
+    __table_args__ = (Index("ix_reminder_case", "case_id", "created_at"), Index("ix_reminder_task", "task_id", "created_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), nullable=False)

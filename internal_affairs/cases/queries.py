@@ -162,7 +162,11 @@ def get_inbox(person: Person, roles: set[str], box: str, *, limit: int, offset: 
     if query:
         like = f"%{query.replace('%', '').replace('_', '')[:100]}%"
         stmt = stmt.where(or_(Case.number.like(like), Case.title.like(like), applicant.name.like(like)))
-    total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar()
+    counts = get_counts(person)
+    if query:
+        total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar()
+    else:
+        total = counts[box]
     rows = db.session.execute(stmt.order_by(*order).limit(limit).offset(offset)).all()
     items = []
     for row in rows:
@@ -180,7 +184,7 @@ def get_inbox(person: Person, roles: set[str], box: str, *, limit: int, offset: 
                             "blocked": task.blocked_by_task_id is not None, "reminded_at": iso(reminded_at),
                             "overdue": bool(task.due_at and utcnow() > task.due_at and task.status == OPEN_TASK)}
         items.append(item)
-    return items, total, get_counts(person)
+    return items, total, counts
 
 
 def get_counts(person: Person) -> dict[str, int]:

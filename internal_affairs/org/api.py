@@ -9,7 +9,7 @@ from ..auth import current_roles
 from ..clock import utcnow
 from ..errors import ValidationError
 from .actions import check_can_sync, do_apply_run, do_set_default_deputy, do_sync
-from .queries import get_agencies_tree, get_person_by_uid, get_sync_runs, person_to_json
+from .queries import get_agencies_tree, get_agency_json, get_person_by_uid, get_sync_runs, person_to_json
 
 
 def run_to_json(run, *, with_plan: bool = True) -> dict:
@@ -29,6 +29,12 @@ def run_to_json(run, *, with_plan: bool = True) -> dict:
 def agencies():
     require_user()
     return jsonify({"items": get_agencies_tree()})
+
+
+@bp.get("/org/agencies/<int:agency_id>")
+def agency(agency_id: int):
+    require_user()
+    return jsonify(get_agency_json(agency_id))
 
 
 @bp.get("/org/people/<uid>")

@@ -18,7 +18,7 @@ from .models import ROLE_LABELS, Agency, Department, OrgGroup, OrgGroupMember, P
 __all__ = [
     "get_person_by_uid", "get_roles", "get_leader_chain", "get_agencies_tree", "get_current_state",
     "person_to_json", "get_sync_runs", "get_last_people_count", "RoleHolding", "get_role_holdings",
-    "get_group_leaders", "build_org_view",
+    "get_group_leaders", "build_org_view", "get_agency_json",
 ]
 
 
@@ -155,6 +155,14 @@ def get_agencies_tree() -> list[dict[str, Any]]:
     return [{"id": a.id, "name": a.name, "people": agency_counts.get(a.id, 0),
              "departments": [dept_json(d) for d in children.get(None, []) if d.agency_id == a.id]}
             for a in agencies]
+
+
+def get_agency_json(agency_id: int) -> dict[str, Any]:
+    """One agency by id (a single-row read). Raises :class:`NotFound`."""
+    agency = db.session.get(Agency, agency_id) if 0 < agency_id < 2**31 else None
+    if agency is None:
+        raise NotFound()
+    return {"id": agency.id, "name": agency.name, "active": agency.active}
 
 
 def get_last_people_count() -> int | None:

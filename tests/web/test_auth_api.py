@@ -163,3 +163,12 @@ def test_org_pages(demo_client):
     assert "方慧敏" in page and "主要领导" in page
     assert demo_client.get("/org/people/ghost").status_code == 404
     assert demo_client.get("/org/sync").status_code == 403, "sync is for HR"
+
+
+def test_one_agency_by_id(demo_client):
+    headers = api_token(demo_client, "xujing")
+    first = demo_client.get("/api/v1/org/agencies", headers=headers).get_json()["items"][0]
+    one = demo_client.get(f"/api/v1/org/agencies/{first['id']}", headers=headers)
+    assert one.status_code == 200 and one.get_json()["name"] == first["name"]
+    assert demo_client.get("/api/v1/org/agencies/999999", headers=headers).status_code == 404
+    assert demo_client.get(f"/api/v1/org/agencies/{first['id']}").status_code == 401
