@@ -11,7 +11,7 @@ from ..extensions import db
 from ..org.models import OrgGroup, OrgGroupMember, Person
 from .models import Case, CaseCC, Task
 
-__all__ = ["access_case", "can_view_case", "hr_agency_ids", "visible_case_filter"]
+__all__ = ["access_case", "can_view_case", "hr_agency_ids"]
 
 
 def hr_agency_ids(person: Person) -> set[int]:
@@ -49,18 +49,3 @@ def access_case(case_id: Any, person: Person, roles: set[str], *, lock: bool = F
     if case is None or not can_view_case(case, person, roles):
         raise NotFound()
     return case
-
-
-def visible_case_filter(person: Person, roles: set[str]):
-    """A SQL condition selecting the cases ``person`` may see (for search lists)."""
-    if roles & {"admin", "auditor"}:
-        return True
-    involved = exists().where(Task.case_id == Case.id, or_(Task.assignee_id == person.id,
-                                                           Task.acted_by_id == person.id,
-                                                           Task.on_behalf_of_id == person.id))
-    cc = exists().where(CaseCC.case_id == Case.id, CaseCC.person_id == person.id)
-    conditions = [Case.applicant_id == person.id, involved, cc]
-    agencies = hr_agency_ids(person)
-    if agencies:
-        conditions.append(Case.agency_id.in_(agencies))
-    return or_(*conditions)

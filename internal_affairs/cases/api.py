@@ -172,6 +172,6 @@ def batch_decision():
 def inbox():
     user = require_user()
     limit, offset = paging()
-    items, total, counts = get_inbox(user, current_roles(), request.args.get("box", "todo"), limit=limit,
+    items, total, counts = get_inbox(user, request.args.get("box", "todo"), limit=limit,
                                      offset=offset, query=request.args.get("q") or None)
     return jsonify({"items": items, "total": total, "counts": counts})

@@ -132,7 +132,12 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     return data
 
 
-def get_inbox(person: Person, roles: set[str], box: str, *, limit: int, offset: int,
+CASE_COLUMNS = (Case.id.label("case_id"), Case.number, Case.title, Case.status.label("case_status"),
+                Case.due_at.label("case_due_at"), Case.updated_at)
+"""What an inbox row shows of a case: never the form or plan documents."""
+
+
+def get_inbox(person: Person, box: str, *, limit: int, offset: int,
               query: str | None = None) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
     """One page of a box, its total, and the counts of every box. Raises :class:`BadRequest`."""
     if box not in BOXES:
@@ -141,7 +146,9 @@ def get_inbox(person: Person, roles: set[str], box: str, *, limit: int, offset: 
     if box in ("todo", "done"):
         reminded = (select(func.max(Reminder.created_at)).where(Reminder.task_id == Task.id)
                     .correlate(Task).scalar_subquery())
-        stmt = (select(Task, Case, MatterType.name, applicant.name, reminded)
+        stmt = (select(Task.id, Task.kind, Task.status, Task.branch, Task.decision, Task.due_at, Task.decided_at,
+                       Task.blocked_by_task_id, *CASE_COLUMNS, MatterType.name.label("matter_name"),
+                       applicant.name.label("applicant_name"), reminded.label("reminded_at"))
                 .join(Case, Case.id == Task.case_id).join(MatterType, MatterType.id == Case.matter_type_id)
                 .join(applicant, applicant.id == Case.applicant_id))
         if box == "todo":
@@ -151,7 +158,7 @@ def get_inbox(person: Person, roles: set[str], box: str, *, limit: int, offset: 
             stmt = stmt.where(Task.acted_by_id == person.id)
             order = (Task.decided_at.desc(), Task.id.desc())
     else:
-        stmt = (select(Case, MatterType.name, applicant.name)
+        stmt = (select(*CASE_COLUMNS, MatterType.name.label("matter_name"), applicant.name.label("applicant_name"))
                 .join(MatterType, MatterType.id == Case.matter_type_id)
                 .join(applicant, applicant.id == Case.applicant_id))
         if box == "mine":
@@ -170,19 +177,15 @@ def get_inbox(person: Person, roles: set[str], box: str, *, limit: int, offset: 
     rows = db.session.execute(stmt.order_by(*order).limit(limit).offset(offset)).all()
     items = []
     for row in rows:
-        reminded_at = None
+        m = row._mapping
+        item = {"case_id": m["case_id"], "number": m["number"], "title": m["title"], "matter_name": m["matter_name"],
+                "applicant_name": m["applicant_name"], "status": m["case_status"], "due_at": iso(m["case_due_at"]),
+                "updated_at": iso(m["updated_at"])}
         if box in ("todo", "done"):
-            task, case, matter_name, applicant_name, reminded_at = row
-        else:
-            task, (case, matter_name, applicant_name) = None, row
-        item = {"case_id": case.id, "number": case.number, "title": case.title, "matter_name": matter_name,
-                "applicant_name": applicant_name, "status": case.status, "due_at": iso(case.due_at),
-                "updated_at": iso(case.updated_at)}
-        if task is not None:
-            item["task"] = {"id": task.id, "kind": task.kind, "status": task.status, "branch": task.branch,
-                            "decision": task.decision, "due_at": iso(task.due_at), "decided_at": iso(task.decided_at),
-                            "blocked": task.blocked_by_task_id is not None, "reminded_at": iso(reminded_at),
-                            "overdue": bool(task.due_at and utcnow() > task.due_at and task.status == OPEN_TASK)}
+            item["task"] = {"id": m["id"], "kind": m["kind"], "status": m["status"], "branch": m["branch"],
+                            "decision": m["decision"], "due_at": iso(m["due_at"]), "decided_at": iso(m["decided_at"]),
+                            "blocked": m["blocked_by_task_id"] is not None, "reminded_at": iso(m["reminded_at"]),
+                            "overdue": bool(m["due_at"] and m["status"] == OPEN_TASK and utcnow() > m["due_at"])}
         items.append(item)
     return items, total, counts
 

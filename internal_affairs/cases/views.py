@@ -353,7 +353,7 @@ def _inbox(box: str):
         raise NotFound()
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     query = (request.args.get("q") or "").strip()[:100]
-    items, total, counts = get_inbox(_me(), current_roles(), box, limit=PER_PAGE, offset=(page - 1) * PER_PAGE,
+    items, total, counts = get_inbox(_me(), box, limit=PER_PAGE, offset=(page - 1) * PER_PAGE,
                                      query=query or None)
     now = utcnow()
     for item in items:
