@@ -16,7 +16,6 @@ from ..errors import BadRequest
 from ..extensions import db
 from ..matters.models import MatterType
 from ..org.models import Person
-from .access import visible_case_filter
 from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, CaseStep, Reminder, Task
 
 __all__ = ["case_to_json", "get_inbox", "BOXES", "iso", "person_label"]
