@@ -384,10 +384,23 @@ def connect(settings: LdapSettings, *, bind: bool = True) -> LDAPObject:
 # ---- converting entries ---------------------------------------------------------------------
 
 
+_ATTR_NAMES: dict[str, str] = {}
+
+
+def _attr_name(name: str) -> str:
+    """``member;range=0-1499`` → ``member``, lower-cased and interned (names repeat per entry)."""
+    base = _ATTR_NAMES.get(name)
+    if base is None:
+        base = sys.intern(name.split(";", 1)[0].lower())
+        if len(_ATTR_NAMES) < 4096:
+            _ATTR_NAMES[name] = base
+    return base
+
+
 def _decode_attrs(dn: str, raw: dict[str, list[bytes]]) -> dict[str, list[str]]:
     attrs: dict[str, list[str]] = {}
     for name, values in raw.items():
-        base = sys.intern(name.split(";", 1)[0].lower())
+        base = _attr_name(name)
         if base == "objectguid":
             try:
                 decoded = [guid_to_str(v) for v in values]
@@ -413,13 +426,17 @@ def _to_entry(settings: LdapSettings, dn: str, raw: dict[str, list[bytes]], entr
                 f"entry {dn} has no {settings.id_attr}: the bind account may lack read access to it"
             )
         entry_id = ids[0]
-    entry_id = str(uuid.UUID(entry_id)) if _looks_like_uuid(entry_id) else entry_id.lower()
+    if not _CANONICAL_UUID.match(entry_id):  # OpenLDAP sends the canonical form: keep it as it is
+        entry_id = str(uuid.UUID(entry_id)) if _looks_like_uuid(entry_id) else entry_id.lower()
     return DirEntry(
         dn=dn,
         entry_id=entry_id,
         object_classes=frozenset(v.lower() for v in attrs.get("objectclass", ())),
         attrs=attrs,
     )
+
+
+_CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _looks_like_uuid(value: str) -> bool:
@@ -545,9 +562,18 @@ def _base_key(base_dn: str) -> tuple[str, ...]:
     return dn_key(base_dn)
 
 
+def _separators(dn: str) -> int:
+    """RDN separators in a DN string (an escaped ``\\,`` is part of a value, ``\\2C`` has no comma)."""
+    return dn.count(",") - dn.count("\\,")
+
+
 def _below_base(settings: LdapSettings, dn: str) -> bool:
-    """True for every entry of a subtree search except the base entry itself."""
-    return dn_key(dn) != _base_key(settings.base_dn)
+    """True for every entry of a subtree search except the base entry itself. An entry with more
+    RDNs than the base is below it (no parsing needed); only same-depth DNs are compared parsed."""
+    base_key = _base_key(settings.base_dn)
+    if _separators(dn) >= len(base_key):
+        return True
+    return dn_key(dn) != base_key
 
 
 def _read_all(conn: LDAPObject, settings: LdapSettings, filterstr: str, action: str,
@@ -557,7 +583,7 @@ def _read_all(conn: LDAPObject, settings: LdapSettings, filterstr: str, action: 
     for dn, raw in _paged_search(conn, settings, filterstr, settings.attributes, action, stats):
         if not _below_base(settings, dn):
             continue
-        if any(";range=" in name.lower() for name in raw):
+        if any(";" in name and ";range=" in name.lower() for name in raw):
             ranged.append((dn, raw))
             continue
         entries.append(_to_entry(settings, dn, raw))

@@ -168,6 +168,13 @@ def compute_plan(current: CurrentState, incoming: Snapshot, guards: Guards = Gua
     """Diff ``current`` against ``incoming`` and apply the safety guards. Pure."""
     old = current.snapshot
     new = clean_snapshot(incoming)
+    new_paths: dict[str | None, str] = {}
+
+    def new_path(unit_id: str | None) -> str:
+        if unit_id not in new_paths:
+            new_paths[unit_id] = _unit_path(unit_id, new)
+        return new_paths[unit_id]
+
     inactive = current.inactive
     changes: list[Change] = []
     warnings: list[PlanWarning] = []
@@ -175,7 +182,7 @@ def compute_plan(current: CurrentState, incoming: Snapshot, guards: Guards = Gua
     for ident, unit in sorted(new.units.items(), key=lambda kv: (kv[1].depth, kv[1].dn)):
         kind = _unit_kind(unit)
         before = old.units.get(ident)
-        label = _unit_path(ident, new)
+        label = new_path(ident)
         if before is None:
             changes.append(Change("create", kind, ident, label))
             continue
@@ -205,7 +212,7 @@ def compute_plan(current: CurrentState, incoming: Snapshot, guards: Guards = Gua
         label = f"{person.name}（{person.uid}）"
         if before is None:
             changes.append(Change("create", "person", ident, label, (
-                ("unit", None, _unit_path(person.unit_id, new)),)))
+                ("unit", None, new_path(person.unit_id)),)))
             continue
         if ident in inactive:
             changes.append(Change("reactivate", "person", ident, label))
@@ -215,7 +222,7 @@ def compute_plan(current: CurrentState, incoming: Snapshot, guards: Guards = Gua
             changes.append(Change("rename", "person", ident, label, fields))
         if before.unit_id != person.unit_id:
             changes.append(Change("move", "person", ident, label, (
-                ("unit", _unit_path(before.unit_id, old), _unit_path(person.unit_id, new)),)))
+                ("unit", _unit_path(before.unit_id, old), new_path(person.unit_id)),)))
         diffs = []
         for f in PERSON_FIELDS:
             a, b = getattr(before, f), getattr(person, f)
