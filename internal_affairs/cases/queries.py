@@ -168,7 +168,7 @@ def get_inbox(person: Person, box: str, *, limit: int, offset: int,
     if query:
         like = f"%{query.replace('%', '').replace('_', '')[:100]}%"
         stmt = stmt.where(or_(Case.number.like(like), Case.title.like(like), applicant.name.like(like)))
-    counts = get_counts(person)
+    counts = get_counts(person, with_done=box == "done")
     if query:
         total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar()
     else:
@@ -189,12 +189,20 @@ def get_inbox(person: Person, box: str, *, limit: int, offset: int,
     return items, total, counts
 
 
-def get_counts(person: Person) -> dict[str, int]:
-    """Open todo tasks, decided tasks, own cases and CC'd cases, in one statement."""
-    todo = select(func.count()).select_from(Task).where(Task.assignee_id == person.id, Task.status == OPEN_TASK)
-    done = select(func.count()).select_from(Task).where(Task.acted_by_id == person.id)
-    mine = select(func.count()).select_from(Case).where(Case.applicant_id == person.id)
-    cc = select(func.count()).select_from(CaseCC).where(CaseCC.person_id == person.id)
-    row = db.session.execute(select(todo.scalar_subquery(), done.scalar_subquery(), mine.scalar_subquery(),
-                                    cc.scalar_subquery())).one()
-    return dict(zip(BOXES, row))
+def get_counts(person: Person, *, with_done: bool = True) -> dict[str, int | None]:
+    """Open todo tasks, own cases, CC'd cases and (``with_done``) decided tasks, in one statement.
+
+    The done box grows without bound for busy approvers, so pages that only need the todo badge
+    leave it out (``None``)."""
+    boxes = {
+        "todo": select(func.count()).select_from(Task).where(Task.assignee_id == person.id, Task.status == OPEN_TASK),
+        "done": select(func.count()).select_from(Task).where(Task.acted_by_id == person.id),
+        "mine": select(func.count()).select_from(Case).where(Case.applicant_id == person.id),
+        "cc": select(func.count()).select_from(CaseCC).where(CaseCC.person_id == person.id),
+    }
+    if not with_done:
+        del boxes["done"]
+    row = db.session.execute(select(*(q.scalar_subquery() for q in boxes.values()))).one()
+    counts: dict[str, int | None] = dict.fromkeys(BOXES)
+    counts.update(zip(boxes, row))
+    return counts

@@ -129,7 +129,7 @@ def _inject_todo_count() -> dict[str, Any]:
         if not current_user.is_authenticated:
             return 0
         try:
-            return get_counts(_me())["todo"]
+            return get_counts(_me(), with_done=False)["todo"]
         except SQLAlchemyError:
             # the badge must never break the page that reports a database error
             return 0
