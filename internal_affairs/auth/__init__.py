@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, g
 
 from ..clock import utcnow
 from ..extensions import db, login_manager

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from ..clock import utcnow
 from ..errors import BadRequest
@@ -106,8 +106,8 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
             "not_applied": (s.spec.get("not_applied") or {}).get("text"),
             "planned": [who(uid) | {"branch": lane.get("name") if s.spec.get("branches") else None}
                         for lane in (s.spec.get("branches") or [s.spec]) for uid in lane.get("approvers", [])],
-            "skipped": [sk | {"name": who(sk["uid"])["name"]} for sk in s.spec.get("skipped", [])] + [
-                sk | {"branch": b["name"], "name": who(sk["uid"])["name"]}
+            "skipped": [sk | who(sk["uid"]) for sk in s.spec.get("skipped", [])] + [
+                sk | who(sk["uid"]) | {"branch": b["name"]}
                 for b in s.spec.get("branches", []) for sk in b.get("skipped", [])],
             "tasks": [_task_json(t, people) for t in by_step.get(s.id, [])],
         } for s in steps],

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from math import ceil
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..auth import current_roles
@@ -209,14 +208,6 @@ def _revision_rows(definition: MatterDefinition, diff: dict[str, Any]) -> list[d
     return rows
 
 
-def _names(uids: Iterable[str]) -> dict[str, dict[str, str | None]]:
-    wanted = sorted({u for u in uids if u})
-    if not wanted:
-        return {}
-    rows = db.session.execute(select(Person.uid, Person.name, Person.title).where(Person.uid.in_(wanted))).all()
-    return {uid: {"name": name, "title": title} for uid, name, title in rows}
-
-
 def _materials_input(definition: MatterDefinition) -> tuple[list[tuple[str, Any]], dict[str, str],
                                                             dict[str, dict[str, Any]]]:
     """The posted files per material, the 容缺 commitments, and what to show again on error."""
@@ -242,7 +233,6 @@ def _upload_all(case: Case, files: list[tuple[str, Any]], me: Person) -> dict[st
         try:
             do_upload_attachment(case, material, upload.filename, upload.read(), acting_user=me, now=utcnow())
         except DomainError as exc:
-            db.session.rollback()
             if _page_error(exc):
                 raise
             errors[f"materials.{material}"] = f"{upload.filename}：{exc.message}"
@@ -298,7 +288,6 @@ def new(code: str):
                                           system_admins=_admins())
                     return _submit_draft(case, files, deferred, shown, me)
             except DomainError as exc:
-                db.session.rollback()
                 if _page_error(exc):
                     raise
                 errors, status = _field_messages(exc), exc.http_status
@@ -318,7 +307,6 @@ def _submit_draft(case: Case, files, deferred, shown, me: Person):
         try:
             case = do_submit_case(case, applicant=me, now=utcnow(), system_admins=_admins(), deferred=deferred)
         except DomainError as exc:
-            db.session.rollback()
             if _page_error(exc):
                 raise
             errors = _field_messages(exc) or {"submit": str(exc.message)}
@@ -390,7 +378,6 @@ def batch():
             results = do_batch_decision(task_ids, decision, actor=me, roles=current_roles(), now=utcnow(),
                                         comment=comment)
         except DomainError as exc:
-            db.session.rollback()
             _flash_error(exc)
             continue
         for result in results:
@@ -424,7 +411,6 @@ def _render_case(case: Case, *, errors: dict[str, str] | None = None, values: di
         step = step_of.get(task["id"])
         earlier = [s for s in data["steps"] if step and s["index"] < step["index"] and s["status"] == "done"]
         panels.append({"task": task, "step": step, "blocked": mine["blocked"], "return_to": earlier})
-    skipped_uids = [sk["uid"] for s in data["steps"] for sk in s["skipped"]]
     materials = {m.code: m for m in definition.materials}
     returned_by = next((t for s in reversed(data["steps"]) for t in reversed(s["tasks"])
                         if t["decision"] == "return"), None)
@@ -433,7 +419,7 @@ def _render_case(case: Case, *, errors: dict[str, str] | None = None, values: di
         "cases/detail.html", case=data, d=definition, form_rows=_form_rows(definition, data["form"]),
         revisions=[{"number": r["number"], "at": r["at"], "rows": _revision_rows(definition, r["diff"])}
                    for r in data["revisions"]],
-        panels=panels, tasks=tasks, people=_names(skipped_uids), materials=materials, me=me,
+        panels=panels, tasks=tasks, materials=materials, me=me,
         is_applicant=data["applicant"]["uid"] == me.uid, involved=involved, returned_by=returned_by,
         errors=errors or {}, values=values or {}, shown=shown or {}, accept=ACCEPT,
         leftover=_leftover_errors(errors or {}, definition)), status
@@ -457,7 +443,6 @@ def _act(case_id: int, run, done_message: Any, *, values: dict[str, Any] | None 
     try:
         result = run()
     except DomainError as exc:
-        db.session.rollback()
         if _page_error(exc):
             raise
         if isinstance(exc, ValidationError) and exc.fields:
@@ -611,7 +596,6 @@ def resubmit(case_id: int):
         try:
             case = do_resubmit(case, values, actor=me, now=utcnow(), system_admins=_admins())
         except DomainError as exc:
-            db.session.rollback()
             if _page_error(exc):
                 raise
             errors, status = _field_messages(exc), exc.http_status

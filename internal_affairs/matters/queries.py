@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select

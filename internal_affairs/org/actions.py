@@ -20,7 +20,7 @@ from org_sync.snapshot import build_snapshot, merge_incremental, normalize_dn, s
 
 from ..atomic import atomic
 from ..audit.actions import record_event
-from ..errors import Conflict, DomainError, NotFound, PermissionDenied, ServiceUnavailable, ValidationError
+from ..errors import Conflict, NotFound, PermissionDenied, ServiceUnavailable, ValidationError
 from ..extensions import db
 from .directory import directory_configured, read_directory
 from .models import Agency, Department, OrgGroup, OrgGroupMember, Person, SyncRun
