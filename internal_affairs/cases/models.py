@@ -101,7 +101,7 @@ class Task(db.Model):
 
     __tablename__ = "task"
     __table_args__ = (
-        Index("ix_task_assignee_status", "assignee_id", "status", "created_at"),
+        Index("ix_task_assignee_status", "assignee_id", "status", "due_at", "id"),
         Index("ix_task_acted_by", "acted_by_id", "decided_at"),
         Index("ix_task_case_step", "case_id", "step_id"),
         Index("ix_task_step", "step_id", "branch"),

@@ -152,7 +152,7 @@ def get_inbox(person: Person, box: str, *, limit: int, offset: int,
                 .join(applicant, applicant.id == Case.applicant_id))
         if box == "todo":
             stmt = stmt.where(Task.assignee_id == person.id, Task.status == OPEN_TASK)
-            order = (Task.due_at.is_(None), Task.due_at, Task.id)
+            order = (Task.due_at.asc().nulls_last(), Task.id)  # served by ix_task_assignee_status
         else:
             stmt = stmt.where(Task.acted_by_id == person.id)
             order = (Task.decided_at.desc(), Task.id.desc())
