@@ -172,3 +172,16 @@ def test_one_agency_by_id(demo_client):
     assert one.status_code == 200 and one.get_json()["name"] == first["name"]
     assert demo_client.get("/api/v1/org/agencies/999999", headers=headers).status_code == 404
     assert demo_client.get(f"/api/v1/org/agencies/{first['id']}").status_code == 401
+
+
+def test_hr_sets_a_default_deputy_on_the_person_page(demo_client):
+    login(demo_client, "linxiaoyan")
+    token = csrf_token(demo_client, "/org/people/xujing")
+    response = demo_client.post("/org/people/xujing", data={"deputy-csrf_token": token, "deputy-deputy": "zhangwei"})
+    assert response.status_code == 302
+    assert "张伟" in demo_client.get("/org/people/xujing").get_data(as_text=True)
+    unknown = demo_client.post("/org/people/xujing", data={"deputy-csrf_token": token, "deputy-deputy": "ghost"})
+    assert unknown.status_code == 404
+    self_deputy = demo_client.post("/org/people/xujing", data={"deputy-csrf_token": token, "deputy-deputy": "xujing"},
+                                   follow_redirects=True)
+    assert "不能是本人" in self_deputy.get_data(as_text=True)

@@ -181,3 +181,21 @@ def test_calendar_api_and_admin_override(c):
     assert c.delete("/api/v1/calendar/2026-12-07", headers=admin).status_code == 204
     login(c, "shenliheng")
     assert "调整某一天" in c.get("/matters/calendar?month=2026-12").get_data(as_text=True)
+
+
+def test_calendar_page_edits_and_bad_dates(c):
+    login(c, "shenliheng")
+    token = csrf_token(c, "/matters/calendar?month=2026-12")
+    ok = c.post("/matters/calendar", data={"csrf_token": token, "day": "2026-12-07", "working_day": "0",
+                                           "note": "区委通知调休", "action": "set"})
+    assert ok.status_code == 302
+    page = c.get("/matters/calendar?month=2026-12").get_data(as_text=True)
+    assert 'data-date="2026-12-07"' in page and "调整" in page
+    bad = c.post("/matters/calendar", data={"csrf_token": token, "day": "2026-13-40", "working_day": "1"},
+                 follow_redirects=True)
+    assert bad.status_code == 200 and "日期格式不正确" in bad.get_data(as_text=True)
+    login(c, "xujing")
+    token = csrf_token(c, "/matters/calendar")
+    refused = c.post("/matters/calendar", data={"csrf_token": token, "day": "2026-12-08", "working_day": "0"},
+                     follow_redirects=True)
+    assert "只有系统管理员" in refused.get_data(as_text=True)
