@@ -30,7 +30,7 @@ demo-db: bootstrap
 	$(FLASK) db upgrade
 	$(FLASK) org load-ldif demo/district.ldif
 	$(FLASK) matters load
-	$(FLASK) demo seed
+	IA_LOCAL_LOGIN=on $(FLASK) demo seed
 
 run: demo-db
 	IA_LOCAL_LOGIN=on IA_ADMINS=$${IA_ADMINS:-shenliheng} $(FLASK) run --host 127.0.0.1 --port 5000
