@@ -657,22 +657,28 @@ def do_withdraw_decision(task_id: Any, *, actor: Person, roles: set[str], now: d
     return case
 
 
+def _hand_on(task_id: Any, to: Any, *, actor: Person, roles: set[str], refusal: str) -> tuple[Task, Case, Person]:
+    """The holder's open task and the person it is handed to (transfer, consult, add approver).
+
+    Nobody hands a task to themselves or to the applicant: raises :class:`SelfApprovalError`
+    with ``refusal``, besides what :func:`_load_task` and :func:`_check_holder` raise."""
+    target = _person(to)
+    task, case = _load_task(task_id, actor, roles)
+    _check_holder(task, actor)
+    if target.id in (actor.id, case.applicant_id):
+        raise SelfApprovalError(fields={"to": refusal})
+    return task, case, target
+
+
 @atomic
 def do_transfer(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: datetime, comment: Any = None) -> Case:
     """转办: the new person decides in the holder's place."""
     comment = _comment(comment)
-    target = _person(to)
-    task, case = _load_task(task_id, actor, roles)
-    _check_holder(task, actor)
-    if target.id == case.applicant_id:
-        raise SelfApprovalError(fields={"to": _("不能转给申请人本人。")})
-    if target.id == actor.id:
-        raise ValidationError(fields={"to": _("不能转给自己。")})
+    task, case, target = _hand_on(task_id, to, actor=actor, roles=roles, refusal=_("不能转给自己或申请人。"))
     _claim(task, case, actor=actor, status="transferred", decision="transfer", comment=comment, now=now)
     new = _new_task(case, task.step, target, kind=task.kind, branch=task.branch, now=now, position=task.position,
                     origin="transfer" if task.origin == "plan" else task.origin, parent=task,
                     note=N_("由%(name)s转办", name=actor.name), due_at=task.due_at)
-    new.blocked_by_task_id = None
     db.session.flush()
     db.session.execute(update(Task).where(Task.blocked_by_task_id == task.id, Task.status == OPEN_TASK)
                        .values(blocked_by_task_id=new.id).execution_options(synchronize_session=False))
@@ -685,11 +691,7 @@ def do_transfer(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: d
 def do_consult(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: datetime, comment: Any = None) -> Case:
     """委派: ask someone's opinion; the task waits for it and comes back to its holder."""
     comment = _comment(comment)
-    target = _person(to)
-    task, case = _load_task(task_id, actor, roles)
-    _check_holder(task, actor)
-    if target.id in (actor.id, case.applicant_id):
-        raise ValidationError(fields={"to": _("不能征询自己或申请人。")})
+    task, case, target = _hand_on(task_id, to, actor=actor, roles=roles, refusal=_("不能征询自己或申请人。"))
     _bump(case, now)
     consult = _new_task(case, task.step, target, kind="consult", branch=task.branch, now=now, origin="consult",
                         parent=task, note=comment, due_at=task.due_at)
@@ -708,13 +710,9 @@ def do_add_approver(task_id: Any, to: Any, *, actor: Person, roles: set[str], no
     comment = _comment(comment)
     if position not in ("before", "after"):
         raise ValidationError(fields={"position": _("加签位置必须是 before 或 after。")})
-    target = _person(to)
-    task, case = _load_task(task_id, actor, roles)
-    _check_holder(task, actor)
+    task, case, target = _hand_on(task_id, to, actor=actor, roles=roles, refusal=_("不能加签自己或申请人。"))
     if task.kind not in ("approve", "handle"):
         raise ValidationError(fields={"task": _("此任务不能加签。")})
-    if target.id in (actor.id, case.applicant_id):
-        raise SelfApprovalError(fields={"to": _("不能加签自己或申请人。")})
     _bump(case, now)
     added = _new_task(case, task.step, target, kind=task.kind, branch=task.branch, now=now, position=task.position,
                       origin=f"added_{position}", parent=task, note=comment, due_at=task.due_at)

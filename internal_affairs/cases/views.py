@@ -88,6 +88,15 @@ def _page_error(exc: DomainError) -> bool:
     return exc.http_status in PAGE_ERRORS
 
 
+def _form_failure(exc: DomainError) -> tuple[dict[str, str], int]:
+    """A failed form action: re-raise what must show the error page (404, 403), else flash the
+    message and return the per-field messages and the status to re-render the form with."""
+    if _page_error(exc):
+        raise exc
+    flash(str(exc.message), "error")
+    return _field_messages(exc), exc.http_status
+
+
 def _flash_error(exc: DomainError) -> None:
     flash(str(exc.message), "error")
     for message in _field_messages(exc).values():
@@ -274,10 +283,7 @@ def new(code: str):
             try:
                 preview = preview_route(code, values, viewer=me, roles=current_roles(), system_admins=_admins())
             except DomainError as exc:
-                if _page_error(exc):
-                    raise
-                errors, status = _field_messages(exc), exc.http_status
-                flash(str(exc.message), "error")
+                errors, status = _form_failure(exc)
         else:
             try:
                 if not files:
@@ -288,10 +294,7 @@ def new(code: str):
                                           system_admins=_admins())
                     return _submit_draft(case, files, deferred, shown, me)
             except DomainError as exc:
-                if _page_error(exc):
-                    raise
-                errors, status = _field_messages(exc), exc.http_status
-                flash(str(exc.message), "error")
+                errors, status = _form_failure(exc)
             else:
                 flash(_("申请已提交，办件编号 %(number)s。", number=case.number), "success")
                 return _to_case(case.id)
@@ -596,10 +599,7 @@ def resubmit(case_id: int):
         try:
             case = do_resubmit(case, values, actor=me, now=utcnow(), system_admins=_admins())
         except DomainError as exc:
-            if _page_error(exc):
-                raise
-            errors, status = _field_messages(exc), exc.http_status
-            flash(str(exc.message), "error")
+            errors, status = _form_failure(exc)
         else:
             failed = _upload_all(case, files, me)
             flash(_("已重新提交。"), "success")

@@ -380,8 +380,9 @@ class _Resolution:
         elif manager is None and not found.uids:
             found.failure = _Failure("no_manager")
 
-    def position(self, uids: tuple[str, ...], passed: tuple[str, ...], failure: _Failure) -> _Found:
-        found = _Found([], [_skip(uid, "inactive") for uid in passed])
+    def collect(self, uids: tuple[str, ...], found: _Found) -> bool:
+        """Add the active people of ``uids`` to ``found`` once each (inactive ones as skipped);
+        return whether the applicant was among them (the caller applies the self-approval rule)."""
         self_found = False
         for uid in uids:
             if uid == self.uid:
@@ -392,9 +393,13 @@ class _Resolution:
                 continue
             if not person.active:
                 found.skipped.append(_skip(uid, "inactive"))
-                continue
-            if uid not in found.uids:
+            elif uid not in found.uids:
                 found.uids.append(uid)
+        return self_found
+
+    def position(self, uids: tuple[str, ...], passed: tuple[str, ...], failure: _Failure) -> _Found:
+        found = _Found([], [_skip(uid, "inactive") for uid in passed])
+        self_found = self.collect(uids, found)
         if self_found:
             found.skipped.append(_skip(self.uid, "self_approval"))
             self.manager_for_self(found)
@@ -506,18 +511,7 @@ class _Resolution:
     def role(self, spec: RoleHolders) -> _Found:
         agency = self.agency_named(spec.agency)
         found = _Found([], [])
-        self_found = False
-        for uid in agency.holders(spec.role):
-            if uid == self.uid:
-                self_found = True
-                continue
-            person = self.org.people.get(uid)
-            if person is None:
-                continue
-            if not person.active:
-                found.skipped.append(_skip(uid, "inactive"))
-            elif uid not in found.uids:
-                found.uids.append(uid)
+        self_found = self.collect(agency.holders(spec.role), found)
         if self_found:
             if found.uids:
                 found.skipped.append(_skip(self.uid, "self_approval_role"))
