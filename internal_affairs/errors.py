@@ -17,6 +17,7 @@ __all__ = [
     "PermissionDenied",
     "AuthenticationFailed",
     "Conflict",
+    "StaleStateError",
     "register_error_handlers",
 ]
 
@@ -80,6 +81,13 @@ class Conflict(DomainError):
     code = "conflict"
     http_status = 409
     default_message = lazy_gettext("操作与当前状态冲突，请刷新后重试。")
+
+
+class StaleStateError(Conflict):
+    """What the action was based on changed meanwhile (another person acted first)."""
+
+    code = "stale_decision"
+    default_message = lazy_gettext("该事项已被处理，请刷新查看最新状态。")
 
 
 class ServiceUnavailable(DomainError):

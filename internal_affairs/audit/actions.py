@@ -47,7 +47,11 @@ def _lock_chain() -> None:
 def record_event(action: str, *, actor: Any | None, object_type: str, object_id: Any,
                  data: dict[str, Any] | None = None, now: datetime,
                  on_behalf_of: Any | None = None) -> AuditEvent:
-    """Append one event to the chain in the current transaction (the caller commits)."""
+    """Append one event to the chain in the current transaction (the caller commits).
+
+    The caller's pending changes are written first, so the chain's lock is held only for the
+    append itself and the commit."""
+    db.session.flush()
     _lock_chain()
     last = db.session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import NotFound
 from ..extensions import db
 from ..org.models import OrgGroup, OrgGroupMember, Person
-from .models import Case, CaseCC, Task
+from .models import Case, CaseCC, CaseStep, Task
 
-__all__ = ["access_case", "can_view_case", "hr_agency_ids"]
+__all__ = ["access_case", "can_view_case", "hr_agency_ids", "lock_case_of_task", "load_case_graph"]
 
 
 def hr_agency_ids(person: Person) -> set[int]:
@@ -22,30 +24,65 @@ def hr_agency_ids(person: Person) -> set[int]:
                OrgGroup.active.is_(True))).scalars())
 
 
-def can_view_case(case: Case, person: Person, roles: set[str]) -> bool:
+def can_view_case(case: Case, person: Person, roles: Set[str]) -> bool:
     """Applicant, anyone with a task on the case (assignee, actor, principal), CC'd people, the
-    agency's HR, auditors (read-only) and administrators."""
-    if case.applicant_id == person.id or roles & {"admin", "auditor"}:
+    agency's HR, auditors (read-only) and administrators. Reads the case's tasks (which the case
+    document needs anyway) rather than asking the database about them one question at a time."""
+    if case.applicant_id == person.id:
         return True
-    involved = db.session.execute(select(exists().where(
-        Task.case_id == case.id,
-        or_(Task.assignee_id == person.id, Task.acted_by_id == person.id, Task.on_behalf_of_id == person.id)))).scalar()
-    if involved:
+    if any(person.id in (t.assignee_id, t.acted_by_id, t.on_behalf_of_id) for t in case.tasks):
+        return True
+    if roles & {"admin", "auditor"}:
         return True
     if db.session.execute(select(exists().where(CaseCC.case_id == case.id, CaseCC.person_id == person.id))).scalar():
         return True
     return case.agency_id in hr_agency_ids(person)
 
 
-def access_case(case_id: Any, person: Person, roles: set[str], *, lock: bool = False) -> Case:
+def _valid_id(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and 0 < value < 2**31
+
+
+def access_case(case_id: Any, person: Person, roles: Set[str], *, lock: bool = False) -> Case:
     """The case if ``person`` may see it. Raises :class:`NotFound` otherwise (never 403, so ids
-    cannot be probed). ``lock`` takes a row lock on PostgreSQL for a decision."""
-    if isinstance(case_id, bool) or not isinstance(case_id, int) or case_id < 1 or case_id > 2**31:
+    cannot be probed). ``lock`` takes the case's row lock (PostgreSQL) and reads its steps and
+    tasks after it, as every action that changes them does."""
+    if not _valid_id(case_id):
         raise NotFound()
     stmt = select(Case).where(Case.id == case_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=Case).execution_options(populate_existing=True)
     case = db.session.execute(stmt).scalar_one_or_none()
-    if case is None or not can_view_case(case, person, roles):
+    if case is None:
+        raise NotFound()
+    if lock:
+        load_case_graph(case)
+    if not can_view_case(case, person, roles):
         raise NotFound()
     return case
+
+
+def lock_case_of_task(task_id: Any) -> Case:
+    """The case a task belongs to, row-locked, with its steps and tasks read after the lock
+    (so they are what the last committed action left). Raises :class:`NotFound`."""
+    if not _valid_id(task_id):
+        raise NotFound()
+    case = db.session.execute(
+        select(Case).where(Case.id == select(Task.case_id).where(Task.id == task_id).scalar_subquery())
+        .with_for_update(of=Case).execution_options(populate_existing=True)).scalar_one_or_none()
+    if case is None:
+        raise NotFound()
+    load_case_graph(case)
+    return case
+
+
+def load_case_graph(case: Case) -> None:
+    """Read all steps and tasks of ``case`` in two statements into ``case.steps`` and
+    ``case.tasks``, replacing whatever the session held of them."""
+    fresh = {"populate_existing": True}
+    steps = db.session.execute(select(CaseStep).where(CaseStep.case_id == case.id).order_by(CaseStep.index)
+                               .execution_options(**fresh)).scalars().all()
+    tasks = db.session.execute(select(Task).where(Task.case_id == case.id).order_by(Task.id)
+                               .execution_options(**fresh)).scalars().all()
+    set_committed_value(case, "steps", list(steps))
+    set_committed_value(case, "tasks", list(tasks))

@@ -1,22 +1,26 @@
 """Every write to a case: submission, the task engine, decisions and the actions around them.
 
 Each public ``do_*`` is atomic: it checks, changes, appends its audit event and commits, or
-raises a domain error and changes nothing. Decisions are race-safe: the case row is locked
-(PostgreSQL) and its ``version`` bumped with a guarded UPDATE, so of two people deciding the same
-``any`` step at once exactly one wins and the other gets :class:`StaleDecisionError` (409).
+raises a domain error and changes nothing. Decisions are race-safe: a task action first locks its
+case's row (PostgreSQL) and only then reads the case's steps and tasks, and every change to a case
+moves its ``version`` on with ``UPDATE … WHERE version = <read>`` (the mapper's version column), so
+of two people deciding the same ``any`` step at once exactly one wins and the other gets
+:class:`StaleDecisionError` (409). The engine works on the loaded ``case.steps`` and
+``case.tasks``; new tasks join ``case.tasks`` as they are made.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from collections.abc import Set as AbstractSet
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from ..atomic import atomic
+from ..atomic import atomic, commit_keeping_state
 from ..audit.actions import record_event
 from ..delegation.calendar import CalendarError, WorkCalendar
 from ..errors import DomainError, NotFound, PermissionDenied, ValidationError
@@ -26,6 +30,7 @@ from ..matters.schema import compute_facts
 from ..org.models import Agency, Person
 from ..routing.errors import ConditionEvaluationError, UnknownPersonError
 from ..routing.resolver import resolve_route
+from .access import can_view_case, lock_case_of_task
 from .errors import (InvalidTransitionError, MissingMaterialError, NotYourTaskError, RateLimitedError,
                      SelfApprovalError, StaleDecisionError, TaskBlockedError)
 from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision, CaseStep,
@@ -110,14 +115,10 @@ def _definition(case: Case):
 
 
 def _bump(case: Case, now: datetime) -> None:
-    """Guarded version bump: the loser of a race sees 0 rows and gets a clean 409."""
-    result = db.session.execute(
-        update(Case).where(Case.id == case.id, Case.version == case.version)
-        .values(version=Case.version + 1, updated_at=now).execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        db.session.rollback()
-        raise StaleDecisionError()
-    db.session.refresh(case)
+    """Move the case's version on. Its UPDATE (at the next flush) is guarded by the version that
+    was read, so the loser of a race writes nothing and gets a clean 409."""
+    case.version = case.version + 1
+    case.updated_at = now
 
 
 def _event(action: str, case: Case, actor: Person | None, now: datetime, *, on_behalf_of: Person | None = None,
@@ -181,7 +182,7 @@ def do_create_case(matter_code: Any, form: Any, *, applicant: Person, now: datet
     cleaned = check_form(loaded.definition, form if form is not None else {})
     case = Case(agency_id=applicant.agency_id, matter_type_id=loaded.type.id, matter_version_id=loaded.version.id,
                 applicant_id=applicant.id, status="draft", title=_title(loaded.definition, applicant, cleaned),
-                form=cleaned, plan={}, created_at=now, updated_at=now, version=1, return_count=0)
+                form=cleaned, plan={}, created_at=now, updated_at=now, version=1, return_count=0, steps=[], tasks=[])
     db.session.add(case)
     db.session.flush()
     _event("cases.case.created", case, applicant, now, matter=loaded.type.code, version=loaded.version.version)
@@ -265,7 +266,7 @@ def _submit(case: Case, loaded: LoadedMatter, *, applicant: Person, now: datetim
     case.due_at = _due(calendar, now, definition.time_limit)
     case.updated_at = now
     for index, step in enumerate(preview["steps"]):
-        db.session.add(CaseStep(case_id=case.id, index=index, name=step["name"], kind=step["kind"],
+        db.session.add(CaseStep(case=case, index=index, name=step["name"], kind=step["kind"],
                                 mode=step["mode"], status="planned", spec=step, time_limit=step.get("time_limit")))
     db.session.flush()
     _event("cases.case.submitted", case, applicant, now, number=case.number, variant=plan.variant,
@@ -278,8 +279,7 @@ def _submit(case: Case, loaded: LoadedMatter, *, applicant: Person, now: datetim
 # ---- the engine -------------------------------------------------------------------------------
 
 def _steps(case: Case) -> list[CaseStep]:
-    return list(db.session.execute(select(CaseStep).where(CaseStep.case_id == case.id)
-                                   .order_by(CaseStep.index)).scalars())
+    return sorted(case.steps, key=lambda s: s.index)
 
 
 def _lanes(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -296,7 +296,7 @@ def _task_kind(step_kind: str) -> str:
 def _new_task(case: Case, step: CaseStep | None, assignee: Person, *, kind: str, branch: str | None, now: datetime,
               position: int = 0, origin: str = "plan", parent: Task | None = None, note: str | None = None,
               due_at: datetime | None = None) -> Task:
-    task = Task(case_id=case.id, step_id=step.id if step else None, branch=branch, kind=kind, origin=origin,
+    task = Task(case=case, step=step, step_id=step.id if step else None, branch=branch, kind=kind, origin=origin,
                 position=position, assignee_id=assignee.id, status=OPEN_TASK, created_at=now,
                 due_at=due_at if due_at is not None else (step.due_at if step else None),
                 parent_task_id=parent.id if parent else None, note=note, version=1)
@@ -304,22 +304,31 @@ def _new_task(case: Case, step: CaseStep | None, assignee: Person, *, kind: str,
     return task
 
 
-def _replan_if_needed(case: Case, step: CaseStep, *, now: datetime) -> None:
+def _step_uids(spec: Mapping[str, Any]) -> set[str]:
+    uids: set[str] = set()
+    for lane in _lanes(spec):
+        uids.update(lane.get("approvers", []))
+        uids.update(lane.get("error_assignees", []))
+    return uids
+
+
+def _replan_if_needed(case: Case, step: CaseStep, people: Mapping[str, Person], *, now: datetime) -> bool:
     """Re-resolve ``step`` when the org changed since submission so that a planned approver is no
-    longer active (left, or deactivated by a sync). The change is recorded on the case."""
+    longer active (left, or deactivated by a sync). The change is recorded on the case. ``people``
+    are the step's planned people by uid; returns whether the step's plan changed."""
     planned = {uid for lane in _lanes(step.spec) for uid in lane.get("approvers", [])}
     if not planned:
-        return
-    active = set(db.session.execute(select(Person.uid).where(Person.uid.in_(planned), Person.active.is_(True))).scalars())
+        return False
+    active = {uid for uid in planned if uid in people and people[uid].active}
     if active == planned:
-        return
+        return False
     from flask import current_app
 
     loaded = LoadedMatter(case.matter_type, case.matter_version, _definition(case))
     plan, _facts = _resolve(loaded, case.form, case.applicant, tuple(current_app.config.get("SYSTEM_ADMINS", ())))
     fresh = plan.as_preview()["steps"]
     if step.index >= len(fresh) or fresh[step.index]["name"] != step.name:
-        return
+        return False
     before = sorted(planned)
     step.spec = fresh[step.index] | {k: v for k, v in step.spec.items() if k.startswith("_")}
     plan_doc = dict(case.plan)
@@ -327,11 +336,14 @@ def _replan_if_needed(case: Case, step: CaseStep, *, now: datetime) -> None:
     case.plan = plan_doc
     _event("cases.case.plan_changed", case, None, now, step=step.name, reason="approver_inactive",
            before=before, after=sorted({u for lane in _lanes(step.spec) for u in lane.get("approvers", [])}))
+    return True
 
 
 def _activate(case: Case, step: CaseStep, *, now: datetime, calendar: WorkCalendar) -> bool:
     """Start ``step``. Returns True when it now waits for people, False when it finished at once."""
-    _replan_if_needed(case, step, now=now)
+    people = _people_by_uid(_step_uids(step.spec))
+    if _replan_if_needed(case, step, people, now=now):
+        people = _people_by_uid(_step_uids(step.spec))
     spec = step.spec
     if not spec.get("applies", True):
         step.status, step.note, step.finished_at = "skipped", (spec.get("not_applied") or {}).get("text"), now
@@ -345,11 +357,6 @@ def _activate(case: Case, step: CaseStep, *, now: datetime, calendar: WorkCalend
     step.due_at = _due(calendar, now, step.time_limit)
     step.status = "active"
     created = 0
-    uids = set()
-    for lane in _lanes(spec):
-        uids.update(lane.get("approvers", []))
-        uids.update(lane.get("error_assignees", []))
-    people = _people_by_uid(uids)
     kind = _task_kind(step.kind)
     done_branches = set(spec.get("_done_branches", []))
     resume = spec.get("_resume") or {}
@@ -382,7 +389,6 @@ def _activate(case: Case, step: CaseStep, *, now: datetime, calendar: WorkCalend
         step.status, step.finished_at = "skipped", now
         step.note = N_("审批人已在上一环节审批，不再重复")
         return False
-    db.session.flush()
     return True
 
 
@@ -418,10 +424,8 @@ def _finish_approved(case: Case, *, now: datetime, calendar: WorkCalendar) -> No
 
 
 def _lane_tasks(step: CaseStep, branch: str | None) -> list[Task]:
-    return list(db.session.execute(select(Task).where(Task.step_id == step.id, Task.branch.is_(None) if branch is None
-                                                      else Task.branch == branch)
-                                   .where(Task.kind.in_(("approve", "handle", "read", "error")))
-                                   .order_by(Task.id)).scalars())
+    return [t for t in step.case.tasks if t.step_id == step.id and t.branch == branch
+            and t.kind in ("approve", "handle", "read", "error")]
 
 
 def _lane_spec(step: CaseStep, branch: str | None) -> dict[str, Any]:
@@ -471,8 +475,7 @@ def _mark_branch(step: CaseStep, branch: str) -> None:
 
 def _after_positive(case: Case, task: Task, *, now: datetime) -> None:
     """Move the case on after an approve / done / read."""
-    unblocked = db.session.execute(select(Task).where(Task.blocked_by_task_id == task.id,
-                                                      Task.status == OPEN_TASK)).scalars().all()
+    unblocked = [t for t in case.tasks if t.blocked_by_task_id == task.id and t.status == OPEN_TASK]
     for other in unblocked:
         other.blocked_by_task_id = None
     if task.kind == "consult" or task.step is None:
@@ -494,17 +497,17 @@ def _after_positive(case: Case, task: Task, *, now: datetime) -> None:
 
 
 def _maybe_complete(case: Case, *, now: datetime) -> None:
-    pending = db.session.execute(select(func.count()).select_from(Task).where(
-        Task.case_id == case.id, Task.kind == "obligation", Task.status == OPEN_TASK)).scalar()
-    if pending == 0 and case.status == "approved":
+    pending = [t for t in case.tasks if t.kind == "obligation" and t.status == OPEN_TASK]
+    if not pending and case.status == "approved":
         case.status, case.finished_at = "completed", now
         _event("cases.case.completed", case, None, now)
 
 
 def _cancel_open(case: Case, *, now: datetime, note: str, keep_obligations: bool = True,
                  steps_from: int | None = None) -> None:
-    stmt = select(Task).where(Task.case_id == case.id, Task.status == OPEN_TASK)
-    for task in db.session.execute(stmt).scalars():
+    for task in case.tasks:
+        if task.status != OPEN_TASK:
+            continue
         if keep_obligations and task.kind == "obligation":
             continue
         if steps_from is not None and (task.step is None or task.step.index < steps_from):
@@ -512,16 +515,13 @@ def _cancel_open(case: Case, *, now: datetime, note: str, keep_obligations: bool
         task.status, task.note, task.decided_at = "cancelled", note, now
 
 
-def _load_task(task_id: Any, actor: Person, roles: set[str]) -> tuple[Task, Case]:
-    from .access import access_case
-
-    if isinstance(task_id, bool) or not isinstance(task_id, int) or not 0 < task_id < 2**31:
+def _load_task(task_id: Any, actor: Person, roles: AbstractSet[str]) -> tuple[Task, Case]:
+    """The task and its case, locked and read as the last committed action left them. A task's
+    holder may see its case; anyone else as :func:`can_view_case` says. Raises :class:`NotFound`."""
+    case = lock_case_of_task(task_id)
+    task = next((t for t in case.tasks if t.id == task_id), None)
+    if task is None or (task.assignee_id != actor.id and not can_view_case(case, actor, roles)):
         raise NotFound()
-    task = db.session.get(Task, task_id)
-    if task is None:
-        raise NotFound()
-    case = access_case(task.case_id, actor, roles, lock=True)
-    db.session.refresh(task)
     return task, case
 
 
@@ -536,29 +536,33 @@ def _check_holder(task: Task, actor: Person) -> None:
 
 def _claim(task: Task, case: Case, *, actor: Person, status: str, decision: str, comment: str | None,
            now: datetime) -> None:
-    """Record the decision on the task with a guarded UPDATE (exactly once)."""
-    _bump(case, now)
-    result = db.session.execute(
-        update(Task).where(Task.id == task.id, Task.version == task.version, Task.status == OPEN_TASK)
-        .values(status=status, decision=decision, comment=comment, acted_by_id=actor.id,
-                on_behalf_of_id=None, decided_at=now, version=Task.version + 1)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        db.session.rollback()
+    """Record the decision on the task (exactly once: the task was read under the case's lock, and
+    the case's guarded version bump fails if anything changed since)."""
+    if task.status != OPEN_TASK:
         raise StaleDecisionError()
-    db.session.refresh(task)
+    _bump(case, now)
+    task.status, task.decision, task.comment, task.decided_at = status, decision, comment, now
+    task.acted_by_id, task.on_behalf_of_id, task.version = actor.id, None, task.version + 1
 
 
 # ---- decisions --------------------------------------------------------------------------------
 
 @atomic
-def do_decide(task_id: Any, decision: Any, *, actor: Person, roles: set[str], now: datetime,
+def do_decide(task_id: Any, decision: Any, *, actor: Person, roles: AbstractSet[str], now: datetime,
               comment: Any = None, to_step: Any = None) -> Case:
     """Approve, reject, return, mark done or read. Raises :class:`NotFound`, :class:`NotYourTaskError`,
     :class:`StaleDecisionError` (409), :class:`TaskBlockedError`, :class:`ValidationError`."""
     if decision not in DECISIONS:
         raise ValidationError(fields={"decision": _("决定必须是 approve、reject、return、done 或 read。")})
     comment = _comment(comment)
+    with db.session.no_autoflush:  # the engine works on the loaded case; the audit append flushes once
+        case = _decide(task_id, decision, actor=actor, roles=roles, now=now, comment=comment, to_step=to_step)
+    commit_keeping_state()
+    return case
+
+
+def _decide(task_id: Any, decision: str, *, actor: Person, roles: AbstractSet[str], now: datetime,
+            comment: str | None, to_step: Any) -> Case:
     task, case = _load_task(task_id, actor, roles)
     _check_holder(task, actor)
     if decision not in ALLOWED.get(task.kind, ()):
@@ -583,7 +587,6 @@ def do_decide(task_id: Any, decision: Any, *, actor: Person, roles: set[str], no
         _return(case, task, target, now=now)
     _event("cases.task.decided", case, actor, now, task_id=task.id, decision=decision, comment=comment,
            step=task.step.name if task.step else None, branch=task.branch, status=case.status)
-    db.session.commit()
     return case
 
 
@@ -620,17 +623,15 @@ def _return(case: Case, task: Task, target: CaseStep | None, *, now: datetime) -
 
 
 @atomic
-def do_withdraw_decision(task_id: Any, *, actor: Person, roles: set[str], now: datetime) -> Case:
+def do_withdraw_decision(task_id: Any, *, actor: Person, roles: AbstractSet[str], now: datetime) -> Case:
     """An approver takes back their own decision while the next step has not acted yet."""
     task, case = _load_task(task_id, actor, roles)
     if task.acted_by_id != actor.id or task.status not in ("approved", "done", "read") or task.step is None:
         raise InvalidTransitionError(_("只能撤回自己作出的同意或办理决定。"))
     if case.status not in ("in_progress",):
         raise InvalidTransitionError(_("办件已办结，不能撤回。"))
-    later = db.session.execute(select(Task).where(
-        Task.case_id == case.id, Task.id != task.id, Task.decided_at.is_not(None),
-        Task.status.in_(("approved", "rejected", "returned", "done", "read", "transferred")),
-        Task.decided_at >= task.decided_at)).scalars().all()
+    later = [t for t in case.tasks if t.id != task.id and t.decided_at is not None and t.decided_at >= task.decided_at
+             and t.status in ("approved", "rejected", "returned", "done", "read", "transferred")]
     if any(t.step is None or t.step.index > task.step.index or t.position > task.position for t in later):
         raise InvalidTransitionError(_("后续环节已经处理，不能撤回。"))
     _bump(case, now)
@@ -653,11 +654,11 @@ def do_withdraw_decision(task_id: Any, *, actor: Person, roles: set[str], now: d
     case.current_step = step.index
     db.session.flush()
     _event("cases.task.decision_withdrawn", case, actor, now, task_id=task.id, replacement=replacement.id)
-    db.session.commit()
+    commit_keeping_state()
     return case
 
 
-def _hand_on(task_id: Any, to: Any, *, actor: Person, roles: set[str], refusal: str) -> tuple[Task, Case, Person]:
+def _hand_on(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str], refusal: str) -> tuple[Task, Case, Person]:
     """The holder's open task and the person it is handed to (transfer, consult, add approver).
 
     Nobody hands a task to themselves or to the applicant: raises :class:`SelfApprovalError`
@@ -671,7 +672,7 @@ def _hand_on(task_id: Any, to: Any, *, actor: Person, roles: set[str], refusal: 
 
 
 @atomic
-def do_transfer(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: datetime, comment: Any = None) -> Case:
+def do_transfer(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str], now: datetime, comment: Any = None) -> Case:
     """转办: the new person decides in the holder's place."""
     comment = _comment(comment)
     task, case, target = _hand_on(task_id, to, actor=actor, roles=roles, refusal=_("不能转给自己或申请人。"))
@@ -680,15 +681,16 @@ def do_transfer(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: d
                     origin="transfer" if task.origin == "plan" else task.origin, parent=task,
                     note=N_("由%(name)s转办", name=actor.name), due_at=task.due_at)
     db.session.flush()
-    db.session.execute(update(Task).where(Task.blocked_by_task_id == task.id, Task.status == OPEN_TASK)
-                       .values(blocked_by_task_id=new.id).execution_options(synchronize_session=False))
+    for other in case.tasks:
+        if other.blocked_by_task_id == task.id and other.status == OPEN_TASK:
+            other.blocked_by_task_id = new.id
     _event("cases.task.transferred", case, actor, now, task_id=task.id, to=target.uid, comment=comment)
-    db.session.commit()
+    commit_keeping_state()
     return case
 
 
 @atomic
-def do_consult(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: datetime, comment: Any = None) -> Case:
+def do_consult(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str], now: datetime, comment: Any = None) -> Case:
     """委派: ask someone's opinion; the task waits for it and comes back to its holder."""
     comment = _comment(comment)
     task, case, target = _hand_on(task_id, to, actor=actor, roles=roles, refusal=_("不能征询自己或申请人。"))
@@ -698,12 +700,12 @@ def do_consult(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: da
     db.session.flush()
     task.blocked_by_task_id = consult.id
     _event("cases.task.consulted", case, actor, now, task_id=task.id, to=target.uid, consult_task=consult.id)
-    db.session.commit()
+    commit_keeping_state()
     return case
 
 
 @atomic
-def do_add_approver(task_id: Any, to: Any, *, actor: Person, roles: set[str], now: datetime,
+def do_add_approver(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str], now: datetime,
                     position: Any = "after", comment: Any = None) -> Case:
     """加签: someone approves before the holder (who then decides) or after the holder (before the
     step moves on)."""
@@ -723,12 +725,12 @@ def do_add_approver(task_id: Any, to: Any, *, actor: Person, roles: set[str], no
         added.blocked_by_task_id = task.id
     _event("cases.task.approver_added", case, actor, now, task_id=task.id, to=target.uid, position=position,
            added_task=added.id)
-    db.session.commit()
+    commit_keeping_state()
     return case
 
 
 @atomic
-def do_remove_approver(task_id: Any, *, actor: Person, roles: set[str], now: datetime) -> Case:
+def do_remove_approver(task_id: Any, *, actor: Person, roles: AbstractSet[str], now: datetime) -> Case:
     """减签: the holder removes an approver they added, before that person decided."""
     added, case = _load_task(task_id, actor, roles)
     parent = db.session.get(Task, added.parent_task_id) if added.parent_task_id else None
@@ -743,12 +745,12 @@ def do_remove_approver(task_id: Any, *, actor: Person, roles: set[str], now: dat
     _event("cases.task.approver_removed", case, actor, now, task_id=added.id)
     if parent.status in ("approved", "done") and parent.step is not None and parent.step.status == "active":
         _after_positive(case, parent, now=now)
-    db.session.commit()
+    commit_keeping_state()
     return case
 
 
 @atomic
-def do_batch_decision(task_ids: Any, decision: Any, *, actor: Person, roles: set[str], now: datetime,
+def do_batch_decision(task_ids: Any, decision: Any, *, actor: Person, roles: AbstractSet[str], now: datetime,
                       comment: Any = None) -> list[dict[str, Any]]:
     """Decide several tasks with one comment; each succeeds or fails on its own."""
     if not isinstance(task_ids, list) or not task_ids or len(task_ids) > 100:
@@ -781,9 +783,8 @@ def do_withdraw_case(case: Case, *, actor: Person, now: datetime, reason: Any = 
     reason = _comment(reason)
     if case.status not in ("draft", "in_progress", "returned"):
         raise InvalidTransitionError(_("办件已办结，不能撤回。"))
-    decided = db.session.execute(select(func.count()).select_from(Task).where(
-        Task.case_id == case.id, Task.acted_by_id.is_not(None),
-        Task.status.in_(("approved", "rejected", "done", "read")))).scalar()
+    decided = any(t.acted_by_id is not None and t.status in ("approved", "rejected", "done", "read")
+                  for t in case.tasks)
     if decided and case.status == "in_progress":
         raise InvalidTransitionError(_("已有审批人作出决定，不能撤回。"))
     _bump(case, now)
@@ -833,7 +834,7 @@ def do_resubmit(case: Case, form: Any, *, actor: Person, now: datetime, system_a
             step.index = -(step.id)
         db.session.flush()
         for index, spec in enumerate(preview["steps"]):
-            db.session.add(CaseStep(case_id=case.id, index=index, name=spec["name"], kind=spec["kind"],
+            db.session.add(CaseStep(case=case, index=index, name=spec["name"], kind=spec["kind"],
                                     mode=spec["mode"], status="planned", spec=spec, time_limit=spec.get("time_limit")))
         db.session.flush()
         _event("cases.case.plan_changed", case, actor, now, before=[s["name"] for s in old_plan.get("steps", [])],
@@ -857,8 +858,7 @@ def do_cc(case: Case, to: Any, *, actor: Person, now: datetime) -> Case:
     if not isinstance(to, list) or not to or len(to) > 50:
         raise ValidationError(fields={"to": _("请提供 1 至 50 个用户名。")})
     targets = [_person(uid) for uid in to]
-    involved = case.applicant_id == actor.id or db.session.execute(select(func.count()).select_from(Task).where(
-        Task.case_id == case.id, Task.assignee_id == actor.id)).scalar()
+    involved = case.applicant_id == actor.id or any(t.assignee_id == actor.id for t in case.tasks)
     if not involved:
         raise PermissionDenied(_("只有申请人或审批人可以抄送。"))
     existing = set(db.session.execute(select(CaseCC.person_id).where(CaseCC.case_id == case.id)).scalars())
@@ -879,8 +879,7 @@ def do_remind(case: Case, *, actor: Person, now: datetime) -> list[Task]:
     _own_case(case, actor)
     if case.status != "in_progress":
         raise InvalidTransitionError(_("办件不在办理中，无需催办。"))
-    open_tasks = db.session.execute(select(Task).where(Task.case_id == case.id, Task.status == OPEN_TASK,
-                                                       Task.kind != "obligation")).scalars().all()
+    open_tasks = [t for t in case.tasks if t.status == OPEN_TASK and t.kind != "obligation"]
     last = db.session.execute(select(func.max(Reminder.created_at)).where(Reminder.case_id == case.id)).scalar()
     if last is not None and now - last < REMIND_INTERVAL:
         minutes = int((REMIND_INTERVAL - (now - last)).total_seconds() // 60) + 1

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..errors import Conflict, DomainError, PermissionDenied, ValidationError
+from ..errors import Conflict, DomainError, PermissionDenied, StaleStateError, ValidationError
 
 __all__ = ["StaleDecisionError", "TaskBlockedError", "InvalidTransitionError", "SelfApprovalError",
            "NotYourTaskError", "RateLimitedError", "MissingMaterialError"]
 
 
-class StaleDecisionError(Conflict):
+class StaleDecisionError(StaleStateError):
     """The task was already decided (a double click, or another approver of an ``any`` step)."""
-
-    code = "stale_decision"
-    default_message = _l("该事项已被处理，请刷新查看最新状态。")
 
 
 class TaskBlockedError(Conflict):

@@ -70,6 +70,12 @@ class Case(db.Model):
     matter_version: Mapped[MatterVersion] = relationship()
     applicant: Mapped[Person] = relationship(foreign_keys=[applicant_id])
     steps: Mapped[list["CaseStep"]] = relationship(back_populates="case", order_by="CaseStep.index")
+    tasks: Mapped[list["Task"]] = relationship(back_populates="case", order_by="Task.id")
+
+    # Every UPDATE of a case carries ``WHERE version = <the version read>``; actions move the
+    # version on themselves (``version_id_generator=False``), so a write based on a stale read
+    # fails with StaleDataError, which :func:`internal_affairs.atomic.atomic` turns into a 409.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class CaseStep(db.Model):
@@ -132,7 +138,7 @@ class Task(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
-    case: Mapped[Case] = relationship()
+    case: Mapped[Case] = relationship(back_populates="tasks")
     step: Mapped[CaseStep | None] = relationship()
     assignee: Mapped[Person] = relationship(foreign_keys=[assignee_id])
     acted_by: Mapped[Person | None] = relationship(foreign_keys=[acted_by_id])

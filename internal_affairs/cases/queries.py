@@ -6,17 +6,18 @@ Each read is a constant number of statements however many steps, tasks or items 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Integer, String, and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..clock import utcnow
 from ..errors import BadRequest
 from ..extensions import db
-from ..matters.models import MatterType
-from ..org.models import Person
-from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, CaseStep, Reminder, Task
+from ..matters.models import MatterType, MatterVersion
+from ..org.models import Agency, Person
+from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, Reminder, Task
 
 __all__ = ["case_to_json", "get_inbox", "BOXES", "iso", "person_label"]
 
@@ -60,15 +61,33 @@ def _task_json(task: Task, people: dict[int, Person]) -> dict[str, Any]:
     }
 
 
+_NAMES = select(
+    select(MatterType.code).where(MatterType.id == bindparam("type")).scalar_subquery().label("code"),
+    select(MatterType.name).where(MatterType.id == bindparam("type")).scalar_subquery().label("matter_name"),
+    select(MatterVersion.version).where(MatterVersion.id == bindparam("version")).scalar_subquery().label("version"),
+    select(Agency.name).where(Agency.id == bindparam("agency")).scalar_subquery().label("agency_name"))
+"""A case's matter and agency names in one statement (three rows by primary key)."""
+
+
 def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
-    """The case as DESIGN §10 describes it, with what ``viewer`` may do next."""
-    steps = db.session.execute(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.index >= 0)
-                               .order_by(CaseStep.index)).scalars().all()
-    tasks = db.session.execute(select(Task).where(Task.case_id == case.id).order_by(Task.id)).scalars().all()
+    """The case as DESIGN §10 describes it, with what ``viewer`` may do next.
+
+    Uses ``case.steps`` and ``case.tasks`` as loaded (an action has them in hand; a read loads
+    each in one statement), then one statement each for people, names, CC, attachments, deferred
+    materials and revisions, however big the case."""
+    steps = sorted((s for s in case.steps if s.index >= 0), key=lambda s: s.index)
+    tasks = case.tasks
     cc = db.session.execute(select(CaseCC).where(CaseCC.case_id == case.id).order_by(CaseCC.id)).scalars().all()
     ids = {t.assignee_id for t in tasks} | {t.acted_by_id for t in tasks if t.acted_by_id} | \
         {t.on_behalf_of_id for t in tasks if t.on_behalf_of_id} | {c.person_id for c in cc} | {case.applicant_id}
-    people = {p.id: p for p in db.session.execute(select(Person).where(Person.id.in_(ids))).scalars()}
+    planned_uids = {uid for s in steps for lane in (s.spec.get("branches") or [s.spec])
+                    for uid in list(lane.get("approvers", [])) + [sk["uid"] for sk in lane.get("skipped", [])]}
+    wanted = Person.id.in_(ids) | Person.uid.in_(planned_uids) if planned_uids else Person.id.in_(ids)
+    found = db.session.execute(select(Person).where(wanted)).scalars().all()
+    people = {p.id: p for p in found}
+    named = {p.uid: p for p in found}
+    names = db.session.execute(_NAMES, {"type": case.matter_type_id, "version": case.matter_version_id,
+                                        "agency": case.agency_id}).one()
     attachments = db.session.execute(
         select(Attachment.id, Attachment.material, Attachment.filename, Attachment.content_type, Attachment.kind,
                Attachment.size, Attachment.sha256, Attachment.uploaded_at)
@@ -76,10 +95,6 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     materials = db.session.execute(select(CaseMaterial).where(CaseMaterial.case_id == case.id)).scalars().all()
     revisions = db.session.execute(select(CaseRevision).where(CaseRevision.case_id == case.id)
                                    .order_by(CaseRevision.number)).scalars().all()
-    planned_uids = {uid for s in steps for lane in (s.spec.get("branches") or [s.spec])
-                    for uid in list(lane.get("approvers", [])) + [sk["uid"] for sk in lane.get("skipped", [])]}
-    named = {p.uid: p for p in db.session.execute(select(Person).where(Person.uid.in_(planned_uids))).scalars()} \
-        if planned_uids else {}
 
     def who(uid: str) -> dict[str, Any]:
         person = named.get(uid)
@@ -91,10 +106,10 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     applicant = people[case.applicant_id]
     mine = [t for t in tasks if viewer is not None and t.assignee_id == viewer.id and t.status == OPEN_TASK]
     data = {
-        "id": case.id, "number": case.number, "title": case.title, "matter_type": case.matter_type.code,
-        "matter_name": case.matter_type.name, "matter_version": case.matter_version.version,
+        "id": case.id, "number": case.number, "title": case.title, "matter_type": names.code,
+        "matter_name": names.matter_name, "matter_version": names.version,
         "status": case.status, "variant": case.variant,
-        "applicant": _brief(applicant) | {"agency": case.agency.name}, "form": case.form,
+        "applicant": _brief(applicant) | {"agency": names.agency_name}, "form": case.form,
         "created_at": iso(case.created_at), "submitted_at": iso(case.submitted_at), "due_at": iso(case.due_at),
         "finished_at": iso(case.finished_at), "return_count": case.return_count,
         "steps": [{
@@ -136,12 +151,12 @@ CASE_COLUMNS = (Case.id.label("case_id"), Case.number, Case.title, Case.status.l
 """What an inbox row shows of a case: never the form or plan documents."""
 
 
-def get_inbox(person: Person, box: str, *, limit: int, offset: int,
-              query: str | None = None) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
-    """One page of a box, its total, and the counts of every box. Raises :class:`BadRequest`."""
-    if box not in BOXES:
-        raise BadRequest(f"box must be one of {', '.join(BOXES)}", code="bad_box")
+@lru_cache(maxsize=None)
+def _box_statement(box: str, searching: bool):
+    """The page statement of a box, built once per process (parameters: ``person``, ``like``,
+    ``limit``, ``offset``); building a select costs more than running this one."""
     applicant = aliased(Person)
+    person = bindparam("person", type_=Integer)
     if box in ("todo", "done"):
         reminded = (select(func.max(Reminder.created_at)).where(Reminder.task_id == Task.id)
                     .correlate(Task).scalar_subquery())
@@ -151,42 +166,72 @@ def get_inbox(person: Person, box: str, *, limit: int, offset: int,
                 .join(Case, Case.id == Task.case_id).join(MatterType, MatterType.id == Case.matter_type_id)
                 .join(applicant, applicant.id == Case.applicant_id))
         if box == "todo":
-            stmt = stmt.where(Task.assignee_id == person.id, Task.status == OPEN_TASK)
+            stmt = stmt.where(Task.assignee_id == person, Task.status == OPEN_TASK)
             order = (Task.due_at.asc().nulls_last(), Task.id)  # served by ix_task_assignee_status
         else:
-            stmt = stmt.where(Task.acted_by_id == person.id)
+            stmt = stmt.where(Task.acted_by_id == person)
             order = (Task.decided_at.desc(), Task.id.desc())
     else:
         stmt = (select(*CASE_COLUMNS, MatterType.name.label("matter_name"), applicant.name.label("applicant_name"))
                 .join(MatterType, MatterType.id == Case.matter_type_id)
                 .join(applicant, applicant.id == Case.applicant_id))
         if box == "mine":
-            stmt = stmt.where(Case.applicant_id == person.id)
+            stmt = stmt.where(Case.applicant_id == person)
         else:
-            stmt = stmt.join(CaseCC, and_(CaseCC.case_id == Case.id, CaseCC.person_id == person.id))
+            stmt = stmt.join(CaseCC, and_(CaseCC.case_id == Case.id, CaseCC.person_id == person))
         order = (Case.updated_at.desc(), Case.id.desc())
-    if query:
-        like = f"%{query.replace('%', '').replace('_', '')[:100]}%"
+    total = None
+    if searching:
+        like = bindparam("like", type_=String)
         stmt = stmt.where(or_(Case.number.like(like), Case.title.like(like), applicant.name.like(like)))
+        total = select(func.count()).select_from(stmt.subquery())
+    page = stmt.order_by(*order).limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+    return page, total
+
+
+def get_inbox(person: Person, box: str, *, limit: int, offset: int,
+              query: str | None = None) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
+    """One page of a box, its total, and the counts of every box. Raises :class:`BadRequest`."""
+    if box not in BOXES:
+        raise BadRequest(f"box must be one of {', '.join(BOXES)}", code="bad_box")
+    page, total_stmt = _box_statement(box, bool(query))
+    params: dict[str, Any] = {"person": person.id, "limit": limit, "offset": offset}
     counts = get_counts(person, with_done=box == "done")
     if query:
-        total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar()
+        params["like"] = f"%{query.replace('%', '').replace('_', '')[:100]}%"
+        total = db.session.execute(total_stmt, params).scalar()
     else:
         total = counts[box]
-    rows = db.session.execute(stmt.order_by(*order).limit(limit).offset(offset)).all()
+    rows = db.session.execute(page, params).all()
+    now = utcnow()
     items = []
+    tasks = box in ("todo", "done")
     for row in rows:
         m = row._mapping
         item = {"case_id": m["case_id"], "number": m["number"], "title": m["title"], "matter_name": m["matter_name"],
                 "applicant_name": m["applicant_name"], "status": m["case_status"], "due_at": iso(m["case_due_at"]),
                 "updated_at": iso(m["updated_at"])}
-        if box in ("todo", "done"):
+        if tasks:
             item["task"] = {"id": m["id"], "kind": m["kind"], "status": m["status"], "branch": m["branch"],
                             "decision": m["decision"], "due_at": iso(m["due_at"]), "decided_at": iso(m["decided_at"]),
                             "blocked": m["blocked_by_task_id"] is not None, "reminded_at": iso(m["reminded_at"]),
-                            "overdue": bool(m["due_at"] and m["status"] == OPEN_TASK and utcnow() > m["due_at"])}
+                            "overdue": bool(m["due_at"] and m["status"] == OPEN_TASK and now > m["due_at"])}
         items.append(item)
     return items, total, counts
+
+
+@lru_cache(maxsize=None)
+def _counts_statement(with_done: bool):
+    person = bindparam("person", type_=Integer)
+    boxes = {
+        "todo": select(func.count()).select_from(Task).where(Task.assignee_id == person, Task.status == OPEN_TASK),
+        "done": select(func.count()).select_from(Task).where(Task.acted_by_id == person),
+        "mine": select(func.count()).select_from(Case).where(Case.applicant_id == person),
+        "cc": select(func.count()).select_from(CaseCC).where(CaseCC.person_id == person),
+    }
+    if not with_done:
+        del boxes["done"]
+    return tuple(boxes), select(*(q.scalar_subquery() for q in boxes.values()))
 
 
 def get_counts(person: Person, *, with_done: bool = True) -> dict[str, int | None]:
@@ -194,15 +239,8 @@ def get_counts(person: Person, *, with_done: bool = True) -> dict[str, int | Non
 
     The done box grows without bound for busy approvers, so pages that only need the todo badge
     leave it out (``None``)."""
-    boxes = {
-        "todo": select(func.count()).select_from(Task).where(Task.assignee_id == person.id, Task.status == OPEN_TASK),
-        "done": select(func.count()).select_from(Task).where(Task.acted_by_id == person.id),
-        "mine": select(func.count()).select_from(Case).where(Case.applicant_id == person.id),
-        "cc": select(func.count()).select_from(CaseCC).where(CaseCC.person_id == person.id),
-    }
-    if not with_done:
-        del boxes["done"]
-    row = db.session.execute(select(*(q.scalar_subquery() for q in boxes.values()))).one()
+    names, stmt = _counts_statement(with_done)
+    row = db.session.execute(stmt, {"person": person.id}).one()
     counts: dict[str, int | None] = dict.fromkeys(BOXES)
-    counts.update(zip(boxes, row))
+    counts.update(zip(names, row))
     return counts
