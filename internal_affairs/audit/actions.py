@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from ..extensions import db
 from .models import AuditEvent
@@ -22,7 +23,9 @@ __all__ = ["record_event", "verify_chain", "ChainReport", "GENESIS"]
 GENESIS = "0" * 64
 
 
-def _canonical(event: AuditEvent) -> bytes:
+def _canonical(event: Any) -> bytes:
+    """The bytes an event's hash covers; ``event`` is an :class:`AuditEvent` or a namespace with
+    the same attributes."""
     payload = {
         "seq": event.seq,
         "at": event.occurred_at.isoformat(timespec="microseconds"),
@@ -41,23 +44,27 @@ def _canonical(event: AuditEvent) -> bytes:
 def _lock_chain() -> None:
     """Serialise appenders: on PostgreSQL a transaction-scoped advisory lock, SQLite locks itself."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(424242)"))
+        db.session.execute(_LOCK)
+
+
+_LOCK = text("SELECT pg_advisory_xact_lock(424242)")
+_LAST = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_INSERT = insert(AuditEvent)
 
 
 def record_event(action: str, *, actor: Any | None, object_type: str, object_id: Any,
                  data: dict[str, Any] | None = None, now: datetime,
-                 on_behalf_of: Any | None = None) -> AuditEvent:
-    """Append one event to the chain in the current transaction (the caller commits).
+                 on_behalf_of: Any | None = None) -> str:
+    """Append one event to the chain in the current transaction (the caller commits); returns
+    its hash.
 
     The caller's pending changes are written first, so the chain's lock is held only for the
     append itself and the commit."""
     db.session.flush()
     _lock_chain()
-    last = db.session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    last = db.session.execute(_LAST).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    event = AuditEvent(
+    event = SimpleNamespace(
         seq=seq,
         occurred_at=now.replace(tzinfo=None),
         actor_id=getattr(actor, "id", None),
@@ -70,9 +77,8 @@ def record_event(action: str, *, actor: Any | None, object_type: str, object_id:
         prev_hash=prev,
     )
     event.hash = hashlib.sha256(_canonical(event)).hexdigest()
-    db.session.add(event)
-    db.session.flush()
-    return event
+    db.session.execute(_INSERT, [vars(event)])
+    return event.hash
 
 
 @dataclass(frozen=True)

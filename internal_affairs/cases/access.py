@@ -6,6 +6,7 @@ from collections.abc import Set
 from typing import Any
 
 from sqlalchemy import exists, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import NotFound
@@ -69,20 +70,22 @@ def lock_case_of_task(task_id: Any) -> Case:
         raise NotFound()
     case = db.session.execute(
         select(Case).where(Case.id == select(Task.case_id).where(Task.id == task_id).scalar_subquery())
-        .with_for_update(of=Case).execution_options(populate_existing=True)).scalar_one_or_none()
+        .options(joinedload(Case.steps)).with_for_update(of=Case)
+        .execution_options(populate_existing=True)).unique().scalar_one_or_none()
     if case is None:
         raise NotFound()
-    load_case_graph(case)
+    load_case_graph(case, steps=False)
     return case
 
 
-def load_case_graph(case: Case) -> None:
-    """Read all steps and tasks of ``case`` in two statements into ``case.steps`` and
-    ``case.tasks``, replacing whatever the session held of them."""
+def load_case_graph(case: Case, *, steps: bool = True) -> None:
+    """Read the steps (unless already read with the case) and all tasks of ``case`` into
+    ``case.steps`` and ``case.tasks``, replacing whatever the session held of them."""
     fresh = {"populate_existing": True}
-    steps = db.session.execute(select(CaseStep).where(CaseStep.case_id == case.id).order_by(CaseStep.index)
-                               .execution_options(**fresh)).scalars().all()
+    if steps:
+        rows = db.session.execute(select(CaseStep).where(CaseStep.case_id == case.id).order_by(CaseStep.index)
+                                  .execution_options(**fresh)).scalars().all()
+        set_committed_value(case, "steps", list(rows))
     tasks = db.session.execute(select(Task).where(Task.case_id == case.id).order_by(Task.id)
                                .execution_options(**fresh)).scalars().all()
-    set_committed_value(case, "steps", list(steps))
     set_committed_value(case, "tasks", list(tasks))

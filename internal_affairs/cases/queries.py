@@ -28,7 +28,7 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() + "Z" if value else None
 
 
-def person_label(acted_by: Person | None, on_behalf_of: Person | None) -> str | None:
+def person_label(acted_by: Any, on_behalf_of: Any) -> str | None:
     """How the record names whoever acted: 王五（代张三） for a delegate."""
     if acted_by is None:
         return None
@@ -37,13 +37,13 @@ def person_label(acted_by: Person | None, on_behalf_of: Person | None) -> str | 
     return acted_by.name
 
 
-def _brief(person: Person | None) -> dict[str, Any] | None:
+def _brief(person: Any) -> dict[str, Any] | None:
     if person is None:
         return None
     return {"uid": person.uid, "name": person.name, "title": person.title}
 
 
-def _task_json(task: Task, people: dict[int, Person]) -> dict[str, Any]:
+def _task_json(task: Task, people: dict[int, Any]) -> dict[str, Any]:
     assignee = people.get(task.assignee_id)
     acted = people.get(task.acted_by_id) if task.acted_by_id else None
     behalf = people.get(task.on_behalf_of_id) if task.on_behalf_of_id else None
@@ -77,13 +77,14 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     materials and revisions, however big the case."""
     steps = sorted((s for s in case.steps if s.index >= 0), key=lambda s: s.index)
     tasks = case.tasks
-    cc = db.session.execute(select(CaseCC).where(CaseCC.case_id == case.id).order_by(CaseCC.id)).scalars().all()
+    cc = db.session.execute(select(CaseCC.person_id, CaseCC.created_at).where(CaseCC.case_id == case.id)
+                            .order_by(CaseCC.id)).all()
     ids = {t.assignee_id for t in tasks} | {t.acted_by_id for t in tasks if t.acted_by_id} | \
         {t.on_behalf_of_id for t in tasks if t.on_behalf_of_id} | {c.person_id for c in cc} | {case.applicant_id}
     planned_uids = {uid for s in steps for lane in (s.spec.get("branches") or [s.spec])
                     for uid in list(lane.get("approvers", [])) + [sk["uid"] for sk in lane.get("skipped", [])]}
     wanted = Person.id.in_(ids) | Person.uid.in_(planned_uids) if planned_uids else Person.id.in_(ids)
-    found = db.session.execute(select(Person).where(wanted)).scalars().all()
+    found = db.session.execute(select(Person.id, Person.uid, Person.name, Person.title).where(wanted)).all()
     people = {p.id: p for p in found}
     named = {p.uid: p for p in found}
     names = db.session.execute(_NAMES, {"type": case.matter_type_id, "version": case.matter_version_id,
@@ -92,9 +93,13 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
         select(Attachment.id, Attachment.material, Attachment.filename, Attachment.content_type, Attachment.kind,
                Attachment.size, Attachment.sha256, Attachment.uploaded_at)
         .where(Attachment.case_id == case.id).order_by(Attachment.id)).all()
-    materials = db.session.execute(select(CaseMaterial).where(CaseMaterial.case_id == case.id)).scalars().all()
-    revisions = db.session.execute(select(CaseRevision).where(CaseRevision.case_id == case.id)
-                                   .order_by(CaseRevision.number)).scalars().all()
+    materials = db.session.execute(
+        select(CaseMaterial.material, CaseMaterial.status, CaseMaterial.commitment, CaseMaterial.due_at,
+               CaseMaterial.supplied_at).where(CaseMaterial.case_id == case.id).order_by(CaseMaterial.id)).all()
+    # revisions are made only by resubmitting, which only a returned case can be
+    revisions = db.session.execute(
+        select(CaseRevision.number, CaseRevision.diff, CaseRevision.created_at)
+        .where(CaseRevision.case_id == case.id).order_by(CaseRevision.number)).all() if case.return_count else []
 
     def who(uid: str) -> dict[str, Any]:
         person = named.get(uid)

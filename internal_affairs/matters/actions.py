@@ -18,6 +18,7 @@ from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..org.models import Person
 from .models import CalendarOverride, MatterType, MatterVersion
+from .queries import forget_calendar
 from .schema import CatalogError, parse_matter
 
 __all__ = ["CATALOG_DIR", "LoadReport", "read_catalog", "do_load_catalog", "do_set_calendar_override",
@@ -113,6 +114,7 @@ def do_set_calendar_override(day: date, is_working_day: bool, note: str, *, acti
     record_event("calendar.override.set", actor=acting_user, object_type="calendar_day", object_id=day.isoformat(),
                  data={"before": before, "after": is_working_day, "note": note}, now=now)
     db.session.commit()
+    forget_calendar()
     return row
 
 
@@ -127,3 +129,4 @@ def do_remove_calendar_override(day: date, *, acting_user: Person, roles: set[st
                  object_id=day.isoformat(), data={"was": row.is_working_day, "note": row.note}, now=now)
     db.session.delete(row)
     db.session.commit()
+    forget_calendar()

@@ -1,0 +1,125 @@
+"""The shape of the hot requests against the real database: a constant number of SQL statements
+however big the case or the box (no N+1), a write on a stale read refused with a clean 409, and
+the calendar overrides each process keeps."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, text
+
+from internal_affairs.cases import actions
+from internal_affairs.cases.models import Case
+from internal_affairs.clock import utcnow
+from internal_affairs.errors import StaleStateError
+from internal_affairs.extensions import db
+from internal_affairs.matters import queries as matter_queries
+from internal_affairs.matters.actions import do_load_catalog, do_set_calendar_override
+from internal_affairs.org.queries import get_person_by_uid
+from tests.integration.test_cases_flow import LEAVE, LEAVE_5, decide, open_task, submit, token
+
+
+@pytest.fixture
+def c(demo_app):
+    with demo_app.app_context():
+        do_load_catalog(acting_user=None, now=utcnow())
+    client = demo_app.test_client()
+    client.tokens = {}
+    return client
+
+
+@contextmanager
+def counted(app):
+    """Collect the SQL statements run inside the block."""
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _decide_counted(c, uid, case, **kw):
+    task_id = open_task(case, uid)
+    token(c, uid)
+    with counted(c.application) as statements:
+        response = c.post(f"/api/v1/tasks/{task_id}/decision", json={"decision": "approve", "comment": "同意", **kw},
+                          headers=token(c, uid))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json(), len(statements)
+
+
+def test_a_serial_decision_costs_the_same_however_many_tasks_the_case_has(c):
+    case = submit(c, "xujing", "leave", LEAVE_5)  # zhangwei → lixiaohong → wangguodong
+    case, first = _decide_counted(c, "zhangwei", case)
+    case, second = _decide_counted(c, "lixiaohong", case)
+    assert len([t for s in case["steps"] for t in s["tasks"]]) == 3
+    assert first == second, "each approval hands the case on with the same statements"
+    assert second <= 20
+
+
+def test_case_detail_costs_the_same_for_a_small_and_a_big_case(c):
+    small = submit(c, "xujing", "leave", LEAVE)
+    big = submit(c, "xujing", "leave", LEAVE_5)
+    for uid in ("zhangwei", "lixiaohong"):
+        big = decide(c, uid, big)
+    counts = []
+    for case in (small, big):
+        token(c, "xujing")
+        with counted(c.application) as statements:
+            assert c.get(f"/api/v1/cases/{case['id']}", headers=token(c, "xujing")).status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1] <= 10
+
+
+def test_inbox_costs_the_same_for_one_and_many_items(c):
+    counts = []
+    for n in (1, 6):
+        while len(c.get("/api/v1/inbox", headers=token(c, "zhangwei")).get_json()["items"]) < n:
+            submit(c, "xujing", "leave", LEAVE)
+        with counted(c.application) as statements:
+            assert c.get("/api/v1/inbox", headers=token(c, "zhangwei")).status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1] == 3, "token and person, the box counts, the page"
+
+
+def test_a_write_on_a_stale_read_is_refused_and_changes_nothing(demo_app):
+    with demo_app.app_context():
+        do_load_catalog(acting_user=None, now=utcnow())
+        applicant = get_person_by_uid("xujing")
+        case = actions.do_create_case("leave", LEAVE, applicant=applicant, now=utcnow(), submit=False)
+        case_id, version = case.id, case.version
+        # another writer moves the case on after this session read it
+        db.session.execute(text('UPDATE "case" SET version = version + 1 WHERE id = :id'), {"id": case_id})
+        with pytest.raises(StaleStateError) as refused:
+            actions.do_withdraw_case(case, actor=applicant, now=utcnow())
+        assert refused.value.http_status == 409 and refused.value.code == "stale_decision"
+        fresh = db.session.get(Case, case_id)
+        db.session.refresh(fresh)
+        assert (fresh.status, fresh.version) == ("draft", version), "the refused write and the bump rolled back"
+
+
+def test_calendar_overrides_are_kept_per_process_and_an_own_change_is_seen_at_once(demo_app, monkeypatch):
+    from datetime import date
+
+    day = date(2026, 12, 7)  # a Monday
+    clock = [1000.0]
+    monkeypatch.setattr(matter_queries.time, "monotonic", lambda: clock[0])
+    with demo_app.app_context():
+        admin = get_person_by_uid("shenliheng")
+        assert matter_queries.get_calendar().is_working_day(day)
+        do_set_calendar_override(day, False, "区委通知", acting_user=admin, roles={"admin"}, now=utcnow())
+        assert not matter_queries.get_calendar().is_working_day(day), "a change made here is seen at once"
+        # another process removes it: seen here only once the kept copy is older than CALENDAR_TTL
+        db.session.execute(text("DELETE FROM calendar_override"))
+        db.session.commit()
+        assert not matter_queries.get_calendar().is_working_day(day)
+        clock[0] += matter_queries.CALENDAR_TTL + 1
+        assert matter_queries.get_calendar().is_working_day(day)
