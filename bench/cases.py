@@ -43,10 +43,11 @@ What it does, in order (progress goes to stderr):
    10,000 "read" decisions are fired at once from 50 clients; the database is then checked for
    exactly one winner per step.
 
-The baseline the issue asks for (``B_read``: a JSON endpoint reading one row by primary key) does
-not exist in the application yet; ``GET /healthz`` (``SELECT 1``, no auth) stands in for it and
-``GET /api/v1/me`` (token check + the person's roles and leader chain) is reported beside it. The
-scheduler process does not exist yet either (``"scheduler": "not yet built"``).
+``B_read`` (the issue's "JSON endpoint reading one row by primary key") is
+``GET /api/v1/org/agencies/1`` with a bearer token, like every other API call measured here (token
+and person in one statement, the agency by primary key); ``GET /api/v1/me`` (token check + the
+person's roles and leader chain) is reported beside it. The scheduler process does not exist yet
+(``"scheduler": "not yet built"``).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from ..matters.views import form_from_request
 from ..org.models import Person
 from .access import access_case
 from .actions import (do_add_approver, do_batch_decision, do_cc, do_consult, do_create_case, do_decide,
-                      do_remind, do_remove_approver, do_resubmit, do_submit_case, do_transfer,
+                      do_remind, do_remove_approver, do_resubmit, do_submit_case, do_transfer, do_update_draft,
                       do_withdraw_case, do_withdraw_decision)
 from .attachments import do_upload_attachment
 from .models import Case
@@ -284,6 +284,13 @@ def new(code: str):
                 preview = preview_route(code, values, viewer=me, roles=current_roles(), system_admins=_admins())
             except DomainError as exc:
                 errors, status = _form_failure(exc)
+        elif request.form.get("action") == "draft":
+            try:
+                case = do_create_case(code, values, applicant=me, now=utcnow(), submit=False, system_admins=_admins())
+            except DomainError as exc:
+                errors, status = _form_failure(exc)
+            else:
+                return _saved_draft(case, files, me)
         else:
             try:
                 if not files:
@@ -320,6 +327,45 @@ def _submit_draft(case: Case, files, deferred, shown, me: Person):
     flash(_("申请已保存为草稿，尚未提交。请按提示补充材料后提交。"), "error")
     db.session.expire_all()
     return _render_case(db.session.get(Case, case.id), errors=errors, shown=shown, status=422)
+
+
+def _saved_draft(case: Case, files, me: Person):
+    """Store the posted files into the saved draft and go to it."""
+    failed = _upload_all(case, files, me)
+    flash(_("已保存为草稿，可以继续修改，提交后才会进入审批。"), "success")
+    for message in failed.values():
+        flash(_("材料未能上传：%(why)s", why=message), "error")
+    return _to_case(case.id)
+
+
+@bp.route("/cases/<int:case_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_draft(case_id: int):
+    """修改草稿: the draft's form again; ``action=save`` keeps it a draft, ``action=submit`` submits."""
+    me = _me()
+    case = access_case(case_id, me, current_roles())
+    if case.applicant_id != me.id or case.status != "draft":
+        flash(_("只有自己的草稿可以修改。"), "error")
+        return _to_case(case_id)
+    definition = _definition(case)
+    values: dict[str, Any] = dict(case.form)
+    errors: dict[str, str] = {}
+    shown: dict[str, dict[str, Any]] = {}
+    status = 200
+    if request.method == "POST":
+        values = form_from_request(definition, request.form)
+        files, deferred, shown = _materials_input(definition)
+        try:
+            case = do_update_draft(case, values, actor=me, now=utcnow())
+        except DomainError as exc:
+            errors, status = _form_failure(exc)
+        else:
+            if request.form.get("action") == "submit":
+                return _submit_draft(case, files, deferred, shown, me)
+            return _saved_draft(case, files, me)
+    return render_template("cases/edit.html", case=case_to_json(case, me), d=definition, values=values,
+                           errors=errors, leftover=_leftover_errors(errors, definition), shown=shown,
+                           regions=regions(), accept=ACCEPT), status
 
 
 # ---- inbox --------------------------------------------------------------------------------------

@@ -314,3 +314,33 @@ def test_transfer_and_add_approver_from_the_panel(app):
     moved = post(zhangwei, f"/cases/{case_id}/tasks/{task_id}/forward", {"op": "transfer", "to": "lixiaohong"})
     assert moved.status_code == 303
     assert open_task(zhangwei, case_id, "lixiaohong")
+
+
+def test_save_a_draft_edit_it_and_submit_it_from_the_pages(app):
+    me = client_for(app, "xujing")
+    response = post(me, "/cases/new/leave", LEAVE | {"action": "draft"})
+    assert response.status_code == 303
+    case_id = int(re.search(r"/cases/(\d+)$", response.headers["Location"]).group(1))
+    page = me.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "已保存为草稿" in page and f"/cases/{case_id}/edit" in page
+    assert case_json(me, case_id)["status"] == "draft"
+    # nobody is asked to decide a draft
+    assert not [t for s in case_json(me, case_id)["steps"] for t in s["tasks"]]
+
+    form = me.get(f"/cases/{case_id}/edit").get_data(as_text=True)
+    assert 'value="家事"' in form or "家事" in form
+    bad = post(me, f"/cases/{case_id}/edit", LEAVE | {"end_date": "2026-12-01", "action": "save"})
+    assert bad.status_code == 422 and case_json(me, case_id)["form"]["end_date"] == "2026-12-07", "nothing lost"
+    saved = post(me, f"/cases/{case_id}/edit", LEAVE | {"reason": "孩子生病", "action": "save"})
+    assert saved.status_code == 303 and case_json(me, case_id)["form"]["reason"] == "孩子生病"
+    assert case_json(me, case_id)["status"] == "draft"
+
+    other = client_for(app, "zhangwei")
+    assert other.get(f"/cases/{case_id}/edit").status_code == 404, "someone else's draft does not exist for them"
+
+    sent = post(me, f"/cases/{case_id}/edit", LEAVE | {"reason": "孩子生病", "action": "submit"})
+    assert sent.status_code == 303
+    case = case_json(me, case_id)
+    assert case["status"] == "in_progress" and case["number"]
+    again = me.get(f"/cases/{case_id}/edit")
+    assert again.status_code == 303, "a submitted case is no longer a draft to edit"
