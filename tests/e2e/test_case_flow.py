@@ -96,3 +96,31 @@ def test_leave_submitted_on_pc_approved_on_phone(catalog, live_server, desktop, 
     assert phone.inner_text(".case-head .badge") == "已通过"
     assert _no_horizontal_scroll(phone)
     phone.screenshot(path=str(tmp_path / "phone-final.png"), full_page=True)
+
+
+def test_draft_saved_on_pc_finished_and_submitted_on_a_phone(catalog, live_server, desktop, phone):
+    base = live_server
+    _log_in(desktop, base, "xujing")
+    desktop.goto(f"{base}/cases/new/leave")
+    desktop.select_option("#leave_type", "annual")
+    desktop.fill("#start_date", "2026-12-07")
+    desktop.fill("#end_date", "2026-12-07")
+    desktop.fill("#reason", "先存草稿")
+    desktop.click("button[value=draft]")
+    desktop.wait_for_url(f"{base}/cases/*")
+    assert "已保存为草稿" in desktop.inner_text(".flash")
+    assert desktop.inner_text(".case-head .badge") == "草稿"
+    case_url = desktop.url
+
+    _log_in(phone, base, "xujing")
+    phone.goto(case_url)
+    phone.tap(".draft-submit a")
+    phone.wait_for_url(f"{case_url}/edit")
+    assert phone.input_value("#reason") == "先存草稿"
+    assert _no_horizontal_scroll(phone)
+    phone.fill("#reason", "家中有事，需请假一天")
+    phone.tap("button[value=submit]")
+    phone.wait_for_url(case_url)
+    assert "申请已提交" in phone.inner_text(".flash")
+    assert phone.inner_text(".case-head .badge") == "办理中"
+    assert "张伟" in phone.inner_text(".timeline")
