@@ -49,7 +49,7 @@ def _lock_chain() -> None:
 
 _LOCK = text("SELECT pg_advisory_xact_lock(424242)")
 _LAST = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-_INSERT = insert(AuditEvent)
+_INSERT = insert(AuditEvent.__table__)  # Core: no ORM bulk-insert machinery for one row
 
 
 def record_event(action: str, *, actor: Any | None, object_type: str, object_id: Any,
@@ -77,7 +77,7 @@ def record_event(action: str, *, actor: Any | None, object_type: str, object_id:
         prev_hash=prev,
     )
     event.hash = hashlib.sha256(_canonical(event)).hexdigest()
-    db.session.execute(_INSERT, [vars(event)])
+    db.session.execute(_INSERT, vars(event))
     return event.hash
 
 
