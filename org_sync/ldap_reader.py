@@ -397,6 +397,10 @@ def _attr_name(name: str) -> str:
     return base
 
 
+_SKIPPED_BINARY = frozenset({"objectsid", "usercertificate", "jpegphoto", "thumbnailphoto"})
+_OBJECT_CLASSES: dict[tuple[str, ...], frozenset[str]] = {}
+
+
 def _decode_attrs(dn: str, raw: dict[str, list[bytes]]) -> dict[str, list[str]]:
     attrs: dict[str, list[str]] = {}
     for name, values in raw.items():
@@ -406,15 +410,29 @@ def _decode_attrs(dn: str, raw: dict[str, list[bytes]]) -> dict[str, list[str]]:
                 decoded = [guid_to_str(v) for v in values]
             except ValueError as exc:
                 raise SyncSourceError(f"entry {dn}: malformed objectGUID") from exc
-        elif base in ("objectsid", "usercertificate", "jpegphoto", "thumbnailphoto"):
+        elif base in _SKIPPED_BINARY:
             continue  # binary, not needed
         else:
             try:
-                decoded = [v.decode("utf-8") for v in values]
+                decoded = list(map(bytes.decode, values))  # UTF-8, strict
             except UnicodeDecodeError as exc:
                 raise SyncSourceError(f"entry {dn}: attribute {name} is not valid UTF-8") from exc
-        attrs.setdefault(base, []).extend(decoded)
+        if base in attrs:
+            attrs[base].extend(decoded)
+        else:
+            attrs[base] = decoded
     return attrs
+
+
+def _object_classes(values: list[str]) -> frozenset[str]:
+    """The lower-cased object classes; shared between entries (a directory has few combinations)."""
+    key = tuple(values)
+    found = _OBJECT_CLASSES.get(key)
+    if found is None:
+        found = frozenset(v.lower() for v in values)
+        if len(_OBJECT_CLASSES) < 1024:
+            _OBJECT_CLASSES[key] = found
+    return found
 
 
 def _to_entry(settings: LdapSettings, dn: str, raw: dict[str, list[bytes]], entry_id: str | None = None) -> DirEntry:
@@ -431,7 +449,7 @@ def _to_entry(settings: LdapSettings, dn: str, raw: dict[str, list[bytes]], entr
     return DirEntry(
         dn=dn,
         entry_id=entry_id,
-        object_classes=frozenset(v.lower() for v in attrs.get("objectclass", ())),
+        object_classes=_object_classes(attrs.get("objectclass", [])),
         attrs=attrs,
     )
 
@@ -576,11 +594,23 @@ def _below_base(settings: LdapSettings, dn: str) -> bool:
     return dn_key(dn) != base_key
 
 
+_CHANGE_MARKERS = frozenset({"entrycsn", "usnchanged", "modifytimestamp"})
+
+
+def _read_attributes(settings: LdapSettings, *, csn: bool = False) -> list[str]:
+    """What a paged read asks for: :attr:`LdapSettings.attributes` without the change markers
+    (``entryCSN``, ``uSNChanged``, ``modifyTimestamp``), which no entry needs once read; with
+    ``csn`` it keeps ``entryCSN``, from which the entryCSN method takes its cookie."""
+    return [a for a in settings.attributes
+            if a.lower() not in _CHANGE_MARKERS or (csn and a.lower() == "entrycsn")]
+
+
 def _read_all(conn: LDAPObject, settings: LdapSettings, filterstr: str, action: str,
-              stats: _Pages | None = None) -> list[DirEntry]:
+              stats: _Pages | None = None, *, csn: bool = False) -> list[DirEntry]:
     entries: list[DirEntry] = []
     ranged: list[tuple[str, dict[str, list[bytes]]]] = []
-    for dn, raw in _paged_search(conn, settings, filterstr, settings.attributes, action, stats):
+    attrlist = _read_attributes(settings, csn=csn)
+    for dn, raw in _paged_search(conn, settings, filterstr, attrlist, action, stats):
         if not _below_base(settings, dn):
             continue
         if any(";" in name and ";range=" in name.lower() for name in raw):
@@ -894,13 +924,14 @@ def _incremental_csn(conn: LDAPObject, settings: LdapSettings, cookie: str | Non
     started = time.monotonic()
     pages = _Pages()
     if since is None or not _CSN_RE.match(since):
-        entries = _read_all(conn, settings, settings.object_filter, f"reading {settings.base_dn}", pages)
+        entries = _read_all(conn, settings, settings.object_filter, f"reading {settings.base_dn}", pages,
+                            csn=True)
         return ReadResult(entries=tuple(entries), complete=True,
                           cookie=_csn_cookie(entries, None, pages.count, started),
                           source=_source(settings, "entryCSN, initial full read"))
     escaped = ldap.filter.escape_filter_chars(since)
     filterstr = f"(&{settings.object_filter}(entryCSN>={escaped})(!(entryCSN={escaped})))"
-    changed = _read_all(conn, settings, filterstr, "reading changes (entryCSN)", pages)
+    changed = _read_all(conn, settings, filterstr, "reading changes (entryCSN)", pages, csn=True)
     new_cookie = _csn_cookie(changed, since, pages.count, started) or cookie
     present = _sweep_ids(conn, settings)
     return _incremental_result(conn, settings, changed, new_cookie, set(), present, known_ids, "entryCSN")

@@ -5,6 +5,9 @@ Every action is atomic and appends its audit event in the same transaction.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -71,6 +74,24 @@ def _known_dns(state: CurrentState) -> dict:
     return known
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the duration of a sync.
+
+    A district-sized sync allocates a few million small objects (entries, snapshot records,
+    rows) that all stay alive until it ends; every automatic full collection walks all of them
+    again and together they cost more than reading the directory. Reference counting still frees
+    everything short-lived, and the cycles the pause leaves behind are collected when it ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _read(config: Mapping[str, Any], source: str | Path | bytes, *, full: bool,
           cookie: str | None, state: CurrentState) -> ReadResult:
     if source == "ldap":
@@ -104,6 +125,7 @@ def _read_snapshot(config: Mapping[str, Any], source: str | Path | bytes, *, ful
 
 
 @atomic
+@_collector_paused()
 def do_sync(*, acting_user: Person | None, config: Mapping[str, Any], now: datetime,
             source: str | Path | bytes = "ldap", base_dn: str | None = None, dry_run: bool = False,
             full: bool = False, force: bool = False, expected_fingerprint: str | None = None) -> SyncRun:
@@ -200,9 +222,32 @@ def do_apply_run(run_id: int, *, acting_user: Person | None, config: Mapping[str
                    expected_fingerprint=reviewed.plan.get("fingerprint"))
 
 
+_COPY_MIN_ROWS = 500
+
+
 def _bulk_insert(model, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        db.session.execute(insert(model), rows)
+    """INSERT plain rows (each naming the same columns). On PostgreSQL a large batch goes in with
+    one ``COPY … FROM STDIN`` in the session's transaction (several times faster than an
+    executemany); elsewhere, and for small batches, a Core executemany."""
+    if not rows:
+        return
+    table = model.__table__
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql" or len(rows) < _COPY_MIN_ROWS:
+        connection.execute(insert(table), rows)
+        return
+    from psycopg import sql
+
+    names = list(rows[0])
+    defaults = {c.name: c.default.arg for c in table.columns
+                if c.name not in names and c.default is not None and c.default.is_scalar}
+    columns = names + list(defaults)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns)))
+    tail = tuple(defaults.values())
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(tuple(row[n] for n in names) + tail)
 
 
 def _bulk_update(model, rows: list[dict[str, Any]]) -> None:

@@ -181,3 +181,29 @@ def test_audit_chain_detects_tampering(app):
         assert not report.ok and report.first_bad == 1
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and "broken at event #1" in result.output
+
+
+def test_large_first_sync_writes_every_row_as_read(app):
+    """Big enough for the bulk path (COPY on PostgreSQL): every person lands with unit, manager
+    and defaults, every group with its members, and a re-sync plans nothing."""
+    from tests.support.directory import build_directory
+
+    generated = build_directory(1500, seed=3, base_dn=BASE_DN)
+    ldif = generated.to_ldif().encode()
+    _, status, counts = sync(app, ldif)
+    assert status == "applied" and counts["person.create"] == len(generated.people) >= 1500
+    with app.app_context():
+        rows = {p.uid: p for p in db.session.execute(select(Person)).scalars()}
+        assert len(rows) == len(generated.people)
+        for gen in generated.people:
+            row = rows[gen.uid]
+            assert (row.external_id, row.dn, row.name, row.title, row.mail) == (
+                gen.entry_uuid, gen.dn, gen.name, gen.title, gen.mail)
+            assert row.active is True and row.deactivated_at is None and row.local_password_hash is None
+            assert (row.manager.uid if row.manager else None) == (gen.manager.uid if gen.manager else None)
+            assert (row.department.name if row.department else None) == (gen.department or None)
+            assert row.agency.name == gen.agency
+        members = db.session.execute(select(func.count()).select_from(OrgGroupMember)).scalar()
+        assert members == sum(len(set(m)) for m in generated.groups.values())
+    _, status, counts = sync(app, ldif)
+    assert status == "applied" and counts == {}

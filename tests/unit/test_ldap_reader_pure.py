@@ -243,3 +243,30 @@ def test_csn_cookie_of_a_multi_page_read_steps_back_by_its_duration() -> None:
 def test_csn_before_rejects_garbage() -> None:
     with pytest.raises(ValueError):
         ldap_reader._csn_before("yesterday", 1)
+
+
+def test_reads_leave_out_change_markers_unless_the_csn_method_needs_them() -> None:
+    ol = LdapSettings("ldap://127.0.0.1", "dc=example")
+    plain = ldap_reader._read_attributes(ol)
+    assert "entryUUID" in plain and "uid" in plain and "member" in plain
+    assert "entryCSN" not in plain and "modifyTimestamp" not in plain
+    with_csn = ldap_reader._read_attributes(ol, csn=True)
+    assert "entryCSN" in with_csn and "modifyTimestamp" not in with_csn
+    ad = LdapSettings.active_directory("ldap://127.0.0.1", "dc=example")
+    assert "objectGUID" in ldap_reader._read_attributes(ad)
+    assert "uSNChanged" not in ldap_reader._read_attributes(ad)
+
+
+def test_entry_conversion_merges_names_and_shares_object_classes() -> None:
+    settings = LdapSettings("ldap://127.0.0.1", "dc=example")
+
+    def entry(cn: str):
+        return ldap_reader._to_entry(settings, f"cn={cn},dc=example", {
+            "objectClass": [b"top", b"inetOrgPerson"], "entryUUID": [str(uuid.uuid4()).encode()],
+            "cn": [cn.encode()], "CN": [b"alias"], "member;range=0-*": [b"cn=a,dc=example"],
+        })
+
+    first, second = entry("甲"), entry("乙")
+    assert first.attrs["cn"] == ["甲", "alias"] and first.attrs["member"] == ["cn=a,dc=example"]
+    assert first.object_classes == frozenset({"top", "inetorgperson"})
+    assert first.object_classes is second.object_classes
