@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update({k: v for k, v in config.items() if k not in ("ENVIRON", "INSTANCE_PATH")})
     app.json.ensure_ascii = False
+    app.json.sort_keys = False  # answers keep the order they are built in (id first), and skip a sort
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))

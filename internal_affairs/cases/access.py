@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Set
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import NotFound
 from ..extensions import db
+from ..matters.models import MatterVersion
 from ..org.models import OrgGroup, OrgGroupMember, Person
 from .models import Case, CaseCC, CaseStep, Task
 
@@ -50,7 +51,7 @@ def access_case(case_id: Any, person: Person, roles: Set[str], *, lock: bool = F
     tasks after it, as every action that changes them does."""
     if not _valid_id(case_id):
         raise NotFound()
-    stmt = select(Case).where(Case.id == case_id)
+    stmt = select(Case).where(Case.id == case_id).options(*_NAMED)
     if lock:
         stmt = stmt.with_for_update(of=Case).execution_options(populate_existing=True)
     case = db.session.execute(stmt).scalar_one_or_none()
@@ -63,15 +64,25 @@ def access_case(case_id: Any, person: Person, roles: Set[str], *, lock: bool = F
     return case
 
 
+_FRESH = {"populate_existing": True}
+_NAMED = (joinedload(Case.matter_type), joinedload(Case.agency),
+          joinedload(Case.matter_version).load_only(MatterVersion.version, MatterVersion.digest))
+"""With a case, what its document names: matter type, agency, version number (not the definition)."""
+_LOCK_CASE_OF_TASK = (
+    select(Case).where(Case.id == select(Task.case_id).where(Task.id == bindparam("task")).scalar_subquery())
+    .options(joinedload(Case.steps), *_NAMED).with_for_update(of=Case).execution_options(**_FRESH))
+_STEPS = (select(CaseStep).where(CaseStep.case_id == bindparam("case")).order_by(CaseStep.index)
+          .execution_options(**_FRESH))
+_TASKS = select(Task).where(Task.case_id == bindparam("case")).order_by(Task.id).execution_options(**_FRESH)
+"""Built once: every task action runs them."""
+
+
 def lock_case_of_task(task_id: Any) -> Case:
     """The case a task belongs to, row-locked, with its steps and tasks read after the lock
     (so they are what the last committed action left). Raises :class:`NotFound`."""
     if not _valid_id(task_id):
         raise NotFound()
-    case = db.session.execute(
-        select(Case).where(Case.id == select(Task.case_id).where(Task.id == task_id).scalar_subquery())
-        .options(joinedload(Case.steps)).with_for_update(of=Case)
-        .execution_options(populate_existing=True)).unique().scalar_one_or_none()
+    case = db.session.execute(_LOCK_CASE_OF_TASK, {"task": task_id}).unique().scalar_one_or_none()
     if case is None:
         raise NotFound()
     load_case_graph(case, steps=False)
@@ -81,11 +92,6 @@ def lock_case_of_task(task_id: Any) -> Case:
 def load_case_graph(case: Case, *, steps: bool = True) -> None:
     """Read the steps (unless already read with the case) and all tasks of ``case`` into
     ``case.steps`` and ``case.tasks``, replacing whatever the session held of them."""
-    fresh = {"populate_existing": True}
     if steps:
-        rows = db.session.execute(select(CaseStep).where(CaseStep.case_id == case.id).order_by(CaseStep.index)
-                                  .execution_options(**fresh)).scalars().all()
-        set_committed_value(case, "steps", list(rows))
-    tasks = db.session.execute(select(Task).where(Task.case_id == case.id).order_by(Task.id)
-                               .execution_options(**fresh)).scalars().all()
-    set_committed_value(case, "tasks", list(tasks))
+        set_committed_value(case, "steps", list(db.session.execute(_STEPS, {"case": case.id}).scalars()))
+    set_committed_value(case, "tasks", list(db.session.execute(_TASKS, {"case": case.id}).scalars()))

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..atomic import atomic, commit_keeping_state
@@ -32,6 +32,7 @@ from ..org.models import Agency, Person
 from ..routing.errors import ConditionEvaluationError, UnknownPersonError
 from ..routing.resolver import resolve_route
 from .access import can_view_case, lock_case_of_task
+from .queries import case_to_json
 from .errors import (InvalidTransitionError, MissingMaterialError, NotYourTaskError, RateLimitedError,
                      SelfApprovalError, StaleDecisionError, TaskBlockedError)
 from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision, CaseStep,
@@ -104,11 +105,14 @@ def _person(uid: Any, field: str = "to") -> Person:
     return person
 
 
+_PEOPLE_BY_UID = select(Person).where(Person.uid.in_(bindparam("uids", expanding=True)))
+
+
 def _people_by_uid(uids: Iterable[str]) -> dict[str, Person]:
     uids = sorted(set(uids))
     if not uids:
         return {}
-    return {p.uid: p for p in db.session.execute(select(Person).where(Person.uid.in_(uids))).scalars()}
+    return {p.uid: p for p in db.session.execute(_PEOPLE_BY_UID, {"uids": uids}).scalars()}
 
 
 def _definition(case: Case):
@@ -562,22 +566,38 @@ def _claim(task: Task, case: Case, *, actor: Person, status: str, decision: str,
 
 # ---- decisions --------------------------------------------------------------------------------
 
+def _conclude(case: Case, actor: Person, now: datetime, action: str, data: dict[str, Any], describe: bool) -> Any:
+    """The end of a task action: the audit event, the commit, and the case (or, with
+    ``describe``, the actor's case document, read inside the transaction before the audit append,
+    so that the answer needs no second transaction and the chain's lock is not held for it)."""
+    document = None
+    if describe:
+        _batch_step_writes(case)
+        db.session.flush()
+        document = case_to_json(case, actor)
+    _event(action, case, actor, now, **data)
+    commit_keeping_state()
+    return document if describe else case
+
+
 @atomic
 def do_decide(task_id: Any, decision: Any, *, actor: Person, roles: AbstractSet[str], now: datetime,
-              comment: Any = None, to_step: Any = None) -> Case:
-    """Approve, reject, return, mark done or read. Raises :class:`NotFound`, :class:`NotYourTaskError`,
+              comment: Any = None, to_step: Any = None, describe: bool = False) -> Any:
+    """Approve, reject, return, mark done or read; returns the case (with ``describe``, its
+    document as the actor sees it). Raises :class:`NotFound`, :class:`NotYourTaskError`,
     :class:`StaleDecisionError` (409), :class:`TaskBlockedError`, :class:`ValidationError`."""
     if decision not in DECISIONS:
         raise ValidationError(fields={"decision": _("决定必须是 approve、reject、return、done 或 read。")})
     comment = _comment(comment)
-    with db.session.no_autoflush:  # the engine works on the loaded case; the audit append flushes once
-        case = _decide(task_id, decision, actor=actor, roles=roles, now=now, comment=comment, to_step=to_step)
-    commit_keeping_state()
-    return case
+    with db.session.no_autoflush:  # the engine works on the loaded case; one flush writes it
+        case, task = _decide(task_id, decision, actor=actor, roles=roles, now=now, comment=comment, to_step=to_step)
+    return _conclude(case, actor, now, "cases.task.decided", {
+        "task_id": task.id, "decision": decision, "comment": comment, "step": task.step.name if task.step else None,
+        "branch": task.branch, "status": case.status}, describe)
 
 
 def _decide(task_id: Any, decision: str, *, actor: Person, roles: AbstractSet[str], now: datetime,
-            comment: str | None, to_step: Any) -> Case:
+            comment: str | None, to_step: Any) -> tuple[Case, Task]:
     task, case = _load_task(task_id, actor, roles)
     _check_holder(task, actor)
     if decision not in ALLOWED.get(task.kind, ()):
@@ -600,9 +620,7 @@ def _decide(task_id: Any, decision: str, *, actor: Person, roles: AbstractSet[st
                 step.status, step.finished_at = "rejected", now
     else:
         _return(case, task, target, now=now)
-    _event("cases.task.decided", case, actor, now, task_id=task.id, decision=decision, comment=comment,
-           step=task.step.name if task.step else None, branch=task.branch, status=case.status)
-    return case
+    return case, task
 
 
 def _return_target(case: Case, task: Task, to_step: Any) -> CaseStep:

@@ -116,9 +116,8 @@ def decide(task_id: int):
     user = require_user()
     data = json_body()
     _only(data, {"decision", "comment", "to_step"})
-    case = actions.do_decide(task_id, data.get("decision"), actor=user, roles=current_roles(), now=utcnow(),
-                             comment=data.get("comment"), to_step=data.get("to_step"))
-    return _case_response(case, user)
+    return jsonify(actions.do_decide(task_id, data.get("decision"), actor=user, roles=current_roles(), now=utcnow(),
+                                     comment=data.get("comment"), to_step=data.get("to_step"), describe=True))
 
 
 def _task_action(task_id: int, action, extra: set[str] = frozenset(), **kwargs):
