@@ -41,15 +41,22 @@ def _canonical(event: Any) -> bytes:
                       default=str).encode()
 
 
-def _lock_chain() -> None:
-    """Serialise appenders: on PostgreSQL a transaction-scoped advisory lock, SQLite locks itself."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_LOCK)
-
-
-_LOCK = text("SELECT pg_advisory_xact_lock(424242)")
-_LAST = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+CHAIN_LOCK_KEY = 424242
+"""The advisory lock that serialises appenders on PostgreSQL (migration 0006 uses it too)."""
+_TIP_LOCKED = text("SELECT tip_seq, tip_hash FROM ia_audit_chain_tip()")
+_TIP = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
 _INSERT = insert(AuditEvent.__table__)  # Core: no ORM bulk-insert machinery for one row
+
+
+def _chain_tip() -> tuple[int, str] | None:
+    """The last event's sequence number and hash, with the chain locked until the transaction
+    ends: on PostgreSQL the advisory lock and the read in one round trip (migration 0006); SQLite
+    serialises writers itself."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        row = db.session.execute(_TIP_LOCKED).first()
+        return None if row is None or row[0] is None else (row[0], row[1])
+    row = db.session.execute(_TIP).first()
+    return None if row is None else (row[0], row[1])
 
 
 def record_event(action: str, *, actor: Any | None, object_type: str, object_id: Any,
@@ -61,9 +68,8 @@ def record_event(action: str, *, actor: Any | None, object_type: str, object_id:
     The caller's pending changes are written first, so the chain's lock is held only for the
     append itself and the commit."""
     db.session.flush()
-    _lock_chain()
-    last = db.session.execute(_LAST).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    tip = _chain_tip()
+    seq, prev = (tip[0] + 1, tip[1]) if tip else (1, GENESIS)
     event = SimpleNamespace(
         seq=seq,
         occurred_at=now.replace(tzinfo=None),

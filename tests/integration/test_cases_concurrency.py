@@ -73,3 +73,26 @@ def test_simultaneous_submissions_get_gapless_numbers(c):
     numbers = sorted(int(body["number"].rsplit("-", 1)[1]) for _, body in results)
     assert numbers == list(range(1, len(calls) + 1))
     assert all(body["number"].startswith("区教育局-") for _, body in results)
+
+
+def test_concurrent_writers_keep_one_unbroken_audit_chain(c):
+    """Submissions and decisions in many agencies at once all append to the one chain: every
+    sequence number once, each event linked to the one before, ``verify_chain`` passes."""
+    from sqlalchemy import select
+
+    from internal_affairs.audit.actions import verify_chain
+    from internal_affairs.audit.models import AuditEvent
+    from internal_affairs.extensions import db
+
+    client = c.test_client()
+    people = ["xujing", "guolei", "zhangwei", "lixiaohong", "linxiaoyan", "liujia", "wumin", "huangzhiqiang"]
+    tokens = {uid: api_token(client, uid) for uid in people}
+    calls = [("POST", "/api/v1/cases", tokens[uid], {"matter_type": "leave", "form": LEAVE})
+             for uid in people for _ in range(3)]
+    results = _race(c, calls)
+    assert all(status == 201 for status, _ in results), results
+    with c.app_context():
+        report = verify_chain()
+        seqs = db.session.execute(select(AuditEvent.seq).order_by(AuditEvent.seq)).scalars().all()
+    assert report.ok and report.checked == len(seqs)
+    assert seqs == list(range(1, len(seqs) + 1))
