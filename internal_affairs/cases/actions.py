@@ -105,14 +105,22 @@ def _person(uid: Any, field: str = "to") -> Person:
     return person
 
 
-_PEOPLE_BY_UID = select(Person).where(Person.uid.in_(bindparam("uids", expanding=True)))
+_CASE_PEOPLE = select(Person).where(Person.uid.in_(bindparam("uids", expanding=True))
+                                    | Person.id.in_(bindparam("ids", expanding=True)))
 
 
-def _people_by_uid(uids: Iterable[str]) -> dict[str, Person]:
-    uids = sorted(set(uids))
+def _people_by_uid(uids: Iterable[str], case: Case) -> dict[str, Person]:
+    """The people ``uids`` names, read together with everyone else ``case``'s document names
+    (its applicant, the people on its tasks and in its plan), so that the answer to the action
+    finds them in the session instead of asking again."""
+    uids = set(uids)
     if not uids:
         return {}
-    return {p.uid: p for p in db.session.execute(_PEOPLE_BY_UID, {"uids": uids}).scalars()}
+    named = {uid for s in case.steps for lane in (s.spec.get("branches") or [s.spec])
+             for uid in list(lane.get("approvers", [])) + [sk["uid"] for sk in lane.get("skipped", [])]}
+    ids = {case.applicant_id} | {i for t in case.tasks for i in (t.assignee_id, t.acted_by_id, t.on_behalf_of_id) if i}
+    found = db.session.execute(_CASE_PEOPLE, {"uids": sorted(uids | named), "ids": sorted(ids)}).scalars()
+    return {p.uid: p for p in found if p.uid in uids}
 
 
 def _definition(case: Case):
@@ -360,9 +368,9 @@ def _replan_if_needed(case: Case, step: CaseStep, people: Mapping[str, Person], 
 
 def _activate(case: Case, step: CaseStep, *, now: datetime, calendar: WorkCalendar) -> bool:
     """Start ``step``. Returns True when it now waits for people, False when it finished at once."""
-    people = _people_by_uid(_step_uids(step.spec))
+    people = _people_by_uid(_step_uids(step.spec), case)
     if _replan_if_needed(case, step, people, now=now):
-        people = _people_by_uid(_step_uids(step.spec))
+        people = _people_by_uid(_step_uids(step.spec), case)
     spec = step.spec
     if not spec.get("applies", True):
         step.status, step.note, step.finished_at = "skipped", (spec.get("not_applied") or {}).get("text"), now
@@ -466,7 +474,7 @@ def _lane_done(step: CaseStep, branch: str | None, decided: Task, *, now: dateti
         queue = spec.get("approvers", [])
         nxt = decided.position + 1
         if nxt < len(queue) and not any(t.origin == "plan" and t.position == nxt for t in tasks):
-            person = _people_by_uid([queue[nxt]]).get(queue[nxt])
+            person = _people_by_uid([queue[nxt]], step.case).get(queue[nxt])
             if person is not None:
                 _new_task(step.case, step, person, kind=decided.kind, branch=branch, now=now, position=nxt)
                 return False

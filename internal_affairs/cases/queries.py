@@ -84,6 +84,13 @@ _REVISIONS = (select(CaseRevision.number, CaseRevision.diff, CaseRevision.create
 """The case document's statements, built once (building a select costs more than running it)."""
 
 
+def _people_in_session() -> tuple[dict[int, Any], dict[str, Any]]:
+    """The people the session already holds, fully loaded (an action read them), by id and uid."""
+    held = [o for o in db.session.identity_map.values()
+            if isinstance(o, Person) and {"id", "uid", "name", "title"} <= o.__dict__.keys()]
+    return {p.id: p for p in held}, {p.uid: p for p in held}
+
+
 def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     """The case as DESIGN §10 describes it, with what ``viewer`` may do next.
 
@@ -98,9 +105,11 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
         {t.on_behalf_of_id for t in tasks if t.on_behalf_of_id} | {c.person_id for c in cc} | {case.applicant_id}
     planned_uids = {uid for s in steps for lane in (s.spec.get("branches") or [s.spec])
                     for uid in list(lane.get("approvers", [])) + [sk["uid"] for sk in lane.get("skipped", [])]}
-    found = db.session.execute(_PEOPLE, {"ids": sorted(ids), "uids": sorted(planned_uids)}).all()
-    people = {p.id: p for p in found}
-    named = {p.uid: p for p in found}
+    people, named = _people_in_session()
+    missing_ids, missing_uids = ids - people.keys(), planned_uids - named.keys()
+    if missing_ids or missing_uids:
+        for p in db.session.execute(_PEOPLE, {"ids": sorted(missing_ids), "uids": sorted(missing_uids)}):
+            people[p.id] = named[p.uid] = p
     loaded = inspect(case).unloaded.isdisjoint(("matter_type", "matter_version", "agency"))
     names = SimpleNamespace(code=case.matter_type.code, matter_name=case.matter_type.name,
                             version=case.matter_version.version, agency_name=case.agency.name) if loaded else \
