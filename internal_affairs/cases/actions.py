@@ -664,7 +664,8 @@ def _return(case: Case, task: Task, target: CaseStep | None, *, now: datetime) -
 
 
 @atomic
-def do_withdraw_decision(task_id: Any, *, actor: Person, roles: AbstractSet[str], now: datetime) -> Case:
+def do_withdraw_decision(task_id: Any, *, actor: Person, roles: AbstractSet[str], now: datetime,
+                         describe: bool = False) -> Any:
     """An approver takes back their own decision while the next step has not acted yet."""
     task, case = _load_task(task_id, actor, roles)
     if task.acted_by_id != actor.id or task.status not in ("approved", "done", "read") or task.step is None:
@@ -694,9 +695,8 @@ def do_withdraw_decision(task_id: Any, *, actor: Person, roles: AbstractSet[str]
     step.status, step.finished_at = "active", None
     case.current_step = step.index
     db.session.flush()
-    _event("cases.task.decision_withdrawn", case, actor, now, task_id=task.id, replacement=replacement.id)
-    commit_keeping_state()
-    return case
+    return _conclude(case, actor, now, "cases.task.decision_withdrawn",
+                     {"task_id": task.id, "replacement": replacement.id}, describe)
 
 
 def _hand_on(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str], refusal: str) -> tuple[Task, Case, Person]:
@@ -713,7 +713,8 @@ def _hand_on(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str], r
 
 
 @atomic
-def do_transfer(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str], now: datetime, comment: Any = None) -> Case:
+def do_transfer(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str], now: datetime, comment: Any = None,
+                describe: bool = False) -> Any:
     """转办: the new person decides in the holder's place."""
     comment = _comment(comment)
     task, case, target = _hand_on(task_id, to, actor=actor, roles=roles, refusal=_("不能转给自己或申请人。"))
@@ -725,13 +726,13 @@ def do_transfer(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str]
     for other in case.tasks:
         if other.blocked_by_task_id == task.id and other.status == OPEN_TASK:
             other.blocked_by_task_id = new.id
-    _event("cases.task.transferred", case, actor, now, task_id=task.id, to=target.uid, comment=comment)
-    commit_keeping_state()
-    return case
+    return _conclude(case, actor, now, "cases.task.transferred",
+                     {"task_id": task.id, "to": target.uid, "comment": comment}, describe)
 
 
 @atomic
-def do_consult(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str], now: datetime, comment: Any = None) -> Case:
+def do_consult(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str], now: datetime, comment: Any = None,
+               describe: bool = False) -> Any:
     """委派: ask someone's opinion; the task waits for it and comes back to its holder."""
     comment = _comment(comment)
     task, case, target = _hand_on(task_id, to, actor=actor, roles=roles, refusal=_("不能征询自己或申请人。"))
@@ -740,14 +741,13 @@ def do_consult(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str],
                         parent=task, note=comment, due_at=task.due_at)
     db.session.flush()
     task.blocked_by_task_id = consult.id
-    _event("cases.task.consulted", case, actor, now, task_id=task.id, to=target.uid, consult_task=consult.id)
-    commit_keeping_state()
-    return case
+    return _conclude(case, actor, now, "cases.task.consulted",
+                     {"task_id": task.id, "to": target.uid, "consult_task": consult.id}, describe)
 
 
 @atomic
 def do_add_approver(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str], now: datetime,
-                    position: Any = "after", comment: Any = None) -> Case:
+                    position: Any = "after", comment: Any = None, describe: bool = False) -> Any:
     """加签: someone approves before the holder (who then decides) or after the holder (before the
     step moves on)."""
     comment = _comment(comment)
@@ -764,14 +764,13 @@ def do_add_approver(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[
         task.blocked_by_task_id = added.id
     else:
         added.blocked_by_task_id = task.id
-    _event("cases.task.approver_added", case, actor, now, task_id=task.id, to=target.uid, position=position,
-           added_task=added.id)
-    commit_keeping_state()
-    return case
+    return _conclude(case, actor, now, "cases.task.approver_added",
+                     {"task_id": task.id, "to": target.uid, "position": position, "added_task": added.id}, describe)
 
 
 @atomic
-def do_remove_approver(task_id: Any, *, actor: Person, roles: AbstractSet[str], now: datetime) -> Case:
+def do_remove_approver(task_id: Any, *, actor: Person, roles: AbstractSet[str], now: datetime,
+                       describe: bool = False) -> Any:
     """减签: the holder removes an approver they added, before that person decided."""
     added, case = _load_task(task_id, actor, roles)
     parent = db.session.get(Task, added.parent_task_id) if added.parent_task_id else None
@@ -783,11 +782,9 @@ def do_remove_approver(task_id: Any, *, actor: Person, roles: AbstractSet[str], 
     added.status, added.note, added.decided_at = "cancelled", N_("已减签"), now
     if parent.blocked_by_task_id == added.id:
         parent.blocked_by_task_id = None
-    _event("cases.task.approver_removed", case, actor, now, task_id=added.id)
     if parent.status in ("approved", "done") and parent.step is not None and parent.step.status == "active":
         _after_positive(case, parent, now=now)
-    commit_keeping_state()
-    return case
+    return _conclude(case, actor, now, "cases.task.approver_removed", {"task_id": added.id}, describe)
 
 
 @atomic

@@ -125,9 +125,8 @@ def _task_action(task_id: int, action, extra: set[str] = frozenset(), **kwargs):
     data = json_body()
     _only(data, {"to", "comment"} | set(extra))
     params = {k: data[k] for k in extra if k in data}
-    case = action(task_id, data.get("to"), actor=user, roles=current_roles(), now=utcnow(),
-                  comment=data.get("comment"), **params, **kwargs)
-    return _case_response(case, user)
+    return jsonify(action(task_id, data.get("to"), actor=user, roles=current_roles(), now=utcnow(),
+                          comment=data.get("comment"), describe=True, **params, **kwargs))
 
 
 @bp.post("/tasks/<int:task_id>/transfer")
@@ -148,13 +147,14 @@ def add_approver(task_id: int):
 @bp.post("/tasks/<int:task_id>/remove-approver")
 def remove_approver(task_id: int):
     user = require_user()
-    return _case_response(actions.do_remove_approver(task_id, actor=user, roles=current_roles(), now=utcnow()), user)
+    return jsonify(actions.do_remove_approver(task_id, actor=user, roles=current_roles(), now=utcnow(), describe=True))
 
 
 @bp.post("/tasks/<int:task_id>/withdraw-decision")
 def withdraw_decision(task_id: int):
     user = require_user()
-    return _case_response(actions.do_withdraw_decision(task_id, actor=user, roles=current_roles(), now=utcnow()), user)
+    return jsonify(actions.do_withdraw_decision(task_id, actor=user, roles=current_roles(), now=utcnow(),
+                                                describe=True))
 
 
 @bp.post("/tasks/batch-decision")
