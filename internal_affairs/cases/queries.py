@@ -178,7 +178,9 @@ CASE_COLUMNS = (Case.id.label("case_id"), Case.number, Case.title, Case.status.l
 @lru_cache(maxsize=None)
 def _box_statement(box: str, searching: bool):
     """The page statement of a box, built once per process (parameters: ``person``, ``like``,
-    ``limit``, ``offset``); building a select costs more than running this one."""
+    ``limit``, ``offset``); building a select costs more than running this one. Each row also
+    carries the counts of every box (``count_<box>``, uncorrelated subqueries the database runs
+    once), so a page and its badges are one statement."""
     applicant = aliased(Person)
     person = bindparam("person", type_=Integer)
     if box in ("todo", "done"):
@@ -209,7 +211,9 @@ def _box_statement(box: str, searching: bool):
         like = bindparam("like", type_=String)
         stmt = stmt.where(or_(Case.number.like(like), Case.title.like(like), applicant.name.like(like)))
         total = select(func.count()).select_from(stmt.subquery())
-    page = stmt.order_by(*order).limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+    names, counts = _count_queries(box == "done")
+    page = (stmt.add_columns(*(q.correlate(None).scalar_subquery().label(f"count_{n}") for n, q in zip(names, counts)))
+            .order_by(*order).limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
     return page, total
 
 
@@ -220,13 +224,15 @@ def get_inbox(person: Person, box: str, *, limit: int, offset: int,
         raise BadRequest(f"box must be one of {', '.join(BOXES)}", code="bad_box")
     page, total_stmt = _box_statement(box, bool(query))
     params: dict[str, Any] = {"person": person.id, "limit": limit, "offset": offset}
-    counts = get_counts(person, with_done=box == "done")
     if query:
         params["like"] = f"%{query.replace('%', '').replace('_', '')[:100]}%"
-        total = db.session.execute(total_stmt, params).scalar()
-    else:
-        total = counts[box]
     rows = db.session.execute(page, params).all()
+    if rows:
+        counts: dict[str, int | None] = dict.fromkeys(BOXES)
+        counts.update({b: rows[0]._mapping[f"count_{b}"] for b in _count_queries(box == "done")[0]})
+    else:  # an empty page carries no counts
+        counts = get_counts(person, with_done=box == "done")
+    total = db.session.execute(total_stmt, params).scalar() if query else counts[box]
     now = utcnow()
     items = []
     tasks = box in ("todo", "done")
@@ -245,7 +251,8 @@ def get_inbox(person: Person, box: str, *, limit: int, offset: int,
 
 
 @lru_cache(maxsize=None)
-def _counts_statement(with_done: bool):
+def _count_queries(with_done: bool):
+    """The box names and one count query each (parameter ``person``); ``done`` only on request."""
     person = bindparam("person", type_=Integer)
     boxes = {
         "todo": select(func.count()).select_from(Task).where(Task.assignee_id == person, Task.status == OPEN_TASK),
@@ -255,7 +262,13 @@ def _counts_statement(with_done: bool):
     }
     if not with_done:
         del boxes["done"]
-    return tuple(boxes), select(*(q.scalar_subquery() for q in boxes.values()))
+    return tuple(boxes), tuple(boxes.values())
+
+
+@lru_cache(maxsize=None)
+def _counts_statement(with_done: bool):
+    names, queries = _count_queries(with_done)
+    return names, select(*(q.scalar_subquery() for q in queries))
 
 
 def get_counts(person: Person, *, with_done: bool = True) -> dict[str, int | None]:

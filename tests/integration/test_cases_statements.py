@@ -78,7 +78,20 @@ def test_inbox_costs_the_same_for_one_and_many_items(c):
         with counted(c.application) as statements:
             assert c.get("/api/v1/inbox", headers=token(c, "zhangwei")).status_code == 200
         counts.append(len(statements))
-    assert counts[0] == counts[1] == 3, "token and person, the box counts, the page"
+    assert counts[0] == counts[1] == 2, "token and person, then the page with every box's count"
+
+
+def test_box_counts_are_the_same_on_a_full_and_an_empty_page(c):
+    for _ in range(3):
+        submit(c, "xujing", "leave", LEAVE)
+    full = c.get("/api/v1/inbox?box=todo", headers=token(c, "zhangwei")).get_json()
+    empty = c.get("/api/v1/inbox?box=todo&page=9", headers=token(c, "zhangwei")).get_json()
+    assert len(full["items"]) == full["total"] == 3 and empty["items"] == []
+    assert full["counts"] == empty["counts"] and full["counts"]["todo"] == 3 and empty["total"] == 3
+    mine = c.get("/api/v1/inbox?box=mine", headers=token(c, "xujing")).get_json()
+    assert mine["counts"]["mine"] == mine["total"] == 3 and mine["counts"]["todo"] == 0
+    done = c.get("/api/v1/inbox?box=done", headers=token(c, "zhangwei")).get_json()
+    assert done["items"] == [] and done["counts"]["done"] == 0 and done["counts"]["todo"] == 3
 
 
 def test_a_write_on_a_stale_read_is_refused_and_changes_nothing(demo_app):
