@@ -62,35 +62,35 @@ def test_racing_decisions_on_an_any_step_yield_one_winner(c):
         assert final["status"] == "approved" and len(decided) == 1
 
 
-def test_simultaneous_submissions_get_gapless_numbers(c):
-    client = c.test_client()
+def _simultaneous_submissions(app, each: int) -> list:
+    """Eight people of one agency submit ``each`` leaves at the same moment; all must succeed."""
+    client = app.test_client()
     people = ["xujing", "guolei", "zhangwei", "lixiaohong", "linxiaoyan", "liujia", "wumin", "huangzhiqiang"]
     tokens = {uid: api_token(client, uid) for uid in people}
     calls = [("POST", "/api/v1/cases", tokens[uid], {"matter_type": "leave", "form": LEAVE})
-             for uid in people for _ in range(2)]
-    results = _race(c, calls)
+             for uid in people for _ in range(each)]
+    results = _race(app, calls)
     assert all(status == 201 for status, _ in results), [b for s, b in results if s != 201][:3]
+    return results
+
+
+def test_simultaneous_submissions_get_gapless_numbers(c):
+    results = _simultaneous_submissions(c, 2)
     numbers = sorted(int(body["number"].rsplit("-", 1)[1]) for _, body in results)
-    assert numbers == list(range(1, len(calls) + 1))
+    assert numbers == list(range(1, len(results) + 1))
     assert all(body["number"].startswith("区教育局-") for _, body in results)
 
 
 def test_concurrent_writers_keep_one_unbroken_audit_chain(c):
-    """Submissions and decisions in many agencies at once all append to the one chain: every
-    sequence number once, each event linked to the one before, ``verify_chain`` passes."""
+    """Simultaneous submissions all append to the one chain: every sequence number once, each
+    event linked to the one before, ``verify_chain`` passes."""
     from sqlalchemy import select
 
     from internal_affairs.audit.actions import verify_chain
     from internal_affairs.audit.models import AuditEvent
     from internal_affairs.extensions import db
 
-    client = c.test_client()
-    people = ["xujing", "guolei", "zhangwei", "lixiaohong", "linxiaoyan", "liujia", "wumin", "huangzhiqiang"]
-    tokens = {uid: api_token(client, uid) for uid in people}
-    calls = [("POST", "/api/v1/cases", tokens[uid], {"matter_type": "leave", "form": LEAVE})
-             for uid in people for _ in range(3)]
-    results = _race(c, calls)
-    assert all(status == 201 for status, _ in results), results
+    _simultaneous_submissions(c, 3)
     with c.app_context():
         report = verify_chain()
         seqs = db.session.execute(select(AuditEvent.seq).order_by(AuditEvent.seq)).scalars().all()
