@@ -255,7 +255,8 @@ def do_submit_case(case: Case, *, applicant: Person, now: datetime, system_admin
 def _check_materials(case: Case, definition, deferred: Mapping[str, str], now: datetime) -> None:
     if not isinstance(deferred, Mapping) or any(not isinstance(v, str) for v in deferred.values()):
         raise ValidationError(fields={"deferred_materials": _("容缺材料须写明承诺，如 {\"材料代码\": \"承诺内容\"}。")})
-    have = set(db.session.execute(select(Attachment.material).where(Attachment.case_id == case.id)).scalars())
+    have = set(db.session.execute(select(Attachment.material).where(Attachment.case_id == case.id,
+                                                                    Attachment.superseded.is_(False))).scalars())
     errors: dict[str, str] = {}
     specs = {m.code: m for m in definition.materials}
     for code in deferred:

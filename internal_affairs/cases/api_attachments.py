@@ -20,8 +20,8 @@ from ..auth import current_roles
 from ..clock import utcnow
 from ..errors import ValidationError
 from .access import access_case
-from .attachments import EXTENSIONS, FALLBACK_NAME, attachment_to_json, do_upload_attachment, get_attachment, \
-    list_attachments
+from .attachments import EXTENSIONS, FALLBACK_NAME, attachment_to_json, do_upload_attachment, \
+    do_withdraw_attachment, get_attachment, list_attachments
 
 __all__ = ["content_disposition", "OPENAPI_PATHS"]
 
@@ -78,11 +78,19 @@ def download_attachment(case_id: int, attachment_id: int):
     return response
 
 
+@bp.delete("/cases/<int:case_id>/attachments/<int:attachment_id>")
+def withdraw_attachment(case_id: int, attachment_id: int):
+    user = require_user()
+    case = access_case(case_id, user, current_roles())
+    do_withdraw_attachment(case, attachment_id, acting_user=user, now=utcnow())
+    return "", 204
+
+
 _ATTACHMENT = {"type": "object", "properties": {
     "id": {"type": "integer"}, "material": {"type": "string"}, "filename": {"type": "string"},
     "content_type": {"type": "string"}, "kind": {"type": "string", "enum": ["pdf", "image", "office", "ofd"]},
     "size": {"type": "integer"}, "sha256": {"type": "string"}, "uploaded_by": {"type": "string"},
-    "uploaded_at": {"type": "string", "format": "date-time"}}}
+    "uploaded_at": {"type": "string", "format": "date-time"}, "withdrawn": {"type": "boolean"}}}
 
 
 def _upload_op() -> dict[str, Any]:
@@ -103,6 +111,9 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/cases/{id}/attachments/{attachment_id}": {
         "get": op("Download an attachment (Content-Disposition: attachment)",
                    params=[path_param("id"), path_param("attachment_id")], errors=(401, 404)),
+        "delete": op("Withdraw a file uploaded by mistake (the applicant, while the case is a draft or returned); "
+                     "it is kept for the record, marked withdrawn", ok="204",
+                     params=[path_param("id"), path_param("attachment_id")], errors=(401, 403, 404, 409)),
     },
 }
 

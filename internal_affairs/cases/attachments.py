@@ -31,10 +31,12 @@ from ..matters.schema import MaterialSpec
 from ..org.models import Person
 from .models import Attachment, Case, CaseMaterial
 
-__all__ = ["UPLOAD_STATUSES", "FileType", "UnsupportedFileType", "sniff", "clean_filename",
+__all__ = ["UPLOAD_STATUSES", "WITHDRAW_STATUSES", "do_withdraw_attachment", "FileType", "UnsupportedFileType", "sniff", "clean_filename",
            "do_upload_attachment", "get_attachment", "list_attachments", "attachment_to_json"]
 
 UPLOAD_STATUSES = ("draft", "in_progress", "returned")
+WITHDRAW_STATUSES = ("draft", "returned")
+"""A file can be taken back while the applicant holds the case (draft, or returned to them)."""
 MAX_FILENAME = 255
 
 PDF = re.compile(rb"%PDF-[12]\.\d")
@@ -245,6 +247,31 @@ def do_upload_attachment(case: Case, material_code: Any, filename: Any, data: by
     return attachment
 
 
+@atomic
+def do_withdraw_attachment(case: Case, attachment_id: Any, *, acting_user: Person, now: datetime) -> Attachment:
+    """撤下 a file the applicant uploaded by mistake, while the case is a draft or returned to
+    them. The file is kept for the record (marked superseded, still downloadable by whoever may
+    see the case) but no longer counts for its material. Taking back a file already taken back
+    changes nothing.
+
+    Raises :class:`NotFound` (not this case's file), :class:`PermissionDenied` (only the
+    applicant) and :class:`Conflict` (the case is with the approvers or closed).
+    """
+    attachment = get_attachment(case, attachment_id)
+    if case.applicant_id != acting_user.id:
+        raise PermissionDenied(_("只有申请人本人可以撤下材料。"), code="not_applicant")
+    if case.status not in WITHDRAW_STATUSES:
+        raise Conflict(_("办件正在审批或已办结，不能撤下材料。"), code="case_not_editable")
+    if attachment.superseded:
+        return attachment
+    attachment.superseded = True
+    record_event("cases.attachment.withdrawn", actor=acting_user, object_type="case", object_id=case.id,
+                 data={"attachment": attachment.id, "material": attachment.material, "filename": attachment.filename,
+                       "sha256": attachment.sha256}, now=now)
+    db.session.commit()
+    return attachment
+
+
 def get_attachment(case: Case, attachment_id: Any) -> Attachment:
     """The attachment ``attachment_id`` of ``case``. Raises :class:`NotFound` for any other id,
     including one that belongs to another case."""
@@ -268,4 +295,4 @@ def attachment_to_json(attachment: Attachment) -> dict[str, Any]:
     return {"id": attachment.id, "material": attachment.material, "filename": attachment.filename,
             "content_type": attachment.content_type, "kind": attachment.kind, "size": attachment.size,
             "sha256": attachment.sha256, "uploaded_by": attachment.uploaded_by.uid,
-            "uploaded_at": attachment.uploaded_at.isoformat() + "Z"}
+            "uploaded_at": attachment.uploaded_at.isoformat() + "Z", "withdrawn": attachment.superseded}

@@ -75,7 +75,8 @@ _CC = select(CaseCC.person_id, CaseCC.created_at).where(CaseCC.case_id == _CASE)
 _PEOPLE = select(Person.id, Person.uid, Person.name, Person.title).where(
     Person.id.in_(bindparam("ids", expanding=True)) | Person.uid.in_(bindparam("uids", expanding=True)))
 _ATTACHMENTS = (select(Attachment.id, Attachment.material, Attachment.filename, Attachment.content_type,
-                       Attachment.kind, Attachment.size, Attachment.sha256, Attachment.uploaded_at)
+                       Attachment.kind, Attachment.size, Attachment.sha256, Attachment.uploaded_at,
+                       Attachment.superseded)
                 .where(Attachment.case_id == _CASE).order_by(Attachment.id))
 _MATERIALS = (select(CaseMaterial.material, CaseMaterial.status, CaseMaterial.commitment, CaseMaterial.due_at,
                      CaseMaterial.supplied_at).where(CaseMaterial.case_id == _CASE).order_by(CaseMaterial.id))
@@ -154,7 +155,8 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
         "cc": [{"uid": people[c.person_id].uid, "name": people[c.person_id].name, "at": iso(c.created_at)}
                for c in cc if c.person_id in people],
         "attachments": [{"id": a.id, "material": a.material, "filename": a.filename, "content_type": a.content_type,
-                         "kind": a.kind, "size": a.size, "sha256": a.sha256, "uploaded_at": iso(a.uploaded_at)}
+                         "kind": a.kind, "size": a.size, "sha256": a.sha256, "uploaded_at": iso(a.uploaded_at),
+                         "withdrawn": a.superseded}
                         for a in attachments],
         "deferred_materials": [{"material": m.material, "status": m.status, "commitment": m.commitment,
                                 "due_at": iso(m.due_at), "supplied_at": iso(m.supplied_at)} for m in materials],

@@ -31,7 +31,7 @@ from .access import access_case
 from .actions import (do_add_approver, do_batch_decision, do_cc, do_consult, do_create_case, do_decide,
                       do_remind, do_remove_approver, do_resubmit, do_submit_case, do_transfer, do_update_draft,
                       do_withdraw_case, do_withdraw_decision)
-from .attachments import do_upload_attachment
+from .attachments import WITHDRAW_STATUSES, do_upload_attachment, do_withdraw_attachment
 from .models import Case
 from .queries import BOXES, case_to_json, get_counts, get_inbox
 
@@ -468,7 +468,7 @@ def _render_case(case: Case, *, errors: dict[str, str] | None = None, values: di
         "cases/detail.html", case=data, d=definition, form_rows=_form_rows(definition, data["form"]),
         revisions=[{"number": r["number"], "at": r["at"], "rows": _revision_rows(definition, r["diff"])}
                    for r in data["revisions"]],
-        panels=panels, tasks=tasks, materials=materials, me=me,
+        panels=panels, tasks=tasks, materials=materials, me=me, withdraw_statuses=WITHDRAW_STATUSES,
         is_applicant=data["applicant"]["uid"] == me.uid, involved=involved, returned_by=returned_by,
         errors=errors or {}, values=values or {}, shown=shown or {}, accept=ACCEPT,
         leftover=_leftover_errors(errors or {}, definition)), status
@@ -623,6 +623,16 @@ def upload(case_id: int):
     for message in errors.values():
         flash(message, "error")
     return _to_case(case_id)
+
+
+@bp.post("/cases/<int:case_id>/attachments/<int:attachment_id>/withdraw")
+@login_required
+def withdraw_attachment(case_id: int, attachment_id: int):
+    """撤下 a file uploaded by mistake (draft or returned case); it stays on the record."""
+    me = _me()
+    case = access_case(case_id, me, current_roles())
+    return _act(case_id, lambda: do_withdraw_attachment(case, attachment_id, acting_user=me, now=utcnow()),
+                _("已撤下该文件，记录中仍保留。"))
 
 
 @bp.route("/cases/<int:case_id>/resubmit", methods=["GET", "POST"])

@@ -98,7 +98,7 @@ def test_applicant_uploads_lists_and_downloads(c, cases_app):
     assert body | {"id": 0, "uploaded_at": ""} == {
         "id": 0, "material": "medical_certificate", "filename": "病假证明.pdf", "content_type": "application/pdf",
         "kind": "pdf", "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "uploaded_by": APPLICANT,
-        "uploaded_at": ""}
+        "uploaded_at": "", "withdrawn": False}
     assert body["uploaded_at"].endswith("Z")
 
     listed = c.get(f"/api/v1/cases/{case_id}/attachments", headers=headers)
@@ -253,3 +253,50 @@ def test_content_disposition_has_an_ascii_fallback_and_the_exact_name():
     assert content_disposition('病假"证明;.pdf', "application/pdf") == \
         "attachment; filename=\"attachment.pdf\"; filename*=UTF-8''%E7%97%85%E5%81%87%22%E8%AF%81%E6%98%8E%3B.pdf"
     assert content_disposition("Résumé.docx").startswith('attachment; filename="Resume.docx"')
+
+
+def test_applicant_withdraws_a_wrong_file_from_a_draft_and_it_stays_on_record(c, cases_app):
+    case_id = make_case(cases_app, status="draft")
+    headers = api_token(c, APPLICANT)
+    wrong = upload(c, case_id, headers, pdf(), "错的文件.pdf").get_json()
+    assert c.delete(f"/api/v1/cases/{case_id}/attachments/{wrong['id']}", headers=headers).status_code == 204
+    listed = c.get(f"/api/v1/cases/{case_id}/attachments", headers=headers).get_json()
+    assert [(a["id"], a["withdrawn"]) for a in listed] == [(wrong["id"], True)]
+    assert c.get(f"/api/v1/cases/{case_id}/attachments/{wrong['id']}", headers=headers).status_code == 200, \
+        "kept for the record"
+    assert c.get(f"/api/v1/cases/{case_id}", headers=headers).get_json()["attachments"][0]["withdrawn"] is True
+    assert c.delete(f"/api/v1/cases/{case_id}/attachments/{wrong['id']}", headers=headers).status_code == 204
+    with cases_app.app_context():
+        events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "cases.attachment.withdrawn")
+                                    ).scalars().all()
+        assert [e.data["sha256"] for e in events] == [wrong["sha256"]], "taking it back twice records it once"
+        assert verify_chain().ok
+
+
+@pytest.mark.parametrize("status, code", [("draft", 204), ("returned", 204), ("in_progress", 409),
+                                          ("approved", 409), ("withdrawn", 409)])
+def test_files_are_withdrawn_only_while_the_applicant_holds_the_case(c, cases_app, status, code):
+    case_id = make_case(cases_app, status="draft")
+    headers = api_token(c, APPLICANT)
+    file_id = upload(c, case_id, headers, pdf()).get_json()["id"]
+    with cases_app.app_context():
+        db.session.get(Case, case_id).status = status
+        db.session.commit()
+    response = c.delete(f"/api/v1/cases/{case_id}/attachments/{file_id}", headers=headers)
+    assert response.status_code == code
+    if code == 409:
+        assert error_of(response)["code"] == "case_not_editable"
+
+
+def test_only_the_applicant_withdraws_and_only_this_cases_files(c, cases_app):
+    case_id = make_case(cases_app, status="draft")
+    other_id = make_case(cases_app, status="draft")
+    headers = api_token(c, APPLICANT)
+    file_id = upload(c, case_id, headers, pdf()).get_json()["id"]
+    hr = c.delete(f"/api/v1/cases/{case_id}/attachments/{file_id}", headers=api_token(c, HR_SAME_AGENCY))
+    assert hr.status_code == 403 and error_of(hr)["code"] == "not_applicant"
+    assert c.delete(f"/api/v1/cases/{case_id}/attachments/{file_id}",
+                    headers=api_token(c, COLLEAGUE)).status_code == 404
+    assert c.delete(f"/api/v1/cases/{other_id}/attachments/{file_id}", headers=headers).status_code == 404
+    assert c.delete(f"/api/v1/cases/{case_id}/attachments/999999", headers=headers).status_code == 404
+    assert c.get(f"/api/v1/cases/{case_id}/attachments", headers=headers).get_json()[0]["withdrawn"] is False

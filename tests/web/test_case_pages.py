@@ -344,3 +344,26 @@ def test_save_a_draft_edit_it_and_submit_it_from_the_pages(app):
     assert case["status"] == "in_progress" and case["number"]
     again = me.get(f"/cases/{case_id}/edit")
     assert again.status_code == 303, "a submitted case is no longer a draft to edit"
+
+
+def test_a_wrong_file_is_withdrawn_from_a_draft_and_no_longer_counts(app):
+    lixiaohong = client_for(app, "lixiaohong")
+    data = OVERSEAS | {"action": "draft", "file_itinerary": (BytesIO(b"%PDF-1.4\n%wrong\n"), "错的行程.pdf")}
+    response = post(lixiaohong, "/cases/new/overseas_travel", data, content_type="multipart/form-data")
+    assert response.status_code == 303
+    case_id = int(re.search(r"/cases/(\d+)$", response.headers["Location"]).group(1))
+    file_id = case_json(lixiaohong, case_id)["attachments"][0]["id"]
+    page = text(lixiaohong.get(f"/cases/{case_id}"))
+    assert f"/cases/{case_id}/attachments/{file_id}/withdraw" in page
+
+    done = post(lixiaohong, f"/cases/{case_id}/attachments/{file_id}/withdraw")
+    assert done.status_code == 303
+    page = text(lixiaohong.get(f"/cases/{case_id}"))
+    assert "已撤下该文件" in page and "已撤下" in page and "错的行程.pdf" in page
+    assert f"/cases/{case_id}/attachments/{file_id}/withdraw" not in page
+
+    refused = post(lixiaohong, f"/cases/{case_id}/submit")
+    assert refused.status_code == 422 and 'data-field="materials.itinerary"' in text(refused), \
+        "a withdrawn file no longer stands for its material"
+    other = client_for(app, "zhangwei")
+    assert post(other, f"/cases/{case_id}/attachments/{file_id}/withdraw").status_code == 404
