@@ -5,7 +5,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
-PG_URL ?= postgresql://postgres@127.0.0.1:5432/ia_test
 
 .PHONY: run test bootstrap system venv translations demo-db bench clean
 

@@ -40,7 +40,8 @@ def _base_environ(db_url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def db_template(tmp_path_factory):
-    """A migrated database: a SQLite file to copy, or the PostgreSQL test database itself."""
+    """A migrated database: a SQLite file to copy, or the PostgreSQL test database itself
+    (created for the session and dropped after it)."""
     from internal_affairs import create_app
 
     if PG_URL:
@@ -52,12 +53,21 @@ def db_template(tmp_path_factory):
         admin.dispose()
         app = create_app({"ENVIRON": _base_environ(PG_URL), "INSTANCE_PATH": str(tmp_path_factory.mktemp("inst"))})
         _migrate(app)
-        return PG_URL
+        with app.app_context():
+            from internal_affairs.extensions import db
+
+            db.engine.dispose()
+        yield PG_URL
+        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:  # the test database is this run's own: leave nothing behind
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        admin.dispose()
+        return
     path = tmp_path_factory.mktemp("dbtemplate") / "template.db"
     app = create_app({"ENVIRON": _base_environ(f"sqlite:///{path}"),
                       "INSTANCE_PATH": str(tmp_path_factory.mktemp("inst"))})
     _migrate(app)
-    return path
+    yield path
 
 
 def _truncate_all(app) -> None:
