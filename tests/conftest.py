@@ -127,7 +127,6 @@ def runner(app):
 
 def load_demo(app, path: Path = DEMO_LDIF):
     """Sync the demo directory from its LDIF and give everyone the demo password."""
-    from internal_affairs.auth.actions import do_set_local_password
     from internal_affairs.clock import utcnow
     from internal_affairs.extensions import db
     from internal_affairs.org.actions import do_sync
@@ -155,6 +154,22 @@ _DEMO_HASH = _demo_hash()
 def demo_app(app):
     load_demo(app)
     return app
+
+
+def load_catalog(app) -> None:
+    """Load the shipped matter catalog, as ``flask matters load`` does."""
+    from internal_affairs.clock import utcnow
+    from internal_affairs.matters.actions import do_load_catalog
+
+    with app.app_context():
+        do_load_catalog(acting_user=None, now=utcnow())
+
+
+@pytest.fixture
+def catalog_app(demo_app):
+    """The demo district with the shipped matter catalog."""
+    load_catalog(demo_app)
+    return demo_app
 
 
 @pytest.fixture

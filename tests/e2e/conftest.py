@@ -9,7 +9,6 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import load_demo
 
 CHROMIUM = os.environ.get("IA_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from internal_affairs.clock import utcnow
-from internal_affairs.matters.actions import do_load_catalog
+from tests.support.browser import log_in, no_horizontal_scroll
+
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def catalog(demo_app):
-    with demo_app.app_context():
-        do_load_catalog(acting_user=None, now=utcnow())
-
-
-def _log_in(page, base, uid):
-    page.goto(f"{base}/login")
-    page.fill("#username", uid)
-    page.fill("#password", "demo1234")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+def catalog(catalog_app):
+    return catalog_app
 
 
 def _log_out(page, base):
@@ -29,13 +20,9 @@ def _log_out(page, base):
     page.wait_for_url(f"{base}/login**")
 
 
-def _no_horizontal_scroll(page):
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
 def test_leave_submitted_on_pc_approved_on_phone(catalog, live_server, desktop, phone, tmp_path):
     base = live_server
-    _log_in(desktop, base, "xujing")
+    log_in(desktop, base, "xujing")
     desktop.click("header >> text=在线申请")
     desktop.click("a[data-matter=leave]")
     desktop.select_option("#leave_type", "annual")
@@ -51,18 +38,18 @@ def test_leave_submitted_on_pc_approved_on_phone(catalog, live_server, desktop, 
     number = desktop.inner_text(".case-number")
     case_url = desktop.url
 
-    _log_in(phone, base, "zhangwei")
+    log_in(phone, base, "zhangwei")
     assert phone.inner_text("[data-nav=todo] .todo-count") == "1"
     phone.tap("[data-nav=todo]")
     phone.wait_for_url(f"{base}/inbox")
     item = phone.locator(".item-link").first
     assert number in item.inner_text() and "徐静" in item.inner_text()
     assert item.bounding_box()["height"] >= 44
-    assert _no_horizontal_scroll(phone)
+    assert no_horizontal_scroll(phone)
     phone.screenshot(path=str(tmp_path / "phone-inbox.png"), full_page=True)
     item.tap()
     phone.wait_for_url(case_url)
-    assert _no_horizontal_scroll(phone)
+    assert no_horizontal_scroll(phone)
     phone.screenshot(path=str(tmp_path / "phone-case.png"))
     approve = phone.locator(".decide button[value=approve]")
     assert approve.is_visible() and approve.bounding_box()["height"] >= 44
@@ -74,7 +61,7 @@ def test_leave_submitted_on_pc_approved_on_phone(catalog, live_server, desktop, 
     phone.wait_for_url(case_url)
     assert "已同意" in phone.inner_text(".flash")
     assert not phone.locator(".decide").count()
-    assert _no_horizontal_scroll(phone)
+    assert no_horizontal_scroll(phone)
     phone.screenshot(path=str(tmp_path / "phone-approved.png"), full_page=True)
 
     desktop.goto(case_url)
@@ -82,7 +69,7 @@ def test_leave_submitted_on_pc_approved_on_phone(catalog, live_server, desktop, 
     assert "张伟" in timeline and "同意，注意工作交接" in timeline and "同意" in timeline
     _log_out(desktop, base)
 
-    _log_in(desktop, base, "linxiaoyan")
+    log_in(desktop, base, "linxiaoyan")
     desktop.click("[data-nav=todo]")
     desktop.click(f".item-link:has-text('{number}')")
     desktop.fill(".decide textarea", "已登记考勤")
@@ -94,13 +81,13 @@ def test_leave_submitted_on_pc_approved_on_phone(catalog, live_server, desktop, 
 
     phone.goto(case_url)
     assert phone.inner_text(".case-head .badge") == "已通过"
-    assert _no_horizontal_scroll(phone)
+    assert no_horizontal_scroll(phone)
     phone.screenshot(path=str(tmp_path / "phone-final.png"), full_page=True)
 
 
 def test_draft_saved_on_pc_finished_and_submitted_on_a_phone(catalog, live_server, desktop, phone):
     base = live_server
-    _log_in(desktop, base, "xujing")
+    log_in(desktop, base, "xujing")
     desktop.goto(f"{base}/cases/new/leave")
     desktop.select_option("#leave_type", "annual")
     desktop.fill("#start_date", "2026-12-07")
@@ -112,12 +99,12 @@ def test_draft_saved_on_pc_finished_and_submitted_on_a_phone(catalog, live_serve
     assert desktop.inner_text(".case-head .badge") == "草稿"
     case_url = desktop.url
 
-    _log_in(phone, base, "xujing")
+    log_in(phone, base, "xujing")
     phone.goto(case_url)
     phone.tap(".draft-submit a")
     phone.wait_for_url(f"{case_url}/edit")
     assert phone.input_value("#reason") == "先存草稿"
-    assert _no_horizontal_scroll(phone)
+    assert no_horizontal_scroll(phone)
     phone.fill("#reason", "家中有事，需请假一天")
     phone.tap("button[value=submit]")
     phone.wait_for_url(case_url)

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.browser import log_in, no_horizontal_scroll
+
 pytestmark = pytest.mark.e2e
-
-
-def _log_in(page, base, uid):
-    page.goto(f"{base}/login")
-    page.fill("#username", uid)
-    page.fill("#password", "demo1234")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
-def _no_horizontal_scroll(page):
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_phone_login_and_leader_chain(live_server, phone, tmp_path):
@@ -25,21 +15,21 @@ def test_phone_login_and_leader_chain(live_server, phone, tmp_path):
     phone.fill("#password", "wrong")
     phone.click("button[type=submit]")
     assert "用户名或密码错误" in phone.inner_text(".flash")
-    _log_in(phone, live_server, "xujing")
+    log_in(phone, live_server, "xujing")
     chain = phone.inner_text("ol.chain")
     assert chain.index("张伟") < chain.index("李晓红") < chain.index("王国栋")
-    assert _no_horizontal_scroll(phone)
+    assert no_horizontal_scroll(phone)
     box = phone.locator("header .nav a").first.bounding_box()
     assert box["height"] >= 24
     phone.click("text=组织架构")
     phone.click("text=区教育局")
     assert "徐静" in phone.inner_text("table.list")
-    assert _no_horizontal_scroll(phone)
+    assert no_horizontal_scroll(phone)
     phone.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
 
 
 def test_desktop_hr_sees_sync_page_and_person(live_server, desktop):
-    _log_in(desktop, live_server, "linxiaoyan")
+    log_in(desktop, live_server, "linxiaoyan")
     desktop.click("text=目录同步")
     assert "最近的同步记录" in desktop.inner_text("main")
     assert "ldif:district.ldif" in desktop.inner_text("table.list")

@@ -8,8 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from internal_affairs.clock import utcnow
-from internal_affairs.matters.actions import do_load_catalog
 from tests.conftest import PG_URL, api_token
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="race tests need PostgreSQL (IA_TEST_DATABASE_URL); "
@@ -19,10 +17,8 @@ LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-1
 
 
 @pytest.fixture
-def c(demo_app):
-    with demo_app.app_context():
-        do_load_catalog(acting_user=None, now=utcnow())
-    return demo_app
+def c(catalog_app):
+    return catalog_app
 
 
 def _race(app, calls):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from internal_affairs.clock import utcnow
-from internal_affairs.matters.actions import do_load_catalog
 from tests.conftest import api_token
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
@@ -18,10 +16,8 @@ OVERTIME = {"date": "2026-12-05", "hours": "3", "reason": "值班", "compensatio
 
 
 @pytest.fixture
-def c(demo_app):
-    with demo_app.app_context():
-        do_load_catalog(acting_user=None, now=utcnow())
-    client = demo_app.test_client()
+def c(catalog_app):
+    client = catalog_app.test_client()
     client.tokens = {}
     return client
 

@@ -16,10 +16,9 @@ from internal_affairs.cases.api_attachments import content_disposition
 from internal_affairs.cases.models import Case, CaseMaterial
 from internal_affairs.clock import utcnow
 from internal_affairs.extensions import db
-from internal_affairs.matters.actions import do_load_catalog
 from internal_affairs.matters.queries import get_matter
 from internal_affairs.org.models import Person
-from tests.conftest import api_token, load_demo
+from tests.conftest import api_token, load_catalog, load_demo
 from tests.unit.test_attachment_sniff import docx, jpeg, pdf, png
 
 APPLICANT = "xujing"        # 区教育局, staff
@@ -56,15 +55,9 @@ def defer_material(app, case_id: int, material: str) -> None:
         db.session.commit()
 
 
-def prepare(app):
-    with app.app_context():
-        do_load_catalog(acting_user=None, now=utcnow())
-    return app
-
-
 @pytest.fixture
-def cases_app(demo_app):
-    return prepare(demo_app)
+def cases_app(catalog_app):
+    return catalog_app
 
 
 @pytest.fixture
@@ -234,7 +227,7 @@ def test_a_deferred_material_becomes_supplied(c, cases_app):
 def test_oversized_upload_is_413_too_large(make_app):
     app = make_app(IA_MAX_UPLOAD_MB="1")
     load_demo(app)
-    prepare(app)
+    load_catalog(app)
     case_id = make_case(app)
     c = app.test_client()
     headers = api_token(c, APPLICANT)

@@ -6,19 +6,15 @@ from io import BytesIO
 
 import pytest
 
-from internal_affairs.clock import utcnow
-from internal_affairs.matters.actions import do_load_catalog
 from tests.conftest import api_token
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
 
 
 @pytest.fixture
-def world(demo_app):
+def world(catalog_app):
     """A submitted leave of xujing with one attachment, approved by zhangwei, CC'd to guolei."""
-    with demo_app.app_context():
-        do_load_catalog(acting_user=None, now=utcnow())
-    c = demo_app.test_client()
+    c = catalog_app.test_client()
     tokens = {}
 
     def t(uid):

@@ -7,8 +7,6 @@ from io import BytesIO
 
 import pytest
 
-from internal_affairs.clock import utcnow
-from internal_affairs.matters.actions import do_load_catalog
 from tests.conftest import csrf_token, login
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
@@ -18,10 +16,8 @@ OVERSEAS = {"destinations": "JP", "start_date": "2027-01-04", "end_date": "2027-
 
 
 @pytest.fixture
-def app(demo_app):
-    with demo_app.app_context():
-        do_load_catalog(acting_user=None, now=utcnow())
-    return demo_app
+def app(catalog_app):
+    return catalog_app
 
 
 def client_for(app, uid):

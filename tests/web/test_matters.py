@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from internal_affairs.clock import utcnow
-from internal_affairs.matters.actions import do_load_catalog
 from tests.conftest import api_token, csrf_token, login
-
-
-@pytest.fixture
-def catalog_app(demo_app):
-    with demo_app.app_context():
-        do_load_catalog(acting_user=None, now=utcnow())
-    return demo_app
 
 
 @pytest.fixture
