@@ -12,7 +12,7 @@ from math import ceil
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -136,6 +136,9 @@ def _inject_todo_count() -> dict[str, Any]:
     def case_todo_count() -> int:
         if not current_user.is_authenticated:
             return 0
+        known = g.get("case_counts")  # the inbox page has just read them
+        if known is not None:
+            return known["todo"]
         try:
             return get_counts(_me(), with_done=False)["todo"]
         except SQLAlchemyError:
@@ -392,6 +395,7 @@ def _inbox(box: str):
     query = (request.args.get("q") or "").strip()[:100]
     items, total, counts = get_inbox(_me(), box, limit=PER_PAGE, offset=(page - 1) * PER_PAGE,
                                      query=query or None)
+    g.case_counts = counts
     now = utcnow()
     for item in items:
         task = item.get("task")

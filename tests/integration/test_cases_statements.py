@@ -127,3 +127,17 @@ def test_calendar_overrides_are_kept_per_process_and_an_own_change_is_seen_at_on
         assert not matter_queries.get_calendar().is_working_day(day)
         clock[0] += matter_queries.CALENDAR_TTL + 1
         assert matter_queries.get_calendar().is_working_day(day)
+
+
+def test_the_inbox_page_counts_its_boxes_once(c):
+    from tests.conftest import login
+
+    for _ in range(2):
+        submit(c, "xujing", "leave", LEAVE)
+    page = c.application.test_client()
+    assert login(page, "zhangwei").status_code in (302, 303)
+    with counted(c.application) as statements:
+        html = page.get("/inbox").get_data(as_text=True)
+    counting = [s for s in statements if "count(*)" in s]
+    assert len(counting) == 1, "the page's counts also feed the todo badge"
+    assert '<span class="todo-count">2</span>' in html
