@@ -13,9 +13,9 @@ from ..errors import NotFound
 from ..extensions import db
 from ..matters.models import MatterVersion
 from ..org.models import OrgGroup, OrgGroupMember, Person
-from .models import Case, CaseCC, CaseStep, Task
+from .models import Case, CaseCC, Task
 
-__all__ = ["access_case", "can_view_case", "hr_agency_ids", "lock_case_of_task", "load_case_graph"]
+__all__ = ["access_case", "can_view_case", "hr_agency_ids", "lock_case_of_task"]
 
 
 def hr_agency_ids(person: Person) -> set[int]:
@@ -45,21 +45,13 @@ def _valid_id(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, int) and 0 < value < 2**31
 
 
-def access_case(case_id: Any, person: Person, roles: Set[str], *, lock: bool = False) -> Case:
+def access_case(case_id: Any, person: Person, roles: Set[str]) -> Case:
     """The case if ``person`` may see it. Raises :class:`NotFound` otherwise (never 403, so ids
-    cannot be probed). ``lock`` takes the case's row lock (PostgreSQL) and reads its steps and
-    tasks after it, as every action that changes them does."""
+    cannot be probed). Task actions lock their case with :func:`lock_case_of_task` instead."""
     if not _valid_id(case_id):
         raise NotFound()
-    stmt = select(Case).where(Case.id == case_id).options(*_NAMED)
-    if lock:
-        stmt = stmt.with_for_update(of=Case).execution_options(populate_existing=True)
-    case = db.session.execute(stmt).scalar_one_or_none()
-    if case is None:
-        raise NotFound()
-    if lock:
-        load_case_graph(case)
-    if not can_view_case(case, person, roles):
+    case = db.session.execute(_CASE_BY_ID, {"case": case_id}).scalar_one_or_none()
+    if case is None or not can_view_case(case, person, roles):
         raise NotFound()
     return case
 
@@ -68,30 +60,22 @@ _FRESH = {"populate_existing": True}
 _NAMED = (joinedload(Case.matter_type), joinedload(Case.agency),
           joinedload(Case.matter_version).load_only(MatterVersion.version, MatterVersion.digest))
 """With a case, what its document names: matter type, agency, version number (not the definition)."""
+_CASE_BY_ID = select(Case).where(Case.id == bindparam("case")).options(*_NAMED)
 _LOCK_CASE_OF_TASK = (
     select(Case).where(Case.id == select(Task.case_id).where(Task.id == bindparam("task")).scalar_subquery())
     .options(joinedload(Case.steps), *_NAMED).with_for_update(of=Case).execution_options(**_FRESH))
-_STEPS = (select(CaseStep).where(CaseStep.case_id == bindparam("case")).order_by(CaseStep.index)
-          .execution_options(**_FRESH))
 _TASKS = select(Task).where(Task.case_id == bindparam("case")).order_by(Task.id).execution_options(**_FRESH)
-"""Built once: every task action runs them."""
+"""Built once: every case page and task action runs them."""
 
 
 def lock_case_of_task(task_id: Any) -> Case:
-    """The case a task belongs to, row-locked, with its steps and tasks read after the lock
-    (so they are what the last committed action left). Raises :class:`NotFound`."""
+    """The case a task belongs to, row-locked, with its steps (in the same statement) and its
+    tasks read after the lock, so they are what the last committed action left, replacing
+    whatever the session held of them. Raises :class:`NotFound`."""
     if not _valid_id(task_id):
         raise NotFound()
     case = db.session.execute(_LOCK_CASE_OF_TASK, {"task": task_id}).unique().scalar_one_or_none()
     if case is None:
         raise NotFound()
-    load_case_graph(case, steps=False)
-    return case
-
-
-def load_case_graph(case: Case, *, steps: bool = True) -> None:
-    """Read the steps (unless already read with the case) and all tasks of ``case`` into
-    ``case.steps`` and ``case.tasks``, replacing whatever the session held of them."""
-    if steps:
-        set_committed_value(case, "steps", list(db.session.execute(_STEPS, {"case": case.id}).scalars()))
     set_committed_value(case, "tasks", list(db.session.execute(_TASKS, {"case": case.id}).scalars()))
+    return case

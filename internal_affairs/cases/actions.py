@@ -32,7 +32,7 @@ from ..org.models import Agency, Person
 from ..routing.errors import ConditionEvaluationError, UnknownPersonError
 from ..routing.resolver import resolve_route
 from .access import can_view_case, lock_case_of_task
-from .queries import case_to_json
+from .queries import case_to_json, named_in_case
 from .errors import (InvalidTransitionError, MissingMaterialError, NotYourTaskError, RateLimitedError,
                      SelfApprovalError, StaleDecisionError, TaskBlockedError)
 from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision, CaseStep,
@@ -116,9 +116,7 @@ def _people_by_uid(uids: Iterable[str], case: Case) -> dict[str, Person]:
     uids = set(uids)
     if not uids:
         return {}
-    named = {uid for s in case.steps for lane in (s.spec.get("branches") or [s.spec])
-             for uid in list(lane.get("approvers", [])) + [sk["uid"] for sk in lane.get("skipped", [])]}
-    ids = {case.applicant_id} | {i for t in case.tasks for i in (t.assignee_id, t.acted_by_id, t.on_behalf_of_id) if i}
+    ids, named = named_in_case(case)
     found = db.session.execute(_CASE_PEOPLE, {"uids": sorted(uids | named), "ids": sorted(ids)}).scalars()
     return {p.uid: p for p in found if p.uid in uids}
 

@@ -20,7 +20,7 @@ from ..matters.models import MatterType, MatterVersion
 from ..org.models import Agency, Person
 from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, Reminder, Task
 
-__all__ = ["case_to_json", "get_inbox", "BOXES", "iso", "person_label"]
+__all__ = ["case_to_json", "named_in_case", "get_inbox", "BOXES", "iso", "person_label"]
 
 BOXES = ("todo", "done", "mine", "cc")
 
@@ -85,6 +85,15 @@ _REVISIONS = (select(CaseRevision.number, CaseRevision.diff, CaseRevision.create
 """The case document's statements, built once (building a select costs more than running it)."""
 
 
+def named_in_case(case: Case) -> tuple[set[int], set[str]]:
+    """Whom the case document names: the ids of its applicant and of everyone on its tasks, and
+    the uids of everyone its current plan names (approvers and those skipped)."""
+    ids = {case.applicant_id} | {i for t in case.tasks for i in (t.assignee_id, t.acted_by_id, t.on_behalf_of_id) if i}
+    uids = {uid for s in case.steps if s.index >= 0 for lane in (s.spec.get("branches") or [s.spec])
+            for uid in list(lane.get("approvers", [])) + [sk["uid"] for sk in lane.get("skipped", [])]}
+    return ids, uids
+
+
 def _people_in_session() -> tuple[dict[int, Any], dict[str, Any]]:
     """The people the session already holds, fully loaded (an action read them), by id and uid."""
     held = [o for o in db.session.identity_map.values()
@@ -95,17 +104,16 @@ def _people_in_session() -> tuple[dict[int, Any], dict[str, Any]]:
 def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     """The case as DESIGN §10 describes it, with what ``viewer`` may do next.
 
-    Uses ``case.steps`` and ``case.tasks`` as loaded (an action has them in hand; a read loads
-    each in one statement), then one statement each for people, names, CC, attachments, deferred
-    materials and revisions, however big the case."""
+    A constant number of statements however big the case: ``case.steps`` and ``case.tasks`` as
+    loaded (an action has them in hand; a read loads each in one statement); the names that came
+    with the case (else one statement); the people the session holds (else one statement for the
+    rest); CC, attachments and deferred materials; revisions only for a case that was returned."""
     steps = sorted((s for s in case.steps if s.index >= 0), key=lambda s: s.index)
     tasks = case.tasks
     key = {"case": case.id}
     cc = db.session.execute(_CC, key).all()
-    ids = {t.assignee_id for t in tasks} | {t.acted_by_id for t in tasks if t.acted_by_id} | \
-        {t.on_behalf_of_id for t in tasks if t.on_behalf_of_id} | {c.person_id for c in cc} | {case.applicant_id}
-    planned_uids = {uid for s in steps for lane in (s.spec.get("branches") or [s.spec])
-                    for uid in list(lane.get("approvers", [])) + [sk["uid"] for sk in lane.get("skipped", [])]}
+    ids, planned_uids = named_in_case(case)
+    ids |= {c.person_id for c in cc}
     people, named = _people_in_session()
     missing_ids, missing_uids = ids - people.keys(), planned_uids - named.keys()
     if missing_ids or missing_uids:
