@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, inspect, select, update
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..atomic import atomic, commit_keeping_state
@@ -138,9 +138,9 @@ _STEP_STATE = ("status", "note", "started_at", "due_at", "finished_at")
 def _batch_step_writes(case: Case) -> None:
     """Write every changed step's whole state, so that the steps one action moves on go to the
     database as one batched UPDATE instead of one per step."""
-    session = db.session()
     for step in case.steps:
-        if step in session.dirty and all(key in step.__dict__ for key in _STEP_STATE):
+        state = inspect(step)
+        if state.modified and state.persistent and all(key in step.__dict__ for key in _STEP_STATE):
             for key in _STEP_STATE:
                 flag_modified(step, key)
 

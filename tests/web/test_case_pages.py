@@ -314,6 +314,8 @@ def test_transfer_and_add_approver_from_the_panel(app):
 
 def test_save_a_draft_edit_it_and_submit_it_from_the_pages(app):
     me = client_for(app, "xujing")
+    refused = post(me, "/cases/new/leave", LEAVE | {"end_date": "2026-12-01", "action": "draft"})
+    assert refused.status_code == 422 and me.get("/api/v1/inbox?box=mine").get_json()["total"] == 0
     response = post(me, "/cases/new/leave", LEAVE | {"action": "draft"})
     assert response.status_code == 303
     case_id = int(re.search(r"/cases/(\d+)$", response.headers["Location"]).group(1))
