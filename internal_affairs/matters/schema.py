@@ -218,6 +218,16 @@ class _Reader:
         return value
 
 
+def _parse_list(reader: _Reader, spec: Mapping[str, Any], key: str, parse, *, required: bool = False) -> list:
+    """``spec[key]`` as a list, each item through ``parse(reader, item, path)``; items it refuses
+    (``None``) are left out, their problems recorded."""
+    raw = spec.get(key) if required else (spec.get(key) or [])
+    if not isinstance(raw, list) or (required and not raw):
+        reader.problem(f".{key}", f"expected a {'non-empty ' if required else ''}list")
+        return []
+    return [parsed for i, item in enumerate(raw) if (parsed := parse(reader, item, f"{key}[{i}]")) is not None]
+
+
 def _parse_field(reader: _Reader, data: Any, path: str) -> FieldSpec | None:
     spec = reader.mapping(data, path, _FIELD_KEYS, ("code", "label", "type"))
     if spec is None:
@@ -293,30 +303,14 @@ def parse_matter(data: Any, *, source: str = "<catalog>") -> MatterDefinition:
     time_limit = reader.number(spec.get("time_limit"), ".time_limit")
     if time_limit is not None and time_limit <= 0:
         reader.problem(".time_limit", "must be a positive number of working days")
-    fields: list[FieldSpec] = []
-    raw_fields = spec.get("fields")
-    if not isinstance(raw_fields, list) or not raw_fields:
-        reader.problem(".fields", "expected a non-empty list of fields")
-    else:
-        for i, item in enumerate(raw_fields):
-            parsed = _parse_field(reader, item, f"fields[{i}]")
-            if parsed is not None:
-                fields.append(parsed)
+    fields = _parse_list(reader, spec, "fields", _parse_field, required=True)
     seen: set[str] = set()
     for i, f in enumerate(fields):
         for key in f.keys():
             if key in seen:
                 reader.problem(f"fields[{i}]", f"form key {key!r} is written by two fields")
             seen.add(key)
-    materials: list[MaterialSpec] = []
-    raw_materials = spec.get("materials", [])
-    if not isinstance(raw_materials, list):
-        reader.problem(".materials", "expected a list")
-    else:
-        for i, item in enumerate(raw_materials):
-            parsed = _parse_material(reader, item, f"materials[{i}]")
-            if parsed is not None:
-                materials.append(parsed)
+    materials = _parse_list(reader, spec, "materials", _parse_material)
     facts: list[FactSpec] = []
     raw_facts = spec.get("facts", {})
     if not isinstance(raw_facts, Mapping):
@@ -332,20 +326,20 @@ def parse_matter(data: Any, *, source: str = "<catalog>") -> MatterDefinition:
                 reader.problem(f"facts.{name}", f"{kind}: must name a date_range field")
                 continue
             facts.append(FactSpec(str(name), kind, source_field))
-    obligations: list[ObligationSpec] = []
-    for i, item in enumerate(spec.get("obligations", []) or []):
-        path = f"obligations[{i}]"
+    def parse_obligation(reader: _Reader, item: Any, path: str) -> ObligationSpec | None:
         ob = reader.mapping(item, path, {"code", "name", "days", "from_field"}, ("code", "name", "days", "from_field"))
         if ob is None:
-            continue
+            return None
         if ob.get("from_field") not in seen:
             reader.problem(f"{path}.from_field", "must name a date key of the form")
         days = ob.get("days")
         if not isinstance(days, int) or isinstance(days, bool) or days < 1:
             reader.problem(f"{path}.days", "expected a positive whole number of working days")
             days = 1
-        obligations.append(ObligationSpec(reader.code(ob, "code", path), reader.text(ob, "name", path), days,
-                                          str(ob.get("from_field"))))
+        return ObligationSpec(reader.code(ob, "code", path), reader.text(ob, "name", path), days,
+                              str(ob.get("from_field")))
+
+    obligations = _parse_list(reader, spec, "obligations", parse_obligation)
     seals = spec.get("seals", [])
     if not isinstance(seals, list) or any(not isinstance(s, str) for s in seals):
         reader.problem(".seals", "expected a list of seal codes")

@@ -51,6 +51,9 @@ def broken(mutate):
     (lambda d: d["route"][0]["approvers"].update(kind="boss"), "route[0].approvers"),
     (lambda d: d["route"][1]["when"]["all"][0].update(op="=~"), "route[1].when"),
     (lambda d: d.update(facts={"days": {"working_days": "reason"}}), "facts.days"),
+    (lambda d: d.update(fields=[]), ".fields: expected a non-empty list"),
+    (lambda d: d.update(materials={"code": "x"}), ".materials: expected a list"),
+    (lambda d: d.update(obligations="证照归还"), ".obligations: expected a list"),
 ])
 def test_broken_definitions_name_file_and_path(mutate, where):
     message = broken(mutate)
