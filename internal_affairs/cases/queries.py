@@ -10,7 +10,8 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, func, inspect, or_, select
+from sqlalchemy import (Boolean, DateTime, Integer, String, Text, and_, bindparam, cast, func, inspect, literal, null,
+                        or_, select, union_all)
 from sqlalchemy.orm import aliased
 
 from ..clock import utcnow
@@ -71,15 +72,47 @@ _NAMES = select(
 
 
 _CASE = bindparam("case", type_=Integer)
-_CC = select(CaseCC.person_id, CaseCC.created_at).where(CaseCC.case_id == _CASE).order_by(CaseCC.id)
 _PEOPLE = select(Person.id, Person.uid, Person.name, Person.title).where(
     Person.id.in_(bindparam("ids", expanding=True)) | Person.uid.in_(bindparam("uids", expanding=True)))
-_ATTACHMENTS = (select(Attachment.id, Attachment.material, Attachment.filename, Attachment.content_type,
-                       Attachment.kind, Attachment.size, Attachment.sha256, Attachment.uploaded_at,
-                       Attachment.superseded)
-                .where(Attachment.case_id == _CASE).order_by(Attachment.id))
-_MATERIALS = (select(CaseMaterial.material, CaseMaterial.status, CaseMaterial.commitment, CaseMaterial.due_at,
-                     CaseMaterial.supplied_at).where(CaseMaterial.case_id == _CASE).order_by(CaseMaterial.id))
+_SLOTS = {"id": Integer, "ref": Integer, "material": String, "text1": String, "text2": Text, "text3": String,
+          "sha256": String, "at1": DateTime, "at2": DateTime, "flag": Boolean}
+
+
+def _part(name: str, entity, **columns):
+    """One list of the case's extras in the shared columns of :data:`_EXTRAS` (NULL where a list
+    has nothing to put)."""
+    return select(literal(name, String).label("part"), *[
+        (columns[slot] if slot in columns else cast(null(), kind)).label(slot) for slot, kind in _SLOTS.items()
+    ]).where(entity.case_id == _CASE)
+
+
+_EXTRAS = union_all(
+    _part("cc", CaseCC, id=CaseCC.id, ref=CaseCC.person_id, at1=CaseCC.created_at),
+    _part("attachment", Attachment, id=Attachment.id, ref=Attachment.size, material=Attachment.material,
+          text1=Attachment.filename, text2=Attachment.content_type, text3=Attachment.kind, sha256=Attachment.sha256,
+          at1=Attachment.uploaded_at, flag=Attachment.superseded),
+    _part("material", CaseMaterial, id=CaseMaterial.id, material=CaseMaterial.material, text1=CaseMaterial.status,
+          text2=CaseMaterial.commitment, at1=CaseMaterial.due_at, at2=CaseMaterial.supplied_at),
+).order_by("part", "id")
+"""A case's CC list, attachments and deferred materials in one statement (each short, most empty)."""
+
+
+def _extras(case_id: int) -> tuple[list[Any], list[Any], list[Any]]:
+    """The CC entries, attachments and deferred materials of a case, each in insertion order."""
+    cc, attachments, materials = [], [], []
+    for row in db.session.execute(_EXTRAS, {"case": case_id}):
+        if row.part == "cc":
+            cc.append(SimpleNamespace(person_id=row.ref, created_at=row.at1))
+        elif row.part == "attachment":
+            attachments.append(SimpleNamespace(
+                id=row.id, material=row.material, filename=row.text1, content_type=row.text2, kind=row.text3,
+                size=row.ref, sha256=row.sha256, uploaded_at=row.at1, superseded=row.flag))
+        else:
+            materials.append(SimpleNamespace(material=row.material, status=row.text1, commitment=row.text2,
+                                             due_at=row.at1, supplied_at=row.at2))
+    return cc, attachments, materials
+
+
 _REVISIONS = (select(CaseRevision.number, CaseRevision.diff, CaseRevision.created_at)
               .where(CaseRevision.case_id == _CASE).order_by(CaseRevision.number))
 """The case document's statements, built once (building a select costs more than running it)."""
@@ -107,11 +140,10 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     A constant number of statements however big the case: ``case.steps`` and ``case.tasks`` as
     loaded (an action has them in hand; a read loads each in one statement); the names that came
     with the case (else one statement); the people the session holds (else one statement for the
-    rest); CC, attachments and deferred materials; revisions only for a case that was returned."""
+    rest); CC, attachments and deferred materials together; revisions only for a case that was returned."""
     steps = sorted((s for s in case.steps if s.index >= 0), key=lambda s: s.index)
     tasks = case.tasks
-    key = {"case": case.id}
-    cc = db.session.execute(_CC, key).all()
+    cc, attachments, materials = _extras(case.id)
     ids, planned_uids = named_in_case(case)
     ids |= {c.person_id for c in cc}
     people, named = _people_in_session()
@@ -124,10 +156,8 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
                             version=case.matter_version.version, agency_name=case.agency.name) if loaded else \
         db.session.execute(_NAMES, {"type": case.matter_type_id, "version": case.matter_version_id,
                                     "agency": case.agency_id}).one()
-    attachments = db.session.execute(_ATTACHMENTS, key).all()
-    materials = db.session.execute(_MATERIALS, key).all()
     # revisions are made only by resubmitting, which only a returned case can be
-    revisions = db.session.execute(_REVISIONS, key).all() if case.return_count else []
+    revisions = db.session.execute(_REVISIONS, {"case": case.id}).all() if case.return_count else []
 
     def who(uid: str) -> dict[str, Any]:
         person = named.get(uid)

@@ -261,6 +261,40 @@ def test_withdraw_own_decision_while_next_step_untouched(c):
     assert c.post(f"/api/v1/tasks/{task}/withdraw-decision", headers=token(c, "zhangwei")).status_code == 409
 
 
+def test_the_document_lists_cc_attachments_and_deferred_materials_in_order(c):
+    """The three lists come from one statement: each keeps its own rows, order and types."""
+    from io import BytesIO
+
+    draft = c.post("/api/v1/cases", json={"matter_type": "overseas_travel", "form": OVERSEAS, "submit": False},
+                   headers=token(c, "wangguodong")).get_json()
+    for name, body in (("旧行程.pdf", b"%PDF-1.4\n%old\n"), ("行程.pdf", b"%PDF-1.4\n%new itinerary\n")):
+        response = c.post(f"/api/v1/cases/{draft['id']}/attachments", headers=token(c, "wangguodong"),
+                          data={"material": "itinerary", "file": (BytesIO(body), name)},
+                          content_type="multipart/form-data")
+        assert response.status_code == 201
+    first = get(c, "wangguodong", draft)["attachments"][0]["id"]
+    assert c.delete(f"/api/v1/cases/{draft['id']}/attachments/{first}",
+                    headers=token(c, "wangguodong")).status_code == 204
+    c.post(f"/api/v1/cases/{draft['id']}/submit", json={"deferred_materials": {"invitation": "五日内补交邀请函"}},
+           headers=token(c, "wangguodong"))
+    for uid in ("guolei", "xujing"):
+        assert c.post(f"/api/v1/cases/{draft['id']}/cc", json={"to": [uid]},
+                      headers=token(c, "wangguodong")).status_code == 200
+    case = get(c, "wangguodong", draft)
+    assert [a["filename"] for a in case["attachments"]] == ["旧行程.pdf", "行程.pdf"]
+    old, new = case["attachments"]
+    assert old["withdrawn"] is True and new["withdrawn"] is False
+    assert new["size"] == len(b"%PDF-1.4\n%new itinerary\n") and isinstance(new["size"], int)
+    assert new["material"] == "itinerary" and new["content_type"] == "application/pdf" and len(new["sha256"]) == 64
+    assert new["uploaded_at"].endswith("Z") and new["kind"]
+    [deferred] = case["deferred_materials"]
+    assert deferred["material"] == "invitation" and deferred["status"] == "deferred"
+    assert deferred["commitment"] == "五日内补交邀请函" and deferred["due_at"].endswith("Z")
+    assert deferred["supplied_at"] is None
+    assert [entry["uid"] for entry in case["cc"]] == ["guolei", "xujing"]
+    assert all(entry["at"].endswith("Z") and entry["name"] for entry in case["cc"])
+
+
 def test_cc_remind_and_inbox_boxes(c):
     case = submit(c, "xujing", "leave", LEAVE)
     assert c.post(f"/api/v1/cases/{case['id']}/cc", json={"to": ["guolei"]}, headers=token(c, "xujing")).status_code == 200
