@@ -6,7 +6,8 @@ case's row (PostgreSQL) and only then reads the case's steps and tasks, and ever
 moves its ``version`` on with ``UPDATE … WHERE version = <read>`` (the mapper's version column), so
 of two people deciding the same ``any`` step at once exactly one wins and the other gets
 :class:`StaleDecisionError` (409). The engine works on the loaded ``case.steps`` and
-``case.tasks``; new tasks join ``case.tasks`` as they are made.
+``case.tasks``; new tasks join ``case.tasks`` as they are made, and :func:`write_case` writes
+what changed.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, inspect, select, update
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy import bindparam, func, select, update
 
 from ..atomic import atomic, commit_keeping_state
 from ..audit.actions import record_event
@@ -32,7 +32,8 @@ from ..org.models import Agency, Person
 from ..routing.errors import ConditionEvaluationError, UnknownPersonError
 from ..routing.resolver import resolve_route
 from .access import can_view_case, lock_case_of_task
-from .queries import case_to_json, named_in_case
+from .queries import case_to_json, hold_people, named_in_case
+from .writes import write_case
 from .errors import (InvalidTransitionError, MissingMaterialError, NotYourTaskError, RateLimitedError,
                      SelfApprovalError, StaleDecisionError, TaskBlockedError)
 from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision, CaseStep,
@@ -117,7 +118,8 @@ def _people_by_uid(uids: Iterable[str], case: Case) -> dict[str, Person]:
     if not uids:
         return {}
     ids, named = named_in_case(case)
-    found = db.session.execute(_CASE_PEOPLE, {"uids": sorted(uids | named), "ids": sorted(ids)}).scalars()
+    found = db.session.execute(_CASE_PEOPLE, {"uids": sorted(uids | named), "ids": sorted(ids)}).scalars().all()
+    hold_people(found)
     return {p.uid: p for p in found if p.uid in uids}
 
 
@@ -126,28 +128,15 @@ def _definition(case: Case):
 
 
 def _bump(case: Case, now: datetime) -> None:
-    """Move the case's version on. Its UPDATE (at the next flush) is guarded by the version that
+    """Move the case's version on. Its UPDATE (:func:`write_case`) is guarded by the version that
     was read, so the loser of a race writes nothing and gets a clean 409."""
     case.version = case.version + 1
     case.updated_at = now
 
 
-_STEP_STATE = ("status", "note", "started_at", "due_at", "finished_at")
-
-
-def _batch_step_writes(case: Case) -> None:
-    """Write every changed step's whole state, so that the steps one action moves on go to the
-    database as one batched UPDATE instead of one per step."""
-    for step in case.steps:
-        state = inspect(step)
-        if state.modified and state.persistent and all(key in step.__dict__ for key in _STEP_STATE):
-            for key in _STEP_STATE:
-                flag_modified(step, key)
-
-
 def _event(action: str, case: Case, actor: Person | None, now: datetime, *, on_behalf_of: Person | None = None,
            **data: Any) -> None:
-    _batch_step_writes(case)
+    write_case(case)
     record_event(action, actor=actor, object_type="case", object_id=case.number or case.id,
                  data={"case_id": case.id} | data, now=now, on_behalf_of=on_behalf_of)
 
@@ -579,8 +568,7 @@ def _conclude(case: Case, actor: Person, now: datetime, action: str, data: dict[
     so that the answer needs no second transaction and the chain's lock is not held for it)."""
     document = None
     if describe:
-        _batch_step_writes(case)
-        db.session.flush()
+        write_case(case)
         document = case_to_json(case, actor)
     _event(action, case, actor, now, **data)
     commit_keeping_state()
@@ -596,7 +584,7 @@ def do_decide(task_id: Any, decision: Any, *, actor: Person, roles: AbstractSet[
     if decision not in DECISIONS:
         raise ValidationError(fields={"decision": _("决定必须是 approve、reject、return、done 或 read。")})
     comment = _comment(comment)
-    with db.session.no_autoflush:  # the engine works on the loaded case; one flush writes it
+    with db.session.no_autoflush:  # the engine works on the loaded case; write_case writes it
         case, task = _decide(task_id, decision, actor=actor, roles=roles, now=now, comment=comment, to_step=to_step)
     return _conclude(case, actor, now, "cases.task.decided", {
         "task_id": task.id, "decision": decision, "comment": comment, "step": task.step.name if task.step else None,
@@ -658,7 +646,7 @@ def _return(case: Case, task: Task, target: CaseStep | None, *, now: datetime) -
             spec = dict(step.spec)
             spec.pop("_done_branches", None)
             step.spec = spec
-    db.session.flush()
+    write_case(case)
     _advance(case, from_index=target.index, now=now)
 
 
@@ -693,7 +681,7 @@ def do_withdraw_decision(task_id: Any, *, actor: Person, roles: AbstractSet[str]
         step.spec = spec
     step.status, step.finished_at = "active", None
     case.current_step = step.index
-    db.session.flush()
+    write_case(case)
     return _conclude(case, actor, now, "cases.task.decision_withdrawn",
                      {"task_id": task.id, "replacement": replacement.id}, describe)
 
@@ -721,7 +709,7 @@ def do_transfer(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str]
     new = _new_task(case, task.step, target, kind=task.kind, branch=task.branch, now=now, position=task.position,
                     origin="transfer" if task.origin == "plan" else task.origin, parent=task,
                     note=N_("由%(name)s转办", name=actor.name), due_at=task.due_at)
-    db.session.flush()
+    write_case(case)
     for other in case.tasks:
         if other.blocked_by_task_id == task.id and other.status == OPEN_TASK:
             other.blocked_by_task_id = new.id
@@ -738,7 +726,7 @@ def do_consult(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str],
     _bump(case, now)
     consult = _new_task(case, task.step, target, kind="consult", branch=task.branch, now=now, origin="consult",
                         parent=task, note=comment, due_at=task.due_at)
-    db.session.flush()
+    write_case(case)
     task.blocked_by_task_id = consult.id
     return _conclude(case, actor, now, "cases.task.consulted",
                      {"task_id": task.id, "to": target.uid, "consult_task": consult.id}, describe)
@@ -758,7 +746,7 @@ def do_add_approver(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[
     _bump(case, now)
     added = _new_task(case, task.step, target, kind=task.kind, branch=task.branch, now=now, position=task.position,
                       origin=f"added_{position}", parent=task, note=comment, due_at=task.due_at)
-    db.session.flush()
+    write_case(case)
     if position == "before":
         task.blocked_by_task_id = added.id
     else:

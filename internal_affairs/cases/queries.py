@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import (Boolean, DateTime, Integer, String, Text, and_, bindparam, cast, func, inspect, literal, null,
                         or_, select, union_all)
@@ -21,7 +21,7 @@ from ..matters.models import MatterType, MatterVersion
 from ..org.models import Agency, Person
 from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, Reminder, Task
 
-__all__ = ["case_to_json", "named_in_case", "get_inbox", "BOXES", "iso", "person_label"]
+__all__ = ["case_to_json", "hold_people", "named_in_case", "get_inbox", "BOXES", "iso", "person_label"]
 
 BOXES = ("todo", "done", "mine", "cc")
 
@@ -125,6 +125,12 @@ def named_in_case(case: Case) -> tuple[set[int], set[str]]:
     uids = {uid for s in case.steps if s.index >= 0 for lane in (s.spec.get("branches") or [s.spec])
             for uid in list(lane.get("approvers", [])) + [sk["uid"] for sk in lane.get("skipped", [])]}
     return ids, uids
+
+
+def hold_people(people: Iterable[Person]) -> None:
+    """Keep ``people`` (read by an action) until the session ends, so that the case document
+    finds them there: the session's identity map holds rows only while something refers to them."""
+    db.session.info.setdefault("held_people", []).extend(people)
 
 
 def _people_in_session() -> tuple[dict[int, Any], dict[str, Any]]:

@@ -1,0 +1,104 @@
+"""A task action's own writer (``cases/writes.py``) against the real database: after it the
+session holds exactly what the database holds and nothing is left pending, a case that changed
+since it was read is refused before anything is written, and a change it does not write itself
+still reaches the database through the ORM's flush."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm.exc import StaleDataError
+
+from internal_affairs.cases import actions
+from internal_affairs.cases.access import lock_case_of_task
+from internal_affairs.cases.models import OPEN_TASK, Case, CaseStep, Task
+from internal_affairs.cases.writes import write_case
+from internal_affairs.clock import utcnow
+from internal_affairs.extensions import db
+from internal_affairs.org.queries import get_person_by_uid
+from tests.integration.test_cases_flow import LEAVE, LEAVE_5
+from tests.integration.test_cases_statements import counted
+
+
+def _columns(model) -> list[str]:
+    return [prop.key for prop in inspect(model).column_attrs]
+
+
+def _stored(model, **where) -> dict[int, dict]:
+    """Rows of ``model`` as the database has them, read on a connection of their own."""
+    table = inspect(model).local_table
+    stmt = select(table).where(*(table.c[k] == v for k, v in where.items()))
+    with db.engine.connect() as conn:
+        return {row["id"]: dict(row) for row in conn.execute(stmt).mappings()}
+
+
+def _held(obj, model) -> dict:
+    return {key: obj.__dict__[key] for key in _columns(model)}
+
+
+def _submit(uid: str, form: dict) -> Case:
+    return actions.do_create_case("leave", form, applicant=get_person_by_uid(uid), now=utcnow(), submit=True)
+
+
+def _open(case: Case, uid: str) -> Task:
+    person = get_person_by_uid(uid)
+    return next(t for t in case.tasks if t.assignee_id == person.id and t.status == OPEN_TASK)
+
+
+def test_a_decision_leaves_the_session_clean_and_equal_to_the_database(catalog_app):
+    with catalog_app.app_context():
+        case = _submit("xujing", LEAVE)
+        task = _open(case, "zhangwei")
+        case = actions.do_decide(task.id, "approve", actor=get_person_by_uid("zhangwei"), roles=set(), now=utcnow(),
+                                 comment="同意")
+        hr_tasks = [t for t in case.tasks if t.status == OPEN_TASK]
+        assert hr_tasks and all(t.id for t in hr_tasks), "the next step's tasks were inserted with their ids"
+        assert not db.session.dirty and not db.session.new
+        for obj in (case, *case.steps, *case.tasks):
+            state = inspect(obj)
+            assert state.persistent and not state.modified and not state.expired_attributes
+        with counted(catalog_app) as statements:
+            held_tasks = {t.id: _held(t, Task) for t in case.tasks}
+            held_steps = {s.id: _held(s, CaseStep) for s in case.steps}
+            held_case = _held(case, Case)
+        assert statements == [], "every column of every row is loaded: nothing to read back"
+        assert held_tasks == _stored(Task, case_id=case.id)
+        assert held_steps == _stored(CaseStep, case_id=case.id)
+        assert held_case == _stored(Case, id=case.id)[case.id]
+
+
+def test_a_case_changed_since_it_was_read_is_refused_before_anything_is_written(catalog_app):
+    with catalog_app.app_context():
+        case = _submit("xujing", LEAVE_5)
+        task_id = _open(case, "zhangwei").id
+        db.session.commit()
+        case = lock_case_of_task(task_id)
+        task = next(t for t in case.tasks if t.id == task_id)
+        task.status, task.decision = "approved", "approve"
+        case.version += 1
+        # another writer moved the case on after this session read it
+        db.session.execute(text('UPDATE "case" SET version = version + 1 WHERE id = :id'), {"id": case.id})
+        with pytest.raises(StaleDataError):
+            write_case(case)
+        # read in the same transaction, past the session (which would flush the task first)
+        status = db.session.connection().execute(text("SELECT status FROM task WHERE id = :id"), {"id": task_id})
+        assert status.scalar_one() == OPEN_TASK, "the task was not written"
+        db.session.rollback()
+
+
+def test_a_reassigned_relationship_goes_through_the_orm_flush(catalog_app):
+    with catalog_app.app_context():
+        case = _submit("xujing", LEAVE)
+        task_id = _open(case, "zhangwei").id
+        db.session.commit()
+        case = lock_case_of_task(task_id)
+        task = next(t for t in case.tasks if t.id == task_id)
+        other = next(s for s in case.steps if s.id != task.step_id)
+        task.step = other  # a relationship, not a column: the writer leaves it to the ORM
+        task.note = "moved"
+        case.version += 1
+        write_case(case)
+        db.session.commit()
+        stored = _stored(Task, id=task_id)[task_id]
+        assert (stored["step_id"], stored["note"]) == (other.id, "moved")
+        assert _stored(Case, id=case.id)[case.id]["version"] == case.version
