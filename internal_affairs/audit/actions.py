@@ -23,11 +23,9 @@ __all__ = ["record_event", "verify_chain", "ChainReport", "GENESIS"]
 GENESIS = "0" * 64
 
 
-def _canonical(event: Any) -> bytes:
-    """The bytes an event's hash covers; ``event`` is an :class:`AuditEvent` or a namespace with
-    the same attributes."""
-    payload = {
-        "seq": event.seq,
+def _payload(event: Any) -> dict[str, Any]:
+    """What an event's hash covers but its place in the chain (``prev`` and ``seq``)."""
+    return {
         "at": event.occurred_at.isoformat(timespec="microseconds"),
         "actor": event.actor_id,
         "actor_label": event.actor_label,
@@ -35,28 +33,31 @@ def _canonical(event: Any) -> bytes:
         "action": event.action,
         "object": [event.object_type, event.object_id],
         "data": event.data,
-        "prev": event.prev_hash,
     }
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=str).encode()
+
+
+def _dumps(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _canonical(event: Any) -> bytes:
+    """The bytes an event's hash covers; ``event`` is an :class:`AuditEvent` or a namespace with
+    the same attributes."""
+    return _dumps(_payload(event) | {"seq": event.seq, "prev": event.prev_hash}).encode()
+
+
+def _canonical_head(event: Any) -> str:
+    """:func:`_canonical` up to the two keys that depend on the chain's tip, which sort last:
+    ``head + ',"prev":"<hash>","seq":<n>}'`` is the whole (migration 0007 completes it)."""
+    return _dumps(_payload(event))[:-1]
 
 
 CHAIN_LOCK_KEY = 424242
 """The advisory lock that serialises appenders on PostgreSQL (migration 0006 uses it too)."""
-_TIP_LOCKED = text("SELECT tip_seq, tip_hash FROM ia_audit_chain_tip()")
+_APPEND = text("SELECT new_seq, new_hash FROM ia_audit_append(:head, :occurred_at, :actor_id, :actor_label, "
+               ":on_behalf_of_id, :action, :object_type, :object_id, CAST(:data AS json))")
 _TIP = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
 _INSERT = insert(AuditEvent.__table__)  # Core: no ORM bulk-insert machinery for one row
-
-
-def _chain_tip() -> tuple[int, str] | None:
-    """The last event's sequence number and hash, with the chain locked until the transaction
-    ends: on PostgreSQL the advisory lock and the read in one round trip (migration 0006); SQLite
-    serialises writers itself."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        row = db.session.execute(_TIP_LOCKED).first()
-        return None if row is None or row[0] is None else (row[0], row[1])
-    row = db.session.execute(_TIP).first()
-    return None if row is None else (row[0], row[1])
 
 
 def record_event(action: str, *, actor: Any | None, object_type: str, object_id: Any,
@@ -66,12 +67,12 @@ def record_event(action: str, *, actor: Any | None, object_type: str, object_id:
     its hash.
 
     The caller's pending changes are written first, so the chain's lock is held only for the
-    append itself and the commit."""
+    append itself and the commit. The chain is locked until the transaction ends: on PostgreSQL
+    the lock, the tip, the hash and the insert are one round trip (migration 0007); SQLite
+    serialises writers itself."""
     db.session.flush()
-    tip = _chain_tip()
-    seq, prev = (tip[0] + 1, tip[1]) if tip else (1, GENESIS)
+    encoded = json.dumps(data or {}, default=str)
     event = SimpleNamespace(
-        seq=seq,
         occurred_at=now.replace(tzinfo=None),
         actor_id=getattr(actor, "id", None),
         actor_label=getattr(actor, "uid", None) or "system",
@@ -79,9 +80,13 @@ def record_event(action: str, *, actor: Any | None, object_type: str, object_id:
         action=action,
         object_type=object_type,
         object_id=str(object_id),
-        data=json.loads(json.dumps(data or {}, default=str)),
-        prev_hash=prev,
+        data=json.loads(encoded),
     )
+    if db.session.get_bind().dialect.name == "postgresql":
+        row = db.session.execute(_APPEND, vars(event) | {"head": _canonical_head(event), "data": encoded}).one()
+        return row.new_hash
+    tip = db.session.execute(_TIP).first()
+    event.seq, event.prev_hash = (tip[0] + 1, tip[1]) if tip else (1, GENESIS)
     event.hash = hashlib.sha256(_canonical(event)).hexdigest()
     db.session.execute(_INSERT, vars(event))
     return event.hash
