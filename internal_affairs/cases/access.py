@@ -6,14 +6,14 @@ from collections.abc import Set
 from typing import Any
 
 from sqlalchemy import bindparam, exists, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import NotFound
 from ..extensions import db
 from ..matters.models import MatterVersion
 from ..org.models import OrgGroup, OrgGroupMember, Person
-from .models import Case, CaseCC, Task
+from .models import Case, CaseCC, CaseStep, Task
 
 __all__ = ["access_case", "can_view_case", "hr_agency_ids", "lock_case_of_task"]
 
@@ -61,21 +61,35 @@ _NAMED = (joinedload(Case.matter_type), joinedload(Case.agency),
           joinedload(Case.matter_version).load_only(MatterVersion.version, MatterVersion.digest))
 """With a case, what its document names: matter type, agency, version number (not the definition)."""
 _CASE_BY_ID = select(Case).where(Case.id == bindparam("case")).options(*_NAMED)
+_SEEN = aliased(Case)
 _LOCK_CASE_OF_TASK = (
-    select(Case).where(Case.id == select(Task.case_id).where(Task.id == bindparam("task")).scalar_subquery())
+    select(Case, select(_SEEN.version).where(_SEEN.id == Case.id).scalar_subquery().label("seen_version"))
+    .where(Case.id == select(Task.case_id).where(Task.id == bindparam("task")).scalar_subquery())
     .options(joinedload(Case.steps), *_NAMED).with_for_update(of=Case).execution_options(**_FRESH))
+_STEPS = select(CaseStep).where(CaseStep.case_id == bindparam("case")).execution_options(**_FRESH)
 _TASKS = select(Task).where(Task.case_id == bindparam("case")).order_by(Task.id).execution_options(**_FRESH)
 """Built once: every case page and task action runs them."""
 
 
 def lock_case_of_task(task_id: Any) -> Case:
-    """The case a task belongs to, row-locked, with its steps (in the same statement) and its
-    tasks read after the lock, so they are what the last committed action left, replacing
-    whatever the session held of them. Raises :class:`NotFound`."""
+    """The case a task belongs to, row-locked, with its steps and its tasks as the last committed
+    action left them, replacing whatever the session held of them. Raises :class:`NotFound`.
+
+    The case's row comes locked, with its steps in the same statement, and the tasks are read
+    after the lock. On PostgreSQL a statement that waits for a row lock returns the locked row as
+    it is once the lock is granted, but the rows it joined as they were when it began: when
+    another action moved the case on meanwhile, the steps that came with it are stale. The same
+    statement reads the case's version once more without the lock (``seen_version``, which is the
+    version as the statement began), so a wait that changed the case shows as a difference, and
+    only then are the steps read again."""
     if not _valid_id(task_id):
         raise NotFound()
-    case = db.session.execute(_LOCK_CASE_OF_TASK, {"task": task_id}).unique().scalar_one_or_none()
-    if case is None:
+    row = db.session.execute(_LOCK_CASE_OF_TASK, {"task": task_id}).unique().one_or_none()
+    if row is None:
         raise NotFound()
+    case, seen_version = row
+    if seen_version != case.version:
+        set_committed_value(case, "steps", sorted(db.session.execute(_STEPS, {"case": case.id}).scalars(),
+                                                  key=lambda step: step.index))
     set_committed_value(case, "tasks", list(db.session.execute(_TASKS, {"case": case.id}).scalars()))
     return case

@@ -92,3 +92,101 @@ def test_concurrent_writers_keep_one_unbroken_audit_chain(c):
         seqs = db.session.execute(select(AuditEvent.seq).order_by(AuditEvent.seq)).scalars().all()
     assert report.ok and report.checked == len(seqs)
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+PARALLEL = {
+    "code": "parallel_race_test", "name": "并联测试", "category": "测试", "basis": "测试", "owner_role": "hr",
+    "time_limit": 2,
+    "fields": [{"code": "reason", "label": "事由", "type": "text", "required": True}],
+    "route": [
+        {"name": "并联审查", "time_limit": 1, "parallel": [
+            {"name": "甲", "approvers": {"kind": "person", "uid": "zhangwei"}},
+            {"name": "乙", "approvers": {"kind": "person", "uid": "lixiaohong"}}]},
+        {"name": "主要领导审批", "approvers": {"kind": "principal_leader"}, "time_limit": 1},
+    ],
+}
+
+
+@pytest.fixture
+def parallel_app(demo_app, tmp_path):
+    from pathlib import Path
+
+    import yaml
+
+    from internal_affairs.clock import utcnow
+    from internal_affairs.matters.actions import CATALOG_DIR, do_load_catalog
+
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    for path in Path(CATALOG_DIR).glob("*.yaml"):
+        (catalog / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (catalog / "parallel.yaml").write_text(yaml.safe_dump(PARALLEL, allow_unicode=True), encoding="utf-8")
+    with demo_app.app_context():
+        do_load_catalog(acting_user=None, now=utcnow(), directory=catalog)
+    return demo_app
+
+
+def test_a_decision_that_waited_for_the_lock_sees_the_steps_its_predecessor_left(parallel_app, monkeypatch):
+    """Both branches of a parallel step decided at the same moment: the second decision waits for
+    the first one's lock and must then work on the steps as the first one left them (its branch
+    done), not as they were when it started waiting, or the step would never finish."""
+    import time
+
+    from sqlalchemy import select, text
+
+    from internal_affairs.cases import actions
+    from internal_affairs.cases.models import Case, CaseStep, Task
+    from internal_affairs.clock import utcnow
+    from internal_affairs.extensions import db
+    from internal_affairs.org.queries import get_person_by_uid
+
+    app = parallel_app
+    with app.app_context():
+        case = actions.do_create_case("parallel_race_test", {"reason": "并联"}, applicant=get_person_by_uid("xujing"),
+                                      now=utcnow(), submit=True)
+        case_id = case.id
+        tasks = {uid: next(t.id for t in case.tasks if t.assignee_id == get_person_by_uid(uid).id)
+                 for uid in ("zhangwei", "lixiaohong")}
+    first_holds_lock, release_first = threading.Event(), threading.Event()
+    commit = actions.commit_keeping_state
+
+    def held_commit():
+        if threading.current_thread().name == "first":
+            first_holds_lock.set()
+            release_first.wait(20)
+        commit()
+
+    monkeypatch.setattr(actions, "commit_keeping_state", held_commit)
+    errors = []
+
+    def decide(uid):
+        try:
+            with app.app_context():
+                actions.do_decide(tasks[uid], "approve", actor=get_person_by_uid(uid), roles=set(), now=utcnow(),
+                                  comment="同意", describe=True)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    first = threading.Thread(target=decide, args=("zhangwei",), name="first")
+    second = threading.Thread(target=decide, args=("lixiaohong",), name="second")
+    first.start()
+    assert first_holds_lock.wait(20)
+    second.start()
+    with app.app_context():
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        deadline = time.monotonic() + 20
+        while not db.session.execute(text(waiting)).scalar() and time.monotonic() < deadline:
+            db.session.rollback()
+            time.sleep(0.02)
+        db.session.rollback()
+    release_first.set()
+    first.join(20)
+    second.join(20)
+    assert errors == []
+    with app.app_context():
+        steps = db.session.execute(select(CaseStep).where(CaseStep.case_id == case_id)
+                                   .order_by(CaseStep.index)).scalars().all()
+        assert steps[0].status == "done" and sorted(steps[0].spec["_done_branches"]) == ["乙", "甲"]
+        assert steps[1].status == "active"
+        assert db.session.get(Case, case_id).current_step == steps[1].index
+        assert db.session.execute(select(Task).where(Task.step_id == steps[1].id)).scalars().all()
