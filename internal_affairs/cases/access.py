@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Set
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -13,7 +13,8 @@ from ..errors import NotFound
 from ..extensions import db
 from ..matters.models import MatterVersion
 from ..org.models import OrgGroup, OrgGroupMember, Person
-from .models import Case, CaseCC, CaseStep, Task
+from .models import Attachment, Case, CaseCC, CaseMaterial, CaseStep, Task
+from .queries import note_without_extras
 
 __all__ = ["access_case", "can_view_case", "hr_agency_ids", "lock_case_of_task"]
 
@@ -62,8 +63,10 @@ _NAMED = (joinedload(Case.matter_type), joinedload(Case.agency),
 """With a case, what its document names: matter type, agency, version number (not the definition)."""
 _CASE_BY_ID = select(Case).where(Case.id == bindparam("case")).options(*_NAMED)
 _SEEN = aliased(Case)
+_HAS_EXTRAS = or_(*(exists().where(model.case_id == Case.id) for model in (CaseCC, Attachment, CaseMaterial)))
 _LOCK_CASE_OF_TASK = (
-    select(Case, select(_SEEN.version).where(_SEEN.id == Case.id).scalar_subquery().label("seen_version"))
+    select(Case, select(_SEEN.version).where(_SEEN.id == Case.id).scalar_subquery().label("seen_version"),
+           _HAS_EXTRAS.label("has_extras"))
     .where(Case.id == select(Task.case_id).where(Task.id == bindparam("task")).scalar_subquery())
     .options(joinedload(Case.steps), *_NAMED).with_for_update(of=Case).execution_options(**_FRESH))
 _STEPS = select(CaseStep).where(CaseStep.case_id == bindparam("case")).execution_options(**_FRESH)
@@ -81,13 +84,16 @@ def lock_case_of_task(task_id: Any) -> Case:
     another action moved the case on meanwhile, the steps that came with it are stale. The same
     statement reads the case's version once more without the lock (``seen_version``, which is the
     version as the statement began), so a wait that changed the case shows as a difference, and
-    only then are the steps read again."""
+    only then are the steps read again. It also says whether the case has CC entries, attachments
+    or deferred materials, so that the answer to the action reads them only if it has."""
     if not _valid_id(task_id):
         raise NotFound()
     row = db.session.execute(_LOCK_CASE_OF_TASK, {"task": task_id}).unique().one_or_none()
     if row is None:
         raise NotFound()
-    case, seen_version = row
+    case, seen_version, has_extras = row
+    if not has_extras:
+        note_without_extras(case.id)
     if seen_version != case.version:
         set_committed_value(case, "steps", sorted(db.session.execute(_STEPS, {"case": case.id}).scalars(),
                                                   key=lambda step: step.index))

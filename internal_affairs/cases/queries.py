@@ -10,9 +10,9 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, Iterable
 
-from sqlalchemy import (Boolean, DateTime, Integer, String, Text, and_, bindparam, cast, func, inspect, literal, null,
-                        or_, select, union_all)
-from sqlalchemy.orm import aliased
+from sqlalchemy import (Boolean, DateTime, Integer, String, Text, and_, bindparam, cast, event, func, inspect, literal,
+                        null, or_, select, union_all)
+from sqlalchemy.orm import Session, aliased
 
 from ..clock import utcnow
 from ..errors import BadRequest
@@ -21,7 +21,7 @@ from ..matters.models import MatterType, MatterVersion
 from ..org.models import Agency, Person
 from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, Reminder, Task
 
-__all__ = ["case_to_json", "hold_people", "named_in_case", "get_inbox", "BOXES", "iso", "person_label"]
+__all__ = ["case_to_json", "hold_people", "named_in_case", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
 
 BOXES = ("todo", "done", "mine", "cc")
 
@@ -127,10 +127,27 @@ def named_in_case(case: Case) -> tuple[set[int], set[str]]:
     return ids, uids
 
 
+def _memo() -> dict[str, Any]:
+    """What the current transaction has learnt about its cases, forgotten when it ends."""
+    return db.session.info.setdefault("cases_memo", {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("cases_memo", None)
+
+
 def hold_people(people: Iterable[Person]) -> None:
-    """Keep ``people`` (read by an action) until the session ends, so that the case document
-    finds them there: the session's identity map holds rows only while something refers to them."""
-    db.session.info.setdefault("held_people", []).extend(people)
+    """Keep ``people`` (read by an action) until the transaction ends, so that the case document
+    finds them in the session: its identity map holds rows only while something refers to them."""
+    _memo().setdefault("people", []).extend(people)
+
+
+def note_without_extras(case_id: int) -> None:
+    """Tell the case document that ``case_id`` has no CC entries, attachments or deferred
+    materials, as a read in this transaction found (a task action adds none of them)."""
+    _memo().setdefault("without_extras", set()).add(case_id)
 
 
 def _people_in_session() -> tuple[dict[int, Any], dict[str, Any]]:
@@ -146,10 +163,14 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     A constant number of statements however big the case: ``case.steps`` and ``case.tasks`` as
     loaded (an action has them in hand; a read loads each in one statement); the names that came
     with the case (else one statement); the people the session holds (else one statement for the
-    rest); CC, attachments and deferred materials together; revisions only for a case that was returned."""
+    rest); CC, attachments and deferred materials together, unless this transaction found the case
+    has none; revisions only for a case that was returned."""
     steps = sorted((s for s in case.steps if s.index >= 0), key=lambda s: s.index)
     tasks = case.tasks
-    cc, attachments, materials = _extras(case.id)
+    if case.id in _memo().get("without_extras", ()):
+        cc, attachments, materials = [], [], []
+    else:
+        cc, attachments, materials = _extras(case.id)
     ids, planned_uids = named_in_case(case)
     ids |= {c.person_id for c in cc}
     people, named = _people_in_session()

@@ -3,10 +3,11 @@
 A task action reads one case under lock, changes a few columns of a few of its rows in memory
 and adds a few tasks. The ORM's unit of work would discover those changes, sort the tables by
 their dependencies and write them; for these few rows that bookkeeping cost more than the writes
-(about a third of a decision's time in the worker). :func:`write_case` takes each row's changed
-columns from its own attribute state, writes them with one statement per table and shape (built
-once per process, sent as one batch), inserts the new tasks in one statement that returns their
-ids, and then marks every row as written, so the session holds exactly what the database holds.
+(more than a quarter of a decision's time in the worker). :func:`write_case` takes each row's
+changed columns from its own attribute state, writes them with one statement per table and set of
+columns (built once per process; several rows of one table go as one executemany), inserts the
+new tasks in one statement that returns their ids, and then marks every row as written, so the
+session holds exactly what the database holds.
 
 Anything else the session holds pending (a CC entry, a reminder, a change through a
 relationship) is left to the ORM's flush, which runs after these writes.

@@ -141,3 +141,30 @@ def test_the_inbox_page_counts_its_boxes_once(c):
     counting = [s for s in statements if "count(*)" in s]
     assert len(counting) == 1, "the page's counts also feed the todo badge"
     assert '<span class="todo-count">2</span>' in html
+
+
+def test_a_decision_reads_cc_and_files_only_for_a_case_that_has_them(c):
+    plain = submit(c, "xujing", "leave", LEAVE_5)
+    with_cc = submit(c, "xujing", "leave", LEAVE_5)
+    assert c.post(f"/api/v1/cases/{with_cc['id']}/cc", json={"to": ["guolei"]},
+                  headers=token(c, "xujing")).status_code == 200
+    answer, plain_count = _decide_counted(c, "zhangwei", plain)
+    assert answer["cc"] == [] and answer["attachments"] == [] and answer["deferred_materials"] == []
+    answer, cc_count = _decide_counted(c, "zhangwei", with_cc)
+    assert [entry["uid"] for entry in answer["cc"]] == ["guolei"]
+    assert cc_count == plain_count + 2, "the lists and the CC'd person's name are read only for the case with a CC"
+
+
+def test_what_a_decision_learnt_of_its_case_is_forgotten_when_it_commits(catalog_app):
+    """In one session: a decision finds no CC on its case; a CC added afterwards is in the next
+    document all the same."""
+    from internal_affairs.cases.queries import case_to_json
+
+    with catalog_app.app_context():
+        applicant, leader = get_person_by_uid("xujing"), get_person_by_uid("zhangwei")
+        case = actions.do_create_case("leave", LEAVE_5, applicant=applicant, now=utcnow(), submit=True)
+        task = next(t for t in case.tasks if t.assignee_id == leader.id)
+        assert actions.do_decide(task.id, "approve", actor=leader, roles=set(), now=utcnow(), comment="同意",
+                                 describe=True)["cc"] == []
+        case = actions.do_cc(db.session.get(Case, case.id), ["guolei"], actor=applicant, now=utcnow())
+        assert [entry["uid"] for entry in case_to_json(case, applicant)["cc"]] == ["guolei"]
