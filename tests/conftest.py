@@ -165,6 +165,26 @@ def load_catalog(app) -> None:
         do_load_catalog(acting_user=None, now=utcnow())
 
 
+def load_catalog_with(app, directory, *extra: dict) -> None:
+    """Load the shipped matter catalog together with ``extra`` matter definitions, as
+    ``flask matters load`` would from ``directory`` holding them all."""
+    from pathlib import Path
+
+    import yaml
+
+    from internal_affairs.clock import utcnow
+    from internal_affairs.matters.actions import CATALOG_DIR, do_load_catalog
+
+    directory.mkdir()
+    for path in Path(CATALOG_DIR).glob("*.yaml"):
+        (directory / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    for definition in extra:
+        (directory / f"{definition['code']}.yaml").write_text(yaml.safe_dump(definition, allow_unicode=True),
+                                                            encoding="utf-8")
+    with app.app_context():
+        do_load_catalog(acting_user=None, now=utcnow(), directory=directory)
+
+
 @pytest.fixture
 def catalog_app(demo_app):
     """The demo district with the shipped matter catalog."""

@@ -53,7 +53,7 @@ def _canonical_head(event: Any) -> str:
 
 
 CHAIN_LOCK_KEY = 424242
-"""The advisory lock that serialises appenders on PostgreSQL (migration 0006 uses it too)."""
+"""The advisory lock that serialises appenders on PostgreSQL (migrations 0006 and 0007 use it too)."""
 _APPEND = text("SELECT new_seq, new_hash FROM ia_audit_append(:head, :occurred_at, :actor_id, :actor_label, "
                ":on_behalf_of_id, :action, :object_type, :object_id, CAST(:data AS json))")
 _TIP = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import PG_URL, api_token
+from tests.conftest import PG_URL, api_token, load_catalog_with
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="race tests need PostgreSQL (IA_TEST_DATABASE_URL); "
                                                    "make test runs them in its PostgreSQL pass")
@@ -109,20 +109,7 @@ PARALLEL = {
 
 @pytest.fixture
 def parallel_app(demo_app, tmp_path):
-    from pathlib import Path
-
-    import yaml
-
-    from internal_affairs.clock import utcnow
-    from internal_affairs.matters.actions import CATALOG_DIR, do_load_catalog
-
-    catalog = tmp_path / "catalog"
-    catalog.mkdir()
-    for path in Path(CATALOG_DIR).glob("*.yaml"):
-        (catalog / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    (catalog / "parallel.yaml").write_text(yaml.safe_dump(PARALLEL, allow_unicode=True), encoding="utf-8")
-    with demo_app.app_context():
-        do_load_catalog(acting_user=None, now=utcnow(), directory=catalog)
+    load_catalog_with(demo_app, tmp_path / "catalog", PARALLEL)
     return demo_app
 
 

@@ -4,10 +4,8 @@ leaves, due times restarting after a return."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from internal_affairs.audit.models import AuditEvent
@@ -15,8 +13,8 @@ from internal_affairs.cases import actions
 from internal_affairs.cases.models import Case, CaseStep
 from internal_affairs.clock import utcnow
 from internal_affairs.extensions import db
-from internal_affairs.matters.actions import CATALOG_DIR, do_load_catalog
 from internal_affairs.org.queries import get_person_by_uid
+from tests.conftest import load_catalog_with
 
 COUNTERSIGN = {
     "code": "countersign_test", "name": "会签测试", "category": "测试", "basis": "测试", "owner_role": "hr",
@@ -32,13 +30,7 @@ COUNTERSIGN = {
 
 @pytest.fixture
 def app(demo_app, tmp_path):
-    catalog = tmp_path / "catalog"
-    catalog.mkdir()
-    for path in Path(CATALOG_DIR).glob("*.yaml"):
-        (catalog / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    (catalog / "countersign_test.yaml").write_text(yaml.safe_dump(COUNTERSIGN, allow_unicode=True), encoding="utf-8")
-    with demo_app.app_context():
-        do_load_catalog(acting_user=None, now=utcnow(), directory=catalog)
+    load_catalog_with(demo_app, tmp_path / "catalog", COUNTERSIGN)
     return demo_app
 
 

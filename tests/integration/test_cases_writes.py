@@ -67,13 +67,18 @@ def test_a_decision_leaves_the_session_clean_and_equal_to_the_database(catalog_a
         assert held_case == _stored(Case, id=case.id)[case.id]
 
 
+def _locked_at_first_step(form: dict) -> tuple[Case, Task]:
+    """A fresh leave's case as a task action reads it, and the first approver's task."""
+    task_id = _open(_submit("xujing", form), "zhangwei").id
+    db.session.commit()
+    case = lock_case_of_task(task_id)
+    return case, next(t for t in case.tasks if t.id == task_id)
+
+
 def test_a_case_changed_since_it_was_read_is_refused_before_anything_is_written(catalog_app):
     with catalog_app.app_context():
-        case = _submit("xujing", LEAVE_5)
-        task_id = _open(case, "zhangwei").id
-        db.session.commit()
-        case = lock_case_of_task(task_id)
-        task = next(t for t in case.tasks if t.id == task_id)
+        case, task = _locked_at_first_step(LEAVE_5)
+        task_id = task.id
         task.status, task.decision = "approved", "approve"
         case.version += 1
         # another writer moved the case on after this session read it
@@ -88,11 +93,8 @@ def test_a_case_changed_since_it_was_read_is_refused_before_anything_is_written(
 
 def test_a_reassigned_relationship_goes_through_the_orm_flush(catalog_app):
     with catalog_app.app_context():
-        case = _submit("xujing", LEAVE)
-        task_id = _open(case, "zhangwei").id
-        db.session.commit()
-        case = lock_case_of_task(task_id)
-        task = next(t for t in case.tasks if t.id == task_id)
+        case, task = _locked_at_first_step(LEAVE)
+        task_id = task.id
         other = next(s for s in case.steps if s.id != task.step_id)
         task.step = other  # a relationship, not a column: the writer leaves it to the ORM
         task.note = "moved"
