@@ -83,9 +83,12 @@ def write_case(case: Case) -> None:
 
     The case's row is written first, guarded by the version it was read with: when it changed
     meanwhile nothing is written and :class:`StaleDataError` is raised (the caller's ``atomic``
-    turns it into a 409). Falls back to the ORM's flush for a change it does not write itself (a
-    reassigned relationship)."""
+    turns it into a 409). Falls back to the ORM's flush for a case or steps not yet inserted and
+    for a change it does not write itself (a reassigned relationship)."""
     session = db.session()
+    if not inspect(case).persistent or any(inspect(step).pending for step in case.steps):
+        session.flush()  # a case or steps being created (submission): the ORM inserts them
+        return
     case_columns, case_other = _changed(case, Case)
     if case_other - {"tasks", "steps"}:
         session.flush()
