@@ -15,6 +15,7 @@ from internal_affairs.cases.models import OPEN_TASK, Case, CaseStep, Task
 from internal_affairs.cases.writes import write_case
 from internal_affairs.clock import utcnow
 from internal_affairs.extensions import db
+from internal_affairs.org.models import Person
 from internal_affairs.org.queries import get_person_by_uid
 from tests.integration.test_cases_flow import LEAVE, LEAVE_5
 from tests.integration.test_cases_statements import counted
@@ -45,14 +46,59 @@ def _open(case: Case, uid: str) -> Task:
     return next(t for t in case.tasks if t.assignee_id == person.id and t.status == OPEN_TASK)
 
 
-def test_a_decision_leaves_the_session_clean_and_equal_to_the_database(catalog_app):
+def _as(uid: str) -> dict:
+    return {"actor": get_person_by_uid(uid), "roles": set(), "now": utcnow()}
+
+
+def _first(case: Case) -> int:
+    return _open(case, "zhangwei").id
+
+
+def _added_then_removed(case: Case) -> Case:
+    actions.do_add_approver(_first(case), "guolei", position="before", comment="请先看", **_as("zhangwei"))
+    added = next(t for t in case.tasks if t.origin == "added_before")
+    return actions.do_remove_approver(added.id, **_as("zhangwei"))
+
+
+def _approved_then_withdrawn(case: Case) -> Case:
+    task_id = _first(case)
+    actions.do_decide(task_id, "approve", comment="同意", **_as("zhangwei"))
+    return actions.do_withdraw_decision(task_id, **_as("zhangwei"))
+
+
+def _returned_to_the_first_step(case: Case) -> Case:
+    case = actions.do_decide(_first(case), "approve", comment="同意", **_as("zhangwei"))
+    hr = next(t for t in case.tasks if t.status == OPEN_TASK)
+    return actions.do_decide(hr.id, "return", to_step=0, comment="请领导重新审批",
+                             **_as(db.session.get(Person, hr.assignee_id).uid))
+
+
+TASK_ACTIONS = {
+    "approve, the next step starts": (LEAVE, lambda case: actions.do_decide(
+        _first(case), "approve", comment="同意", **_as("zhangwei"))),
+    "approve, the next in the chain": (LEAVE_5, lambda case: actions.do_decide(
+        _first(case), "approve", comment="同意", **_as("zhangwei"))),
+    "reject": (LEAVE, lambda case: actions.do_decide(_first(case), "reject", comment="不同意", **_as("zhangwei"))),
+    "return to the applicant": (LEAVE, lambda case: actions.do_decide(
+        _first(case), "return", comment="请补充", **_as("zhangwei"))),
+    "return to an earlier step": (LEAVE, _returned_to_the_first_step),
+    "transfer": (LEAVE, lambda case: actions.do_transfer(_first(case), "guolei", comment="请代办", **_as("zhangwei"))),
+    "consult": (LEAVE, lambda case: actions.do_consult(_first(case), "guolei", comment="请提意见", **_as("zhangwei"))),
+    "add an approver before": (LEAVE, lambda case: actions.do_add_approver(
+        _first(case), "guolei", position="before", **_as("zhangwei"))),
+    "add an approver after": (LEAVE, lambda case: actions.do_add_approver(
+        _first(case), "guolei", position="after", **_as("zhangwei"))),
+    "remove an added approver": (LEAVE, _added_then_removed),
+    "withdraw a decision": (LEAVE_5, _approved_then_withdrawn),
+}
+
+
+@pytest.mark.parametrize("name", TASK_ACTIONS)
+def test_a_task_action_leaves_the_session_clean_and_equal_to_the_database(catalog_app, name):
+    form, act = TASK_ACTIONS[name]
     with catalog_app.app_context():
-        case = _submit("xujing", LEAVE)
-        task = _open(case, "zhangwei")
-        case = actions.do_decide(task.id, "approve", actor=get_person_by_uid("zhangwei"), roles=set(), now=utcnow(),
-                                 comment="同意")
-        hr_tasks = [t for t in case.tasks if t.status == OPEN_TASK]
-        assert hr_tasks and all(t.id for t in hr_tasks), "the next step's tasks were inserted with their ids"
+        case = act(_submit("xujing", form))
+        assert all(t.id for t in case.tasks), "new tasks were inserted with their ids"
         assert not db.session.dirty and not db.session.new
         for obj in (case, *case.steps, *case.tasks):
             state = inspect(obj)
