@@ -85,7 +85,7 @@ class CaseStep(db.Model):
     __table_args__ = (UniqueConstraint("case_id", "index"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), nullable=False, index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), nullable=False)
     index: Mapped[int] = mapped_column(Integer, nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
