@@ -38,7 +38,10 @@ What it does, in order (progress goes to stderr):
    of requests: the inbox and case detail as the 50 people with the most tasks (their own cases),
    decisions as the 50 department heads (each decision once; at 50 clients each client is one of
    them). ``B_read`` at 50 clients is run three times (first, before and after the decisions) and
-   the median run is the one the shares are taken of. Finally 1,000 overtime cases are submitted
+   the median run is the one the shares are taken of. Each 50-client run also reports the CPU one
+   request cost (``cpu_ms_per_request``): the server's (gunicorn's processes) and PostgreSQL's (the
+   backends of the benchmark's database), read from /proc around the run, and the load
+   generator's. Finally 1,000 overtime cases are submitted
    through the engine, each waiting at its ``any`` HR step (人事备案) for 10 holders, and all
    10,000 "read" decisions are fired at once from 50 clients; the database is then checked for
    exactly one winner per step.
@@ -755,6 +758,52 @@ class Gunicorn:
                 self.proc.wait(timeout=10)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used, from /proc (0 for one that is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU used by the server (gunicorn's master and workers) and by PostgreSQL (the backends
+    connected to the benchmark's database) between two samples, read from /proc."""
+
+    def __init__(self, gunicorn: Gunicorn, url: str):
+        self.master, self.url = gunicorn.proc.pid, url
+
+    def _server_pids(self) -> list[int]:
+        pids = [self.master]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == self.master:
+                        pids.append(int(entry.name))
+                except (OSError, IndexError, ValueError):
+                    continue
+        return pids
+
+    def _backend_pids(self) -> list[int]:
+        import psycopg
+
+        with psycopg.connect(conninfo(self.url), autocommit=True) as conn:
+            return [row[0] for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+
+    def sample(self) -> dict[str, dict[int, float]]:
+        return {"server": {pid: _cpu_seconds(pid) for pid in self._server_pids()},
+                "postgres": {pid: _cpu_seconds(pid) for pid in self._backend_pids()}}
+
+    def per_request_ms(self, before: dict, requests: int) -> dict[str, float]:
+        """Milliseconds of CPU per request since ``before``, over ``requests`` requests (backends
+        that connected meanwhile count from zero)."""
+        after = self.sample()
+        return {side: round(sum(cpu - before[side].get(pid, 0.0) for pid, cpu in after[side].items())
+                            / requests * 1000, 3) for side in ("server", "postgres")}
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -929,7 +978,7 @@ def main() -> None:
         recreate_database(args.db)
         flask_cli(args.db, "db", "upgrade")
         ldif = workdir / "district.ldif"
-        hr_uids = write_directory(ldif, args.people, args.hr_holders, args.race_holders, seed=1)
+        write_directory(ldif, args.people, args.hr_holders, args.race_holders, seed=1)
         flask_cli(args.db, "org", "load-ldif", str(ldif), "--base-dn", BASE_DN)
         flask_cli(args.db, "matters", "load")
         from werkzeug.security import generate_password_hash
@@ -1127,11 +1176,23 @@ def main() -> None:
         stmts = {k: v["statements"] for k, v in out["sql_per_request"].items()}
         results: dict[str, dict] = {}
 
+        meter = CpuMeter(gunicorn, args.db)
+
+        def measured(**job) -> tuple[dict, dict]:
+            """A load run and the CPU per request it cost (warmup included in both counts)."""
+            before = meter.sample()
+            r = load(port, tokens, **job)
+            sent = len(r["latencies_ms"]) + len(job.get("warmup", ()))
+            cpu = meter.per_request_ms(before, sent)
+            cpu["load_generator"] = round(r["client_cpu_seconds"] / len(r["latencies_ms"]) * 1000, 3)
+            return r, cpu
+
         def scenario(name: str, reqs1, reqs50, statements, warm=30):
             warm1, warm50 = reqs1[:warm], reqs50[:warm * 3]
             r1 = load(port, tokens, queue=reqs1[warm:warm + n1], concurrency=1, warmup=warm1)
-            r50 = load(port, tokens, queue=reqs50[warm * 3:warm * 3 + n50], concurrency=c, warmup=warm50)
-            results[name] = {"1_client": summarize(r1, statements), f"{c}_clients": summarize(r50, statements)}
+            r50, cpu = measured(queue=reqs50[warm * 3:warm * 3 + n50], concurrency=c, warmup=warm50)
+            results[name] = {"1_client": summarize(r1, statements),
+                             f"{c}_clients": summarize(r50, statements) | {"cpu_ms_per_request": cpu}}
             log(f"{name}: 1 client p95 {results[name]['1_client']['p95_ms']} ms, "
                 f"{c} clients {results[name][f'{c}_clients']['requests_per_second']} req/s")
 
@@ -1144,8 +1205,8 @@ def main() -> None:
         b_runs = []
 
         def b_read(when: str) -> None:
-            r = load(port, tokens, queue=cycle(health, n50), concurrency=c, warmup=cycle(health, 90))
-            b_runs.append(summarize(r, b_stmts) | {"when": when})
+            r, cpu = measured(queue=cycle(health, n50), concurrency=c, warmup=cycle(health, 90))
+            b_runs.append(summarize(r, b_stmts) | {"cpu_ms_per_request": cpu, "when": when})
 
         scenario("B_read", cycle(health, n1 + 30), cycle(health, n50 + 90), b_stmts)
         b_runs.append(results["B_read"][f"{c}_clients"] | {"when": "first"})
@@ -1177,9 +1238,10 @@ def main() -> None:
         per = math.ceil(n50 / c)
         warm_many = [decision(a, pools[a].pop()[0]) for a in order for _ in range(2)]
         lanes50 = [[decision(a, pools[a].pop()[0]) for _ in range(per)] for a in order]
-        r50 = load(port, tokens, lanes=lanes50, warmup=warm_many)
+        r50, cpu = measured(lanes=lanes50, warmup=warm_many)
         stm = stmts["decision_leader_approve_step_ends_again"]
-        results["decision_approve"] = {"1_client": summarize(r1, stm), f"{c}_clients": summarize(r50, stm)}
+        results["decision_approve"] = {"1_client": summarize(r1, stm),
+                                       f"{c}_clients": summarize(r50, stm) | {"cpu_ms_per_request": cpu}}
         log(f"decisions: 1 client p95 {results['decision_approve']['1_client']['p95_ms']} ms, "
             f"{c} clients {results['decision_approve'][f'{c}_clients']['requests_per_second']} req/s")
         b_read("after the decisions")
