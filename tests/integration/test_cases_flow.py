@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import api_token
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
@@ -13,13 +11,6 @@ OVERSEAS = {"destinations": ["JP"], "start_date": "2027-01-04", "end_date": "202
 TRIP = {"start_date": "2026-12-07", "end_date": "2026-12-08", "destination": "杭州", "purpose": "培训",
         "transport": "train"}
 OVERTIME = {"date": "2026-12-05", "hours": "3", "reason": "值班", "compensation": "time_off"}
-
-
-@pytest.fixture
-def c(catalog_app):
-    client = catalog_app.test_client()
-    client.tokens = {}
-    return client
 
 
 def token(c, uid):

@@ -17,7 +17,7 @@ from internal_affairs.extensions import db
 from internal_affairs.matters import queries as matter_queries
 from internal_affairs.matters.actions import do_load_catalog, do_set_calendar_override
 from internal_affairs.org.queries import get_person_by_uid
-from tests.integration.test_cases_flow import LEAVE, LEAVE_5, c, decide, open_task, submit, token  # noqa: F401 (c)
+from tests.integration.test_cases_flow import LEAVE, LEAVE_5, decide, open_task, submit, token
 
 
 @contextmanager
