@@ -69,7 +69,8 @@ _LOCK_CASE_OF_TASK = (
            _HAS_EXTRAS.label("has_extras"))
     .where(Case.id == select(Task.case_id).where(Task.id == bindparam("task")).scalar_subquery())
     .options(joinedload(Case.steps), *_NAMED).with_for_update(of=Case).execution_options(**_FRESH))
-_STEPS = select(CaseStep).where(CaseStep.case_id == bindparam("case")).execution_options(**_FRESH)
+_STEPS = (select(CaseStep).where(CaseStep.case_id == bindparam("case")).order_by(CaseStep.index)
+          .execution_options(**_FRESH))
 _TASKS = select(Task).where(Task.case_id == bindparam("case")).order_by(Task.id).execution_options(**_FRESH)
 """Built once: every case page and task action runs them."""
 
@@ -95,7 +96,6 @@ def lock_case_of_task(task_id: Any) -> Case:
     if not has_extras:
         note_without_extras(case.id)
     if seen_version != case.version:
-        set_committed_value(case, "steps", sorted(db.session.execute(_STEPS, {"case": case.id}).scalars(),
-                                                  key=lambda step: step.index))
+        set_committed_value(case, "steps", list(db.session.execute(_STEPS, {"case": case.id}).scalars()))
     set_committed_value(case, "tasks", list(db.session.execute(_TASKS, {"case": case.id}).scalars()))
     return case

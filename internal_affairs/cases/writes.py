@@ -1,9 +1,9 @@
-"""Writing what a task action changed: its case, the case's steps and tasks, and the new tasks.
+"""Writing what an action changed of a case: the case, its steps and tasks, and the new tasks.
 
-A task action reads one case under lock, changes a few columns of a few of its rows in memory
-and adds a few tasks. The ORM's unit of work would discover those changes, sort the tables by
-their dependencies and write them; for these few rows that bookkeeping cost more than the writes
-(more than a quarter of a decision's time in the worker). :func:`write_case` takes each row's
+An action on a case (a task action reads it under lock) changes a few columns of a few of its
+rows in memory and adds a few tasks. The ORM's unit of work would discover those changes, sort
+the tables by their dependencies and write them; for these few rows that bookkeeping cost more
+than the writes (more than a quarter of a decision's time in the worker). :func:`write_case` takes each row's
 changed columns from its own attribute state, writes them with one statement per table and set of
 columns (built once per process; several rows of one table go as one executemany), inserts the
 new tasks in one statement that returns their ids, and then marks every row as written, so the
@@ -86,7 +86,7 @@ def write_case(case: Case) -> None:
     turns it into a 409). Falls back to the ORM's flush for a case or steps not yet inserted and
     for a change it does not write itself (a reassigned relationship)."""
     session = db.session()
-    if not inspect(case).persistent or any(inspect(step).pending for step in case.steps):
+    if not inspect(case).persistent or any(inspect(step).pending for step in case.__dict__.get("steps", ())):
         session.flush()  # a case or steps being created (submission): the ORM inserts them
         return
     case_columns, case_other = _changed(case, Case)
@@ -94,8 +94,8 @@ def write_case(case: Case) -> None:
         session.flush()
         return
     writes: list[tuple[type, Any, set[str]]] = []
-    for model, rows in ((CaseStep, case.steps), (Task, case.tasks)):
-        for row in rows:
+    for model, key in ((CaseStep, "steps"), (Task, "tasks")):
+        for row in case.__dict__.get(key, ()):  # a collection never loaded has nothing to write
             if inspect(row).persistent:
                 columns, other = _changed(row, model)
                 if other:
@@ -127,7 +127,7 @@ def write_case(case: Case) -> None:
 
 
 def _insert_new_tasks(session, case: Case) -> None:
-    new = [t for t in case.tasks if inspect(t).pending]
+    new = [t for t in case.__dict__.get("tasks", ()) if inspect(t).pending]
     if not new:
         return
     columns = _columns(Task)
