@@ -1,6 +1,7 @@
-"""Every migration goes down as well as up: from head to base and back on an empty database of its
-own (a SQLite file, or a second PostgreSQL database beside the test one), ending in the schema the
-models describe."""
+"""The migrations build the schema the models describe (a model change without its migration, or
+the reverse, fails here), and every migration goes down as well as up: from head to base and back
+on an empty database of its own (a SQLite file, or a second PostgreSQL database beside the test
+one)."""
 
 from __future__ import annotations
 
