@@ -1,13 +1,24 @@
-"""Races on PostgreSQL: people deciding the same ``any`` step at once, and simultaneous
-submissions in one agency. Exactly one decision wins; case numbers stay gapless."""
+"""Races on PostgreSQL: people deciding the same ``any`` step at once, both branches of a parallel
+step decided at once, and simultaneous submissions in one agency. Exactly one decision wins, a
+decision that waited for the lock works on what its predecessor left, case numbers stay gapless
+and the audit chain unbroken."""
 
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import select, text
 
+from internal_affairs.audit.actions import verify_chain
+from internal_affairs.audit.models import AuditEvent
+from internal_affairs.cases import actions
+from internal_affairs.cases.models import Case, CaseStep, Task
+from internal_affairs.clock import utcnow
+from internal_affairs.extensions import db
+from internal_affairs.org.queries import get_person_by_uid
 from tests.conftest import PG_URL, api_token, load_catalog_with
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="race tests need PostgreSQL (IA_TEST_DATABASE_URL); "
@@ -80,12 +91,6 @@ def test_simultaneous_submissions_get_gapless_numbers(c):
 def test_concurrent_writers_keep_one_unbroken_audit_chain(c):
     """Simultaneous submissions all append to the one chain: every sequence number once, each
     event linked to the one before, ``verify_chain`` passes."""
-    from sqlalchemy import select
-
-    from internal_affairs.audit.actions import verify_chain
-    from internal_affairs.audit.models import AuditEvent
-    from internal_affairs.extensions import db
-
     _simultaneous_submissions(c, 3)
     with c.app_context():
         report = verify_chain()
@@ -117,16 +122,6 @@ def test_a_decision_that_waited_for_the_lock_sees_the_steps_its_predecessor_left
     """Both branches of a parallel step decided at the same moment: the second decision waits for
     the first one's lock and must then work on the steps as the first one left them (its branch
     done), not as they were when it started waiting, or the step would never finish."""
-    import time
-
-    from sqlalchemy import select, text
-
-    from internal_affairs.cases import actions
-    from internal_affairs.cases.models import Case, CaseStep, Task
-    from internal_affairs.clock import utcnow
-    from internal_affairs.extensions import db
-    from internal_affairs.org.queries import get_person_by_uid
-
     app = parallel_app
     with app.app_context():
         case = actions.do_create_case("parallel_race_test", {"reason": "并联"}, applicant=get_person_by_uid("xujing"),
