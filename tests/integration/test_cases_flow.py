@@ -286,6 +286,19 @@ def test_the_document_lists_cc_attachments_and_deferred_materials_in_order(c):
     assert all(entry["at"].endswith("Z") and entry["name"] for entry in case["cc"])
 
 
+def test_cc_several_people_at_once_and_refusals(c):
+    case = submit(c, "xujing", "leave", LEAVE)
+    path, headers = f"/api/v1/cases/{case['id']}/cc", token(c, "xujing")
+    for body, field_message in (({"to": ["guolei", "nobody_here", "liujia"]}, "nobody_here"),
+                                ({"to": ["guolei", 7]}, "用户名"), ({"to": []}, "1 至 50"),
+                                ({"to": "guolei"}, "1 至 50"), ({"to": ["guolei"] * 51}, "1 至 50")):
+        refused = c.post(path, json=body, headers=headers)
+        assert refused.status_code == 422 and field_message in refused.get_json()["error"]["fields"]["to"], body
+    assert get(c, "xujing", case)["cc"] == [], "a refused CC adds nobody"
+    answer = c.post(path, json={"to": ["liujia", "guolei", "liujia", "xujing"]}, headers=headers).get_json()
+    assert [entry["uid"] for entry in answer["cc"]] == ["liujia", "guolei"], "once each, never the applicant"
+
+
 def test_cc_remind_and_inbox_boxes(c):
     case = submit(c, "xujing", "leave", LEAVE)
     assert c.post(f"/api/v1/cases/{case['id']}/cc", json={"to": ["guolei"]}, headers=token(c, "xujing")).status_code == 200
