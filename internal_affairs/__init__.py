@@ -9,6 +9,7 @@ from flask import Flask, request, session
 
 from .config import ConfigError, load_config
 from .extensions import babel, csrf, db, login_manager, migrate
+from .sqlite import configure_sqlite
 
 __all__ = ["create_app", "ConfigError"]
 
@@ -63,7 +64,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
-    _enable_sqlite_foreign_keys(app)
+    with app.app_context():
+        configure_sqlite(app, db.engine)
 
     from . import models  # noqa: F401  (registers every table on the metadata)
     from .errors import register_error_handlers
@@ -100,25 +102,3 @@ def _translate_stored(text: str | None) -> str | None:
     from flask_babel import gettext
 
     return gettext(text) if text else text
-
-
-_SQLITE_HOOKED = False
-
-
-def _enable_sqlite_foreign_keys(app: Flask) -> None:
-    """Enforce foreign keys and wait on locks in SQLite (registered once per process)."""
-    global _SQLITE_HOOKED
-    if _SQLITE_HOOKED:
-        return
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    @event.listens_for(Engine, "connect")
-    def _on_connect(dbapi_connection, connection_record):  # pragma: no cover - driver hook
-        if type(dbapi_connection).__module__.startswith("sqlite3"):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.close()
-
-    _SQLITE_HOOKED = True

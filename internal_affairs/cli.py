@@ -75,8 +75,10 @@ def sync(dry_run: bool, full: bool, force: bool) -> None:
 def audit_verify() -> None:
     """Recompute the audit hash chain; exit 1 at the first broken link."""
     from .audit.actions import verify_chain
+    from .sqlite import write_intent
 
-    report = verify_chain()
+    with write_intent(False):  # only reads: writers of the embedded file go on meanwhile
+        report = verify_chain()
     if not report.ok:
         raise click.ClickException(f"audit chain broken at event #{report.first_bad} ({report.checked} verified before it)")
     click.echo(f"audit chain intact: {report.checked} events verified")

@@ -28,6 +28,8 @@ class DomainError(Exception):
     code = "domain_error"
     http_status = 400
     default_message = lazy_gettext("请求无法处理。")
+    retry_after: int | None = None
+    """Seconds after which trying again may succeed (sent as ``Retry-After``)."""
 
     def __init__(self, message: Any = None, *, code: str | None = None,
                  fields: dict[str, str] | None = None, details: dict[str, Any] | None = None):
@@ -117,11 +119,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
         if _wants_json():
-            return jsonify(error.to_json()), error.http_status
-        if error.http_status in (404, 403, 401):
+            return jsonify(error.to_json()), error.http_status, headers
+        if error.http_status in (404, 403, 401) or error.http_status >= 500:
             return render_template("error.html", status=error.http_status,
-                                   message=str(error.message)), error.http_status
+                                   message=str(error.message)), error.http_status, headers
         flash(str(error.message), "error")
         return redirect(request.referrer or request.path, code=303)
 
@@ -145,6 +148,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
+        from .extensions import db
+        from .sqlite import DatabaseBusy, is_busy_error, write_intent
+
+        if is_busy_error(error):
+            db.session.rollback()
+            with write_intent(False):  # the page may read (WAL readers never wait), never write
+                return handle_domain_error(DatabaseBusy())
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         message = _("系统内部错误，已记录，请稍后重试。")
         if _wants_json():

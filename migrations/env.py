@@ -97,6 +97,10 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # the app's SQLite connections run their own BEGIN (internal_affairs/sqlite.py), so DDL
+            # is transactional there too: a migration commits whole or not at all
+            conf_args.setdefault("transactional_ddl", True)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -67,6 +67,10 @@ def db_template(tmp_path_factory):
     app = create_app({"ENVIRON": _base_environ(f"sqlite:///{path}"),
                       "INSTANCE_PATH": str(tmp_path_factory.mktemp("inst"))})
     _migrate(app)
+    with app.app_context():
+        from internal_affairs.extensions import db
+
+        db.engine.dispose()  # the last connection closed checkpoints the WAL into the file we copy
     yield path
 
 

@@ -28,7 +28,8 @@ def counted(app):
         engine = db.engine
 
     def count(conn, cursor, statement, *args):
-        statements.append(statement)
+        if statement not in ("BEGIN", "BEGIN IMMEDIATE"):  # SQLite's, emitted as a statement (sqlite.py)
+            statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
     try:

@@ -15,6 +15,7 @@ from internal_affairs.cases.models import OPEN_TASK, Case, CaseStep, Task
 from internal_affairs.cases.writes import write_case
 from internal_affairs.clock import utcnow
 from internal_affairs.extensions import db
+from internal_affairs.sqlite import write_intent
 from internal_affairs.org.models import Person
 from internal_affairs.org.queries import get_person_by_uid
 from tests.integration.test_cases_flow import LEAVE, LEAVE_5
@@ -29,7 +30,7 @@ def _stored(model, **where) -> dict[int, dict]:
     """Rows of ``model`` as the database has them, read on a connection of their own."""
     table = inspect(model).local_table
     stmt = select(table).where(*(table.c[k] == v for k, v in where.items()))
-    with db.engine.connect() as conn:
+    with write_intent(False), db.engine.connect() as conn:  # a reader beside the session's writer
         return {row["id"]: dict(row) for row in conn.execute(stmt).mappings()}
 
 
