@@ -18,7 +18,7 @@ from .models import ROLE_LABELS, Agency, Department, OrgGroup, OrgGroupMember, P
 __all__ = [
     "get_person_by_uid", "get_roles", "get_leader_chain", "get_agencies_tree", "get_current_state",
     "person_to_json", "get_sync_runs", "get_last_people_count", "RoleHolding", "get_role_holdings",
-    "get_group_leaders", "build_org_view", "get_agency_json",
+    "get_group_leaders", "build_org_view", "get_agency_json", "is_system_admin",
 ]
 
 
@@ -77,6 +77,13 @@ def get_roles(person: Person, system_admins: tuple[str, ...] = ()) -> set[str]:
     if person.uid in system_admins:
         codes.add("admin")
     return codes
+
+
+def is_system_admin(person: Person) -> bool:
+    """True when ``person`` is one of the configured system administrators (``IA_ADMINS``)."""
+    from flask import current_app
+
+    return person.uid in current_app.config.get("SYSTEM_ADMINS", ())
 
 
 def get_group_leaders(kind: str, *, agency_id: int | None = None, department_id: int | None = None) -> list[Person]:
