@@ -69,6 +69,13 @@ def _text(name: str, raw: str) -> str:
     return raw
 
 
+def _agency_name(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value or len(value) > 200 or any(ch in value for ch in ",;=\\") or not value.isprintable():
+        raise ConfigError(f"{name}={raw!r}: expected the name of one agency (its OU name, e.g. 区委组织部)")
+    return value
+
+
 def _uid_list(name: str, raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
@@ -106,6 +113,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IA_SCHEDULER", "SCHEDULER", _bool, False),
     Setting("IA_LOCAL_LOGIN", "LOCAL_LOGIN", _bool, False),
     Setting("IA_ADMINS", "SYSTEM_ADMINS", _uid_list, ()),
+    Setting("IA_DISTRICT_HR_AGENCY", "DISTRICT_HR_AGENCY", _agency_name, None),
     Setting("IA_MAX_UPLOAD_MB", "MAX_CONTENT_LENGTH", _mb, 20 * 1024 * 1024),
     Setting("IA_TOKEN_HOURS", "TOKEN_HOURS", lambda n, r: _int(n, r, 1), 12),
     Setting("IA_DEFAULT_LOCALE", "BABEL_DEFAULT_LOCALE", _choice("zh", "en"), "zh"),

@@ -33,7 +33,9 @@ class Change:
     """One thing the plan would do to one object.
 
     ``action`` is create, update, rename, move, deactivate or reactivate; ``kind`` is agency,
-    department, person or group; ``fields`` lists ``(field, old, new)``.
+    department, person or group; ``fields`` lists ``(field, old, new)``; ``agencies`` the external
+    ids of the agencies the change concerns (both of them for a move between agencies), so each
+    agency's HR can be shown its own part of a plan. It is not part of the fingerprint.
     """
 
     action: str
@@ -41,6 +43,7 @@ class Change:
     external_id: str
     label: str
     fields: tuple[tuple[str, Any, Any], ...] = ()
+    agencies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,16 @@ class SyncPlan:
             out[key] = out.get(key, 0) + 1
         return dict(sorted(out.items()))
 
+    def agency_counts(self) -> dict[str, dict[str, int]]:
+        """:meth:`counts` per agency external id (a change between two agencies counts for both)."""
+        out: dict[str, dict[str, int]] = {}
+        for change in self.changes:
+            key = f"{change.kind}.{change.action}"
+            for agency in change.agencies:
+                per = out.setdefault(agency, {})
+                per[key] = per.get(key, 0) + 1
+        return {agency: dict(sorted(per.items())) for agency, per in sorted(out.items())}
+
     def fingerprint(self) -> str:
         """A digest of the changes: the same directory and state give the same fingerprint."""
         digest = hashlib.sha256()
@@ -96,7 +109,8 @@ class SyncPlan:
         listed = self.changes if max_changes is None else self.changes[:max_changes]
         return {
             "changes": [{"action": c.action, "kind": c.kind, "external_id": c.external_id, "label": c.label,
-                         "fields": [list(f) for f in c.fields]} for c in listed],
+                         "fields": [list(f) for f in c.fields], "agencies": list(c.agencies)} for c in listed],
+            "agency_counts": self.agency_counts(),
             "changes_total": len(self.changes),
             "warnings": [asdict(w) for w in self.warnings],
             "refusals": [asdict(w) for w in self.refusals],
@@ -162,6 +176,23 @@ def _group_label(group: DirGroup, *snaps: Snapshot) -> str:
     label = group.role_code if group.kind == "role" else {
         "principal_leader": "主要领导", "leader_in_charge": "分管领导", "department_head": "负责人"}[group.kind]
     return f"{_unit_path(group.unit_id, *snaps)} {label}"
+
+
+def _agencies_of(change: Change, old: Snapshot, new: Snapshot) -> tuple[str, ...]:
+    """The agencies ``change`` concerns: where its object was and where it is, in that order."""
+    found: list[str] = []
+    for snap in (old, new):
+        unit_id = None
+        if change.kind in ("agency", "department"):
+            unit_id = change.external_id
+        elif change.kind == "person" and change.external_id in snap.people:
+            unit_id = snap.people[change.external_id].unit_id
+        elif change.kind == "group" and change.external_id in snap.groups:
+            unit_id = snap.groups[change.external_id].unit_id
+        unit = snap.units.get(unit_id) if unit_id is not None else None
+        if unit is not None and unit.agency_id not in found:
+            found.append(unit.agency_id)
+    return tuple(found)
 
 
 def compute_plan(current: CurrentState, incoming: Snapshot, guards: Guards = Guards()) -> SyncPlan:
@@ -283,6 +314,8 @@ def compute_plan(current: CurrentState, incoming: Snapshot, guards: Guards = Gua
             changes.append(Change("deactivate", "group", ident, label))
             if group.kind in ("principal_leader", "department_head") or group.kind == "role":
                 warnings.append(PlanWarning("group_vanishes", f"{label} 将从目录中消失", ident))
+
+    changes = [replace(c, agencies=_agencies_of(c, old, new)) for c in changes]
 
     refusals: list[PlanWarning] = []
     people_seen = len(new.people)

@@ -68,11 +68,15 @@ SPEC: dict[str, Any] = {
         "/org/people/{uid}/default-deputy": {"put": op(
             "Set a person's default deputy (HR of the agency or administrators)", params=[path_param("uid")],
             body={"type": "object", "properties": {"deputy": {"type": ["string", "null"]}}})},
-        "/org/sync": {"post": op("Sync the org chart from the directory (HR)", ok="201", body={
+        "/org/sync": {"post": op("Sync the whole district's org chart from the directory (district HR: administrators "
+                                 "or HR of the district HR agency)", ok="201", body={
             "type": "object", "properties": {"dry_run": {"type": "boolean"}, "full": {"type": "boolean"},
                                              "force": {"type": "boolean"}, "apply_run": {"type": "integer"}}},
             errors=(400, 401, 403, 404, 409, 422, 503))},
-        "/org/sync-runs": {"get": op("Recorded sync runs, newest first (HR)", params=PAGING)},
+        "/org/sync-runs": {"get": op("Recorded sync runs, newest first (HR; an agency's HR sees the counts of its "
+                                     "own agency's changes)", params=PAGING)},
+        "/org/sync-runs/{run_id}": {"get": op("One sync run with its plan (an agency's HR sees its own agency's "
+                                              "changes)", params=[path_param("run_id")])},
         "/openapi.json": {"get": op("This description", auth=False, errors=())},
         "/matter-types": {"get": op("The catalog: [{code, name, category, fields, materials, time_limit}]")},
         "/matter-types/{code}": {"get": op("One matter type", params=[path_param("code")])},

@@ -12,19 +12,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..errors import NotFound
 from ..extensions import db
 from ..matters.models import MatterVersion
-from ..org.models import OrgGroup, OrgGroupMember, Person
+from ..org.models import Person
+from ..org.queries import hr_agency_ids
 from .models import Attachment, Case, CaseCC, CaseMaterial, CaseStep, Task
 from .queries import note_without_extras
 
 __all__ = ["access_case", "can_view_case", "hr_agency_ids", "lock_case_of_task"]
-
-
-def hr_agency_ids(person: Person) -> set[int]:
-    """Agencies in which ``person`` holds the ``hr`` role."""
-    return set(db.session.execute(
-        select(OrgGroup.agency_id).join(OrgGroupMember, OrgGroupMember.group_id == OrgGroup.id)
-        .where(OrgGroupMember.person_id == person.id, OrgGroup.kind == "role", OrgGroup.role_code == "hr",
-               OrgGroup.active.is_(True))).scalars())
 
 
 def can_view_case(case: Case, person: Person, roles: Set[str]) -> bool:

@@ -34,7 +34,7 @@ from ..routing.resolver import resolve_route
 from .access import can_view_case, lock_case_of_task
 from .queries import case_to_json, hold_people, named_in_case
 from .writes import write_case
-from .errors import (InvalidTransitionError, MissingMaterialError, NotYourTaskError, RateLimitedError,
+from .errors import (InvalidTransitionError, MissingMaterialError, NotYourTaskError, OwnCaseError, RateLimitedError,
                      SelfApprovalError, StaleDecisionError, TaskBlockedError)
 from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision, CaseStep,
                      Reminder, Task)
@@ -316,11 +316,16 @@ def _task_kind(step_kind: str) -> str:
     return {"approve": "approve", "auto": "approve", "handle": "handle", "read": "read"}.get(step_kind, "approve")
 
 
-def _new_task(case: Case, step: CaseStep | None, assignee: Person, *, kind: str, branch: str | None, now: datetime,
-              position: int = 0, origin: str = "plan", parent: Task | None = None, note: str | None = None,
-              due_at: datetime | None = None) -> Task:
+def _new_task(case: Case, step: CaseStep | None, assignee: Person | None, *, kind: str, branch: str | None,
+              now: datetime, position: int = 0, origin: str = "plan", parent: Task | None = None,
+              note: str | None = None, due_at: datetime | None = None) -> Task:
+    """A new open task of ``case``. ``assignee`` None makes an error task that waits for a system
+    administrator other than the applicant. Nobody holds a task on their own case (only the
+    applicant's own obligations are theirs): raises :class:`OwnCaseError` whatever asked for it."""
+    if assignee is not None and assignee.id == case.applicant_id and kind != "obligation":
+        raise OwnCaseError()
     task = Task(case=case, step=step, step_id=step.id if step else None, branch=branch, kind=kind, origin=origin,
-                position=position, assignee_id=assignee.id, status=OPEN_TASK, created_at=now,
+                position=position, assignee_id=assignee.id if assignee else None, status=OPEN_TASK, created_at=now,
                 due_at=due_at if due_at is not None else (step.due_at if step else None),
                 parent_task_id=parent.id if parent else None, note=note, version=1)
     db.session.add(task)
@@ -388,24 +393,31 @@ def _activate(case: Case, step: CaseStep, *, now: datetime, calendar: WorkCalend
         if branch in done_branches:
             continue
         if lane.get("error"):
-            for uid in lane.get("error_assignees", []):
-                if uid in people:
-                    _new_task(case, step, people[uid], kind="error", branch=branch, now=now,
-                              note=lane["error"])
-                    created += 1
+            repairers = [people[uid] for uid in lane.get("error_assignees", [])
+                         if uid in people and people[uid].active and people[uid].id != case.applicant_id]
+            for person in repairers:
+                _new_task(case, step, person, kind="error", branch=branch, now=now, note=lane["error"])
+            if not repairers:
+                _new_task(case, step, None, kind="error", branch=branch, now=now, note=lane["error"])
+            created += max(len(repairers), 1)
             continue
-        approvers = [people[u] for u in lane.get("approvers", []) if u in people]
+        planned = [people.get(u) for u in lane.get("approvers", [])]
+        approvers = [p for p in planned if p is not None and p.id != case.applicant_id]
         if not approvers:
+            if any(p is not None for p in planned):  # only the applicant was left: never theirs to decide
+                _new_task(case, step, None, kind="error", branch=branch, now=now, note=N_("申请人不能审批自己的申请。"))
+                created += 1
             continue
         if lane.get("mode") == "serial":
             start = resume.get("position", 0) if resume.get("branch") == branch else 0
-            start = start if 0 <= start < len(approvers) else 0
-            _new_task(case, step, approvers[start], kind=kind, branch=branch, now=now, position=start)
+            start = _serial_position(planned, start if 0 <= start < len(planned) else 0, case)
+            _new_task(case, step, planned[start], kind=kind, branch=branch, now=now, position=start)
             created += 1
         else:
-            for position, person in enumerate(approvers):
-                _new_task(case, step, person, kind=kind, branch=branch, now=now, position=position)
-                created += 1
+            for position, person in enumerate(planned):
+                if person is not None and person.id != case.applicant_id:
+                    _new_task(case, step, person, kind=kind, branch=branch, now=now, position=position)
+                    created += 1
     if resume:
         step.spec = {k: v for k, v in spec.items() if k != "_resume"}
     if created == 0:
@@ -413,6 +425,16 @@ def _activate(case: Case, step: CaseStep, *, now: datetime, calendar: WorkCalend
         step.note = N_("审批人已在上一环节审批，不再重复")
         return False
     return True
+
+
+def _serial_position(queue: list[Person | None], start: int, case: Case) -> int:
+    """The first position from ``start`` of a serial queue that someone other than the applicant
+    holds (the plan never names the applicant; this keeps a stored plan from doing so either)."""
+    for position in list(range(start, len(queue))) + list(range(0, start)):
+        person = queue[position]
+        if person is not None and person.id != case.applicant_id:
+            return position
+    raise OwnCaseError()
 
 
 def _advance(case: Case, *, from_index: int, now: datetime, calendar: WorkCalendar | None = None) -> None:
@@ -468,10 +490,12 @@ def _lane_done(step: CaseStep, branch: str | None, decided: Task, *, now: dateti
         mode = "any"
     if mode == "serial" and decided.origin in ("plan", "transfer"):
         queue = spec.get("approvers", [])
-        nxt = decided.position + 1
-        if nxt < len(queue) and not any(t.origin == "plan" and t.position == nxt for t in tasks):
-            person = _people_by_uid([queue[nxt]], step.case).get(queue[nxt])
-            if person is not None:
+        people = _people_by_uid(queue[decided.position + 1:], step.case)
+        for nxt in range(decided.position + 1, len(queue)):
+            if any(t.origin == "plan" and t.position == nxt for t in tasks):
+                break
+            person = people.get(queue[nxt])
+            if person is not None and person.id != step.case.applicant_id:
                 _new_task(step.case, step, person, kind=decided.kind, branch=branch, now=now, position=nxt)
                 return False
     if mode == "any":
@@ -548,13 +572,22 @@ def _load_task(task_id: Any, actor: Person, roles: AbstractSet[str]) -> tuple[Ta
     return task, case
 
 
-def _check_holder(task: Task, actor: Person) -> None:
-    if task.assignee_id != actor.id:
+def _check_holder(task: Task, case: Case, actor: Person, roles: AbstractSet[str]) -> None:
+    """``actor`` may act on ``task`` now: they hold it, or it waits for an administrator and they
+    are one (they take it). Nobody acts on their own case but to fulfil their obligations.
+    Raises :class:`OwnCaseError`, :class:`NotYourTaskError`, :class:`StaleDecisionError`,
+    :class:`TaskBlockedError`."""
+    if case.applicant_id == actor.id and task.kind != "obligation":
+        raise OwnCaseError()
+    waiting = task.assignee_id is None
+    if (waiting and "admin" not in roles) or (not waiting and task.assignee_id != actor.id):
         raise NotYourTaskError()
     if task.status != OPEN_TASK:
         raise StaleDecisionError()
     if task.blocked_by_task_id is not None:
         raise TaskBlockedError()
+    if waiting:
+        task.assignee_id = actor.id
 
 
 def _claim(task: Task, case: Case, *, actor: Person, status: str, decision: str, comment: str | None,
@@ -602,7 +635,7 @@ def do_decide(task_id: Any, decision: Any, *, actor: Person, roles: AbstractSet[
 def _decide(task_id: Any, decision: str, *, actor: Person, roles: AbstractSet[str], now: datetime,
             comment: str | None, to_step: Any) -> tuple[Case, Task]:
     task, case = _load_task(task_id, actor, roles)
-    _check_holder(task, actor)
+    _check_holder(task, case, actor, roles)
     if decision not in ALLOWED.get(task.kind, ()):
         raise ValidationError(fields={"decision": _("此任务不能作出该决定。")})
     if case.status not in ("in_progress", "approved"):
@@ -663,6 +696,8 @@ def do_withdraw_decision(task_id: Any, *, actor: Person, roles: AbstractSet[str]
                          describe: bool = False) -> Any:
     """An approver takes back their own decision while the next step has not acted yet."""
     task, case = _load_task(task_id, actor, roles)
+    if case.applicant_id == actor.id:
+        raise OwnCaseError()
     if task.acted_by_id != actor.id or task.status not in ("approved", "done", "read") or task.step is None:
         raise InvalidTransitionError(_("只能撤回自己作出的同意或办理决定。"))
     if case.status not in ("in_progress",):
@@ -701,7 +736,7 @@ def _hand_on(task_id: Any, to: Any, *, actor: Person, roles: AbstractSet[str], r
     with ``refusal``, besides what :func:`_load_task` and :func:`_check_holder` raise."""
     target = _person(to)
     task, case = _load_task(task_id, actor, roles)
-    _check_holder(task, actor)
+    _check_holder(task, case, actor, roles)
     if target.id in (actor.id, case.applicant_id):
         raise SelfApprovalError(fields={"to": refusal})
     return task, case, target
@@ -768,6 +803,8 @@ def do_remove_approver(task_id: Any, *, actor: Person, roles: AbstractSet[str], 
                        describe: bool = False) -> Any:
     """减签: the holder removes an approver they added, before that person decided."""
     added, case = _load_task(task_id, actor, roles)
+    if case.applicant_id == actor.id:
+        raise OwnCaseError()
     parent = db.session.get(Task, added.parent_task_id) if added.parent_task_id else None
     if not added.origin.startswith("added_") or parent is None or parent.assignee_id != actor.id:
         raise PermissionDenied(_("只能减去自己加签的人员。"))

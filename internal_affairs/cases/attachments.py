@@ -5,6 +5,22 @@ never the name — the extension only picks among the legacy Office types, which
 container. ZIP-based formats (OOXML, OFD) are recognised from the central directory alone:
 nothing is decompressed, nothing is extracted, so hostile entry names and zip bombs cannot
 matter.
+
+A PDF that can act on its own when opened is refused (:class:`ActivePdfContent`): JavaScript
+(``/JS``, ``/JavaScript``), launch actions (``/Launch``), additional actions (``/AA``), embedded
+files (``/EmbeddedFile``, ``/EmbeddedFiles``) and rich media (``/RichMedia``); an ``/OpenAction``
+that runs script names ``/JavaScript`` too. :func:`pdf_active_names` finds them with a small
+tokenizer of its own rather than a PDF library: it reads the names of every object outside
+stream bodies (so the bytes of an image never look like a name), decodes ``#xx`` escapes
+(``/J#61vaScript``), and inflates the Flate-compressed object streams (``/Type /ObjStm``) where
+PDF 1.5+ keeps most dictionaries, bounded in size. An object stream it cannot inflate (another
+filter, a predictor, encryption, or larger than the bound) makes the file uninspectable, which is
+refused too (:class:`UninspectablePdf`): a file we cannot read is not a file we let through.
+
+:func:`clean_filename` makes the stored name end in the extension of the sniffed type (a PDF
+sent as ``poly.html`` is stored as ``poly.html.pdf``), after removing control and format
+characters — the bidirectional controls U+202A–U+202E, U+2066–U+2069, U+200E, U+200F and U+061C
+among them — so a name can disguise neither its type nor its extension.
 """
 
 from __future__ import annotations
@@ -15,6 +31,7 @@ import re
 import struct
 import unicodedata
 import zipfile
+import zlib
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -32,7 +49,8 @@ from ..org.models import Person
 from .models import Attachment, Case, CaseMaterial
 
 __all__ = ["UPLOAD_STATUSES", "WITHDRAW_STATUSES", "do_withdraw_attachment", "FileType", "UnsupportedFileType", "sniff", "clean_filename",
-           "do_upload_attachment", "get_attachment", "list_attachments", "attachment_to_json"]
+           "do_upload_attachment", "get_attachment", "list_attachments", "attachment_to_json", "ActivePdfContent",
+           "UninspectablePdf", "pdf_active_names"]
 
 UPLOAD_STATUSES = ("draft", "in_progress", "returned")
 WITHDRAW_STATUSES = ("draft", "returned")
@@ -69,6 +87,13 @@ EXTENSIONS = {"application/pdf": "pdf", "application/ofd": "ofd", "image/png": "
               "application/msword": "doc", "application/vnd.ms-excel": "xls",
               "application/vnd.ms-powerpoint": "ppt", OOXML_TYPES["word/"]: "docx", OOXML_TYPES["xl/"]: "xlsx",
               OOXML_TYPES["ppt/"]: "pptx"}
+EXTENSION_ALIASES = {"application/pdf": {"pdf"}, "application/ofd": {"ofd"}, "image/png": {"png"},
+                     "image/jpeg": {"jpg", "jpeg", "jpe", "jfif"}, "image/gif": {"gif"}, "image/webp": {"webp"},
+                     "image/tiff": {"tif", "tiff"}, "image/bmp": {"bmp", "dib"},
+                     "application/msword": {"doc", "dot"}, "application/vnd.ms-excel": {"xls", "xlt"},
+                     "application/vnd.ms-powerpoint": {"ppt", "pps", "pot"}, OOXML_TYPES["word/"]: {"docx"},
+                     OOXML_TYPES["xl/"]: {"xlsx"}, OOXML_TYPES["ppt/"]: {"pptx"}}
+"""The extensions a file of each type may keep; any other gets the type's own appended."""
 FALLBACK_NAME = "附件"
 MACROS_REFUSED = lazy_gettext("不接受含宏的 Office 文档，请另存为不含宏的格式后上传。")
 
@@ -90,6 +115,111 @@ class UnsupportedFileType(ValidationError):
     def __init__(self, message: Any = None, **kwargs: Any):
         kwargs.setdefault("fields", {"file": lazy_gettext("文件类型不受支持。")})
         super().__init__(message, **kwargs)
+
+
+class ActivePdfContent(ValidationError):
+    """A PDF that would run script, launch a program or carry files when opened."""
+
+    code = "pdf_active_content"
+    default_message = lazy_gettext("PDF 文件含有脚本、自动执行的动作或嵌入的文件，出于安全原因不予接收。"
+                                   "请将其另存为（或打印为）普通 PDF 后再上传。")
+
+    def __init__(self, names: tuple[str, ...] = (), **kwargs: Any):
+        kwargs.setdefault("fields", {"file": lazy_gettext("PDF 含有脚本或嵌入内容。")})
+        kwargs.setdefault("details", {"found": list(names)})
+        super().__init__(**kwargs)
+
+
+class UninspectablePdf(ValidationError):
+    """A PDF whose objects cannot be read to check them (encrypted or unusually compressed)."""
+
+    code = "pdf_uninspectable"
+    default_message = lazy_gettext("无法检查该 PDF 文件的内容（可能已加密或使用了不支持的压缩方式），"
+                                   "请将其另存为普通 PDF 后再上传。")
+
+    def __init__(self, message: Any = None, **kwargs: Any):
+        kwargs.setdefault("fields", {"file": lazy_gettext("无法检查该 PDF 文件。")})
+        super().__init__(message, **kwargs)
+
+
+PDF_ACTIVE_NAMES = frozenset({"JS", "JavaScript", "Launch", "AA", "EmbeddedFile", "EmbeddedFiles", "RichMedia"})
+"""Names whose presence means the PDF can act on its own or carries files."""
+PDF_NAME = re.compile(rb"/((?:[^\x00\t\n\f\r ()<>\[\]{}/%]|#[0-9A-Fa-f]{2})*)")
+PDF_HEX_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+PDF_STREAM = re.compile(rb">>\s*stream(?:\r\n|\n|\r)")
+PDF_DIRECT_LENGTH = re.compile(rb"/Length\s+(\d+)(?!\s+\d+\s+R)")
+PDF_OBJ = re.compile(rb"\bobj\b")
+PDF_INFLATED_LIMIT = 64 * 1024 * 1024
+"""At most this many bytes are inflated from a file's object streams (a bomb is refused)."""
+
+
+def _pdf_names(chunk: bytes) -> set[str]:
+    """Every name in ``chunk``, ``#xx`` escapes decoded (a name is case-sensitive)."""
+    names = set()
+    for match in PDF_NAME.finditer(chunk):
+        raw = PDF_HEX_ESCAPE.sub(lambda m: bytes((int(m.group(1), 16),)), match.group(1))
+        names.add(raw.decode("latin-1"))
+    return names
+
+
+def _stream_dictionary(data: bytes, start: int) -> bytes:
+    """The dictionary a stream body at ``start`` belongs to: back to its ``obj`` keyword."""
+    head = data[max(0, start - 4096):start]
+    found = list(PDF_OBJ.finditer(head))
+    return head[found[-1].end():] if found else head
+
+
+def _inflate(body: bytes, budget: int) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(body, budget + 1)
+    except zlib.error:
+        raise UninspectablePdf() from None
+    if len(out) > budget:
+        raise UninspectablePdf()
+    return out
+
+
+def pdf_active_names(data: bytes) -> tuple[str, ...]:
+    """The active-content names (:data:`PDF_ACTIVE_NAMES`) a PDF uses, sorted; empty for a plain
+    document. Names are read outside stream bodies and inside inflated object streams.
+
+    Raises :class:`UninspectablePdf` for an object stream that cannot be inflated."""
+    outside: set[str] = set()
+    object_streams: list[tuple[set[str], bytes]] = []
+    position = 0
+    while True:
+        match = PDF_STREAM.search(data, position)
+        if match is None:
+            outside |= _pdf_names(data[position:])
+            break
+        outside |= _pdf_names(data[position:match.end()])
+        start = match.end()
+        dictionary = _pdf_names(_stream_dictionary(data, match.start() + 2))
+        length = PDF_DIRECT_LENGTH.search(_stream_dictionary(data, match.start() + 2))
+        end = -1
+        if length is not None:
+            candidate = start + int(length.group(1))
+            if data[candidate:candidate + 32].lstrip(b"\r\n ").startswith(b"endstream"):
+                end = candidate
+        if end < 0:
+            end = data.find(b"endstream", start)
+            end = len(data) if end < 0 else end
+        if "ObjStm" in dictionary or {"N", "First"} <= dictionary:
+            object_streams.append((dictionary, data[start:end]))
+        position = end
+    found = outside & PDF_ACTIVE_NAMES
+    budget = PDF_INFLATED_LIMIT
+    for dictionary, body in object_streams:
+        if "Encrypt" in outside or "DecodeParms" in dictionary:
+            raise UninspectablePdf()
+        if "Filter" in dictionary:
+            if "FlateDecode" not in dictionary:
+                raise UninspectablePdf()
+            body = _inflate(body, budget)
+        budget -= len(body)
+        found |= _pdf_names(body) & PDF_ACTIVE_NAMES
+    return tuple(sorted(found))
 
 
 def _image_type(data: bytes) -> str | None:
@@ -159,9 +289,14 @@ def sniff(data: bytes, filename: str) -> FileType:
     types (doc / xls / ppt share one container).
 
     Raises :class:`UnsupportedFileType` for anything that is not PDF, an image (PNG, JPEG, GIF,
-    WebP, TIFF, BMP), an Office document (legacy or OOXML, without macros) or OFD.
+    WebP, TIFF, BMP), an Office document (legacy or OOXML, without macros) or OFD, and
+    :class:`ActivePdfContent` / :class:`UninspectablePdf` for a PDF with script, actions or
+    embedded files, or one that cannot be checked.
     """
     if PDF.match(data):
+        active = pdf_active_names(data)
+        if active:
+            raise ActivePdfContent(active)
         return FileType("pdf", "application/pdf")
     image = _image_type(data)
     if image:
@@ -179,15 +314,19 @@ def sniff(data: bytes, filename: str) -> FileType:
 
 def clean_filename(filename: Any, content_type: str = "") -> str:
     """A name fit for display and for ``Content-Disposition``: no directories, no control or
-    format characters (which could disguise an extension), at most 255 characters with the
-    extension kept. Never used as a path."""
+    format characters (bidirectional controls among them, which could disguise an extension),
+    ending in an extension of ``content_type`` (the sniffed type's own is appended when the name
+    has another: ``poly.html`` → ``poly.html.pdf``), at most 255 characters with the extension
+    kept. Never used as a path."""
     name = unicodedata.normalize("NFC", filename if isinstance(filename, str) else "")
     name = re.split(r"[\\/]", name)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zl", "Zp"))
     name = name.strip().strip(".").strip()
+    ext = EXTENSIONS.get(content_type)
     if not name:
-        ext = EXTENSIONS.get(content_type)
         name = FALLBACK_NAME + ("." + ext if ext else "")
+    elif ext and _extension(name) not in EXTENSION_ALIASES.get(content_type, {ext}):
+        name = f"{name}.{ext}"
     if len(name) > MAX_FILENAME:
         stem, dot, ext = name.rpartition(".")
         if dot and 0 < len(ext) <= 16:

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import Conflict, DomainError, PermissionDenied, StaleStateError, ValidationError
 
 __all__ = ["StaleDecisionError", "TaskBlockedError", "InvalidTransitionError", "SelfApprovalError",
-           "NotYourTaskError", "RateLimitedError", "MissingMaterialError"]
+           "OwnCaseError", "NotYourTaskError", "RateLimitedError", "MissingMaterialError"]
 
 
 class StaleDecisionError(StaleStateError):
@@ -27,6 +27,13 @@ class InvalidTransitionError(Conflict):
 class SelfApprovalError(ValidationError):
     code = "self_approval"
     default_message = _l("申请人不能审批自己的申请。")
+
+
+class OwnCaseError(PermissionDenied):
+    """The applicant tried to act on a task of their own case (whatever put the task there)."""
+
+    code = "self_approval"
+    default_message = _l("申请人不能处理自己申请的事项，须由其他人员（或其他系统管理员）处理。")
 
 
 class NotYourTaskError(PermissionDenied):

@@ -122,7 +122,8 @@ class Task(db.Model):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     origin: Mapped[str] = mapped_column(String(20), nullable=False, default="plan")
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    assignee_id: Mapped[int] = mapped_column(ForeignKey("person.id"), nullable=False)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    """None for an error task waiting for a system administrator other than the applicant."""
     status: Mapped[str] = mapped_column(String(20), nullable=False, default=OPEN_TASK)
     acted_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
@@ -140,7 +141,7 @@ class Task(db.Model):
 
     case: Mapped[Case] = relationship(back_populates="tasks")
     step: Mapped[CaseStep | None] = relationship()
-    assignee: Mapped[Person] = relationship(foreign_keys=[assignee_id])
+    assignee: Mapped[Person | None] = relationship(foreign_keys=[assignee_id])
     acted_by: Mapped[Person | None] = relationship(foreign_keys=[acted_by_id])
     on_behalf_of: Mapped[Person | None] = relationship(foreign_keys=[on_behalf_of_id])
 

@@ -19,6 +19,7 @@ from ..errors import BadRequest
 from ..extensions import db
 from ..matters.models import MatterType, MatterVersion
 from ..org.models import Agency, Person
+from ..org.queries import is_system_admin
 from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, Reminder, Task
 
 __all__ = ["case_to_json", "hold_people", "named_in_case", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
@@ -59,6 +60,7 @@ def _task_json(task: Task, people: dict[int, Any]) -> dict[str, Any]:
         "created_at": iso(task.created_at), "due_at": iso(task.due_at), "decided_at": iso(task.decided_at),
         "blocked": task.blocked_by_task_id is not None, "parent_task_id": task.parent_task_id,
         "obligation": task.obligation_code,
+        "waiting_for_admin": task.assignee_id is None and task.status == OPEN_TASK,
         "overdue": bool(task.due_at and (task.decided_at or utcnow()) > task.due_at),
     }
 
@@ -194,7 +196,9 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     for task in tasks:
         by_step.setdefault(task.step_id, []).append(task)
     applicant = people[case.applicant_id]
-    mine = [t for t in tasks if viewer is not None and t.assignee_id == viewer.id and t.status == OPEN_TASK]
+    takes_waiting = viewer is not None and viewer.id != case.applicant_id and is_system_admin(viewer)
+    mine = [t for t in tasks if viewer is not None and t.status == OPEN_TASK
+            and (t.assignee_id == viewer.id or (t.assignee_id is None and takes_waiting))]
     data = {
         "id": case.id, "number": case.number, "title": case.title, "matter_type": names.code,
         "matter_name": names.matter_name, "matter_version": names.version,
@@ -215,6 +219,7 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
                 sk | who(sk["uid"]) | {"branch": b["name"]}
                 for b in s.spec.get("branches", []) for sk in b.get("skipped", [])],
             "tasks": [_task_json(t, people) for t in by_step.get(s.id, [])],
+            "waiting_for_admin": any(t.assignee_id is None and t.status == OPEN_TASK for t in by_step.get(s.id, [])),
         } for s in steps],
         "obligations": [_task_json(t, people) for t in by_step.get(None, []) if t.kind == "obligation"],
         "cc": [{"uid": people[c.person_id].uid, "name": people[c.person_id].name, "at": iso(c.created_at)}
@@ -243,11 +248,12 @@ CASE_COLUMNS = (Case.id.label("case_id"), Case.number, Case.title, Case.status.l
 
 
 @lru_cache(maxsize=None)
-def _box_statement(box: str, searching: bool):
+def _box_statement(box: str, searching: bool, admin: bool = False):
     """The page statement of a box, built once per process (parameters: ``person``, ``like``,
     ``limit``, ``offset``); building a select costs more than running this one. Each row also
     carries the counts of every box (``count_<box>``, uncorrelated subqueries the database runs
-    once), so a page and its badges are one statement."""
+    once), so a page and its badges are one statement. An ``admin``'s todo box also holds the
+    error tasks waiting for an administrator, except on their own cases."""
     applicant = aliased(Person)
     person = bindparam("person", type_=Integer)
     if box in ("todo", "done"):
@@ -258,7 +264,11 @@ def _box_statement(box: str, searching: bool):
                        applicant.name.label("applicant_name"), reminded.label("reminded_at"))
                 .join(Case, Case.id == Task.case_id).join(MatterType, MatterType.id == Case.matter_type_id)
                 .join(applicant, applicant.id == Case.applicant_id))
-        if box == "todo":
+        if box == "todo" and admin:
+            stmt = stmt.where(Task.status == OPEN_TASK, or_(
+                Task.assignee_id == person, and_(Task.assignee_id.is_(None), Case.applicant_id != person)))
+            order = (Task.due_at.asc().nulls_last(), Task.id)
+        elif box == "todo":
             stmt = stmt.where(Task.assignee_id == person, Task.status == OPEN_TASK)
             order = (Task.due_at.asc().nulls_last(), Task.id)  # served by ix_task_assignee_status
         else:
@@ -278,7 +288,7 @@ def _box_statement(box: str, searching: bool):
         like = bindparam("like", type_=String)
         stmt = stmt.where(or_(Case.number.like(like), Case.title.like(like), applicant.name.like(like)))
         total = select(func.count()).select_from(stmt.subquery())
-    names, counts = _count_queries(box == "done")
+    names, counts = _count_queries(box == "done", admin)
     page = (stmt.add_columns(*(q.correlate(None).scalar_subquery().label(f"count_{n}") for n, q in zip(names, counts)))
             .order_by(*order).limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
     return page, total
@@ -289,14 +299,15 @@ def get_inbox(person: Person, box: str, *, limit: int, offset: int,
     """One page of a box, its total, and the counts of every box. Raises :class:`BadRequest`."""
     if box not in BOXES:
         raise BadRequest(f"box must be one of {', '.join(BOXES)}", code="bad_box")
-    page, total_stmt = _box_statement(box, bool(query))
+    admin = is_system_admin(person)
+    page, total_stmt = _box_statement(box, bool(query), admin)
     params: dict[str, Any] = {"person": person.id, "limit": limit, "offset": offset}
     if query:
         params["like"] = f"%{query.replace('%', '').replace('_', '')[:100]}%"
     rows = db.session.execute(page, params).all()
     if rows:
         counts: dict[str, int | None] = dict.fromkeys(BOXES)
-        counts.update({b: rows[0]._mapping[f"count_{b}"] for b in _count_queries(box == "done")[0]})
+        counts.update({b: rows[0]._mapping[f"count_{b}"] for b in _count_queries(box == "done", admin)[0]})
     else:  # an empty page carries no counts
         counts = get_counts(person, with_done=box == "done")
     total = db.session.execute(total_stmt, params).scalar() if query else counts[box]
@@ -318,11 +329,17 @@ def get_inbox(person: Person, box: str, *, limit: int, offset: int,
 
 
 @lru_cache(maxsize=None)
-def _count_queries(with_done: bool):
-    """The box names and one count query each (parameter ``person``); ``done`` only on request."""
+def _count_queries(with_done: bool, admin: bool = False):
+    """The box names and one count query each (parameter ``person``); ``done`` only on request;
+    an ``admin``'s todo count includes the error tasks waiting for an administrator."""
     person = bindparam("person", type_=Integer)
+    todo = select(func.count()).select_from(Task).where(Task.assignee_id == person, Task.status == OPEN_TASK)
+    if admin:
+        waiting = (select(func.count()).select_from(Task).join(Case, Case.id == Task.case_id)
+                   .where(Task.assignee_id.is_(None), Task.status == OPEN_TASK, Case.applicant_id != person))
+        todo = select(todo.correlate(None).scalar_subquery() + waiting.correlate(None).scalar_subquery())
     boxes = {
-        "todo": select(func.count()).select_from(Task).where(Task.assignee_id == person, Task.status == OPEN_TASK),
+        "todo": todo,
         "done": select(func.count()).select_from(Task).where(Task.acted_by_id == person),
         "mine": select(func.count()).select_from(Case).where(Case.applicant_id == person),
         "cc": select(func.count()).select_from(CaseCC).where(CaseCC.person_id == person),
@@ -333,8 +350,8 @@ def _count_queries(with_done: bool):
 
 
 @lru_cache(maxsize=None)
-def _counts_statement(with_done: bool):
-    names, queries = _count_queries(with_done)
+def _counts_statement(with_done: bool, admin: bool = False):
+    names, queries = _count_queries(with_done, admin)
     return names, select(*(q.scalar_subquery() for q in queries))
 
 
@@ -343,7 +360,7 @@ def get_counts(person: Person, *, with_done: bool = True) -> dict[str, int | Non
 
     The done box grows without bound for busy approvers, so pages that only need the todo badge
     leave it out (``None``)."""
-    names, stmt = _counts_statement(with_done)
+    names, stmt = _counts_statement(with_done, is_system_admin(person))
     row = db.session.execute(stmt, {"person": person.id}).one()
     counts: dict[str, int | None] = dict.fromkeys(BOXES)
     counts.update(zip(names, row))

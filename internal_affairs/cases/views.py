@@ -31,7 +31,7 @@ from .access import access_case
 from .actions import (do_add_approver, do_batch_decision, do_cc, do_consult, do_create_case, do_decide,
                       do_remind, do_remove_approver, do_resubmit, do_submit_case, do_transfer, do_update_draft,
                       do_withdraw_case, do_withdraw_decision)
-from .attachments import WITHDRAW_STATUSES, do_upload_attachment, do_withdraw_attachment
+from .attachments import WITHDRAW_STATUSES, clean_filename, do_upload_attachment, do_withdraw_attachment
 from .models import Case
 from .queries import BOXES, case_to_json, get_counts, get_inbox
 
@@ -247,7 +247,7 @@ def _upload_all(case: Case, files: list[tuple[str, Any]], me: Person) -> dict[st
         except DomainError as exc:
             if _page_error(exc):
                 raise
-            errors[f"materials.{material}"] = f"{upload.filename}：{exc.message}"
+            errors[f"materials.{material}"] = f"{clean_filename(upload.filename)}：{exc.message}"
     return errors
 
 

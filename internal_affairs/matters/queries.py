@@ -152,11 +152,10 @@ def preview_route(code: Any, form: Any, *, viewer: Person, roles: set[str], appl
     else:
         if not isinstance(applicant_uid, str):
             raise ValidationError(fields={"applicant": _("必须是用户名（uid）。")})
-        from ..org.queries import get_person_by_uid, get_role_holdings
+        from ..org.queries import get_person_by_uid, hr_agency_ids
 
         applicant = get_person_by_uid(applicant_uid, active_only=True)
-        hr_agencies = {h.agency_id for h in get_role_holdings(viewer) if h.kind == "role" and h.role_code == "hr"}
-        if "admin" not in roles and applicant.agency_id not in hr_agencies:
+        if "admin" not in roles and applicant.agency_id not in hr_agency_ids(viewer):
             raise PermissionDenied(_("只能为本单位人员预览审批路线。"))
     definition = loaded.definition
     cleaned = check_form(definition, form if form is not None else {})

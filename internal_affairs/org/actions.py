@@ -27,10 +27,10 @@ from ..errors import Conflict, NotFound, PermissionDenied, ServiceUnavailable, V
 from ..extensions import db
 from .directory import directory_configured, read_directory
 from .models import Agency, Department, OrgGroup, OrgGroupMember, Person, SyncRun
-from .queries import get_current_state
+from .queries import HrScope, get_current_state, hr_agency_ids
 
 __all__ = ["SyncFailed", "SyncBlocked", "SyncPlanChanged", "do_sync", "do_apply_run",
-           "do_set_default_deputy", "check_can_sync"]
+           "do_set_default_deputy", "check_can_sync", "check_can_view_sync"]
 
 
 MAX_STORED_CHANGES = 5000
@@ -48,10 +48,20 @@ class SyncPlanChanged(Conflict):
     code = "sync_plan_changed"
 
 
-def check_can_sync(actor: Person | None, roles: set[str]) -> None:
-    """HR officers and system administrators run syncs. Raises :class:`PermissionDenied`."""
-    if actor is not None and not roles & {"hr", "admin"}:
-        raise PermissionDenied(_("只有人事（组织人事）人员或系统管理员可以同步组织架构。"))
+def check_can_sync(actor: Person | None, scope: HrScope | None) -> None:
+    """The district-wide sync (preview, apply) belongs to the district role: a system
+    administrator or HR of the district HR agency (区委组织部); the command line (no actor) may.
+    Raises :class:`PermissionDenied`."""
+    if actor is not None and (scope is None or not scope.district):
+        raise PermissionDenied(_("全区组织架构同步只能由系统管理员或区委组织部人事人员执行；"
+                                 "单位人事人员可以查看涉及本单位的变化。"))
+
+
+def check_can_view_sync(actor: Person, scope: HrScope) -> None:
+    """District HR sees every sync run; an agency's HR sees the runs' changes to their agency.
+    Raises :class:`PermissionDenied` for anyone else."""
+    if not scope.is_hr:
+        raise PermissionDenied(_("只有人事（组织人事）人员或系统管理员可以查看组织架构同步记录。"))
 
 
 def _active_part(state: CurrentState) -> Snapshot:
@@ -382,10 +392,7 @@ def do_set_default_deputy(person: Person, deputy: Person | None, *, acting_user:
 
     Raises :class:`PermissionDenied`, :class:`ValidationError` (self, inactive deputy, loop).
     """
-    from .queries import get_role_holdings
-
-    hr_agencies = {h.agency_id for h in get_role_holdings(acting_user) if h.kind == "role" and h.role_code == "hr"}
-    if "admin" not in roles and person.agency_id not in hr_agencies:
+    if "admin" not in roles and person.agency_id not in hr_agency_ids(acting_user):
         raise PermissionDenied(_("只有本单位人事人员或系统管理员可以设置默认代理人。"))
     if deputy is not None:
         if deputy.id == person.id:

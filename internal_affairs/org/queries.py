@@ -18,7 +18,8 @@ from .models import ROLE_LABELS, Agency, Department, OrgGroup, OrgGroupMember, P
 __all__ = [
     "get_person_by_uid", "get_roles", "get_leader_chain", "get_agencies_tree", "get_current_state",
     "person_to_json", "get_sync_runs", "get_last_people_count", "RoleHolding", "get_role_holdings",
-    "get_group_leaders", "build_org_view", "get_agency_json",
+    "get_group_leaders", "build_org_view", "get_agency_json", "is_system_admin", "hr_agency_ids",
+    "get_district_hr_agency", "HrScope", "get_hr_scope", "plan_for_agencies", "run_counts", "get_sync_run",
 ]
 
 
@@ -77,6 +78,84 @@ def get_roles(person: Person, system_admins: tuple[str, ...] = ()) -> set[str]:
     if person.uid in system_admins:
         codes.add("admin")
     return codes
+
+
+def is_system_admin(person: Person) -> bool:
+    """True when ``person`` is one of the configured system administrators (``IA_ADMINS``)."""
+    from flask import current_app
+
+    return person.uid in current_app.config.get("SYSTEM_ADMINS", ())
+
+
+def hr_agency_ids(person: Person) -> set[int]:
+    """The agencies in which ``person`` holds the ``hr`` role: the one answer to "whose HR is
+    this person" (case visibility, route previews, default deputies and directory sync ask it)."""
+    return set(db.session.execute(
+        select(OrgGroup.agency_id).join(OrgGroupMember, OrgGroupMember.group_id == OrgGroup.id)
+        .where(OrgGroupMember.person_id == person.id, OrgGroup.kind == "role", OrgGroup.role_code == "hr",
+               OrgGroup.active.is_(True))).scalars())
+
+
+def get_district_hr_agency() -> Agency | None:
+    """The agency whose HR acts for the whole district (区委组织部): the active agency named by
+    ``IA_DISTRICT_HR_AGENCY``, else the one active agency holding the ``cadre_management`` role.
+    None when there is no such agency or several hold the role (then only administrators act
+    for the district until the setting names one)."""
+    from flask import current_app
+
+    name = current_app.config.get("DISTRICT_HR_AGENCY")
+    if name:
+        found = db.session.execute(select(Agency).where(Agency.name == name, Agency.active.is_(True))).scalars().all()
+    else:
+        holding = (select(OrgGroup.agency_id).where(OrgGroup.kind == "role", OrgGroup.role_code == "cadre_management",
+                                                    OrgGroup.active.is_(True)))
+        found = db.session.execute(select(Agency).where(Agency.id.in_(holding), Agency.active.is_(True))).scalars().all()
+    return found[0] if len(found) == 1 else None
+
+
+@dataclass(frozen=True)
+class HrScope:
+    """Whose HR a person is. ``agency_ids``: the agencies they hold ``hr`` in; ``district``: they
+    act for the whole district (a system administrator, or ``hr`` of the district HR agency),
+    which the district-wide directory sync needs."""
+
+    agency_ids: frozenset[int]
+    agency_external_ids: frozenset[str]
+    district: bool
+
+    @property
+    def is_hr(self) -> bool:
+        """True for district HR and for HR of at least one agency."""
+        return self.district or bool(self.agency_ids)
+
+
+def get_hr_scope(person: Person, roles) -> HrScope:
+    """The :class:`HrScope` of ``person`` (``roles`` as :func:`get_roles` gives them)."""
+    ids = hr_agency_ids(person)
+    district = "admin" in roles
+    if not district and ids:
+        agency = get_district_hr_agency()
+        district = agency is not None and agency.id in ids
+    external = set(db.session.execute(select(Agency.external_id).where(Agency.id.in_(ids))).scalars()) if ids else set()
+    return HrScope(frozenset(ids), frozenset(external), district)
+
+
+def plan_for_agencies(plan: dict[str, Any], agency_external_ids: frozenset[str]) -> dict[str, Any]:
+    """The part of a stored sync plan that concerns these agencies: their changes, the counts of
+    those, the warnings about them. Directory-wide details (read problems) are left out; a plan
+    stored before changes named their agencies shows nothing."""
+    changes = [c for c in plan.get("changes", []) if agency_external_ids & set(c.get("agencies", ()))]
+    ids = {c["external_id"] for c in changes}
+    counts: dict[str, int] = {}
+    for change in changes:
+        key = f"{change['kind']}.{change['action']}"
+        counts[key] = counts.get(key, 0) + 1
+    return plan | {
+        "changes": changes, "changes_total": len(changes), "counts": dict(sorted(counts.items())),
+        "warnings": [w for w in plan.get("warnings", []) if w.get("external_id") in ids],
+        "agency_counts": {k: v for k, v in (plan.get("agency_counts") or {}).items() if k in agency_external_ids},
+        "problems": [],
+    }
 
 
 def get_group_leaders(kind: str, *, agency_id: int | None = None, department_id: int | None = None) -> list[Person]:
@@ -214,6 +293,27 @@ def get_current_state(base_dn: str = "") -> CurrentState:
     snapshot = Snapshot(base_dn=base_dn, units=units, people=people, groups=groups, source="database")
     return CurrentState(snapshot=snapshot, inactive=frozenset(inactive),
                         last_people_count=get_last_people_count())
+
+
+def get_sync_run(run_id: int) -> SyncRun:
+    """One sync run. Raises :class:`NotFound`."""
+    run = db.session.get(SyncRun, run_id) if 0 < run_id < 2**31 else None
+    if run is None:
+        raise NotFound()
+    return run
+
+
+def run_counts(run: SyncRun, scope: HrScope) -> dict[str, int]:
+    """The counts of ``run`` as ``scope`` may see them: all of them for district HR, the sum over
+    their agencies for an agency's HR (nothing for a run stored before plans named agencies)."""
+    if scope.district:
+        return dict(run.counts or {})
+    out: dict[str, int] = {}
+    per_agency = (run.plan or {}).get("agency_counts") or {}
+    for agency in sorted(scope.agency_external_ids):
+        for key, n in per_agency.get(agency, {}).items():
+            out[key] = out.get(key, 0) + n
+    return dict(sorted(out.items()))
 
 
 def get_sync_runs(limit: int = 20, offset: int = 0) -> tuple[list[SyncRun], int]:

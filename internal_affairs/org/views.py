@@ -15,9 +15,10 @@ from ..auth import current_roles
 from ..clock import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from .actions import check_can_sync, do_apply_run, do_set_default_deputy, do_sync
+from .actions import check_can_sync, check_can_view_sync, do_apply_run, do_set_default_deputy, do_sync
 from .models import Agency, Department, Person, SyncRun
-from .queries import get_agencies_tree, get_leader_chain, get_person_by_uid, get_role_holdings, get_sync_runs
+from .queries import (get_agencies_tree, get_hr_scope, get_leader_chain, get_person_by_uid, get_role_holdings,
+                      get_sync_runs, plan_for_agencies, run_counts)
 
 bp = Blueprint("org", __name__, url_prefix="/org")
 
@@ -74,10 +75,12 @@ def person(uid: str):
 @login_required
 def sync():
     actor = current_user._get_current_object()
-    check_can_sync(actor, current_roles())
+    scope = get_hr_scope(actor, current_roles())
+    check_can_view_sync(actor, scope)
     form = SyncForm(prefix="preview")
     apply_form = ApplyForm(prefix="apply")
     if request.method == "POST":
+        check_can_sync(actor, scope)
         try:
             if "apply-run_id" in request.form and apply_form.validate_on_submit():
                 run_id = int(apply_form.run_id.data) if (apply_form.run_id.data or "").isdigit() else -1
@@ -96,22 +99,28 @@ def sync():
                 return redirect(url_for("org.sync_run", run_id=run_id))
             return redirect(url_for("org.sync"))
     runs, total = get_sync_runs(30)
-    return render_template("org/sync.html", form=form, runs=runs, total=total,
+    return render_template("org/sync.html", form=form, runs=runs, total=total, scope=scope,
+                           counts={run.id: run_counts(run, scope) for run in runs},
                            configured=bool(current_app.config.get("LDAP_URI")))
 
 
 @bp.get("/sync/runs/<int:run_id>")
 @login_required
 def sync_run(run_id: int):
-    check_can_sync(current_user._get_current_object(), current_roles())
+    actor = current_user._get_current_object()
+    scope = get_hr_scope(actor, current_roles())
+    check_can_view_sync(actor, scope)
     run = db.session.get(SyncRun, run_id)
     if run is None:
         raise NotFound()
     latest_planned = db.session.execute(
         select(SyncRun.id).where(SyncRun.dry_run.is_(True)).order_by(SyncRun.id.desc()).limit(1)).scalar()
     apply_form = ApplyForm(prefix="apply", run_id=str(run.id))
-    can_apply = run.dry_run and run.status == "planned" and run.id == latest_planned and run.source.startswith("ldap:")
-    return render_template("org/sync_run.html", run=run, apply_form=apply_form, can_apply=can_apply)
+    can_apply = (scope.district and run.dry_run and run.status == "planned" and run.id == latest_planned
+                 and run.source.startswith("ldap:"))
+    plan = run.plan if scope.district else plan_for_agencies(run.plan or {}, scope.agency_external_ids)
+    return render_template("org/sync_run.html", run=run, plan=plan, scope=scope, apply_form=apply_form,
+                           can_apply=can_apply, errors=run.errors if scope.district else [])
 
 
 def _summary(counts: dict) -> str:

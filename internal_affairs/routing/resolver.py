@@ -38,8 +38,14 @@ De-duplication (``duplicate``)
 Empty approver sets
     are never a silent pass: when no one can be found (before de-duplication) the step or branch
     carries ``error`` and ``error_assignees`` — the active ``hr`` role holders of the applicant's
-    agency other than the applicant, or the system administrators where there are none. A step
-    whose every approver was de-duplicated is not an error: it is satisfied by the earlier act.
+    agency other than the applicant, or the active system administrators other than the applicant
+    where there are none. When nobody at all is left (the applicant is the only administrator)
+    ``error_assignees`` is empty and the step is ``waiting_for_admin``: it waits for an
+    administrator other than the applicant. A step whose every approver was de-duplicated is not
+    an error: it is satisfied by the earlier act.
+No self-approval by any path
+    the applicant is never an approver nor an error assignee of their own case, administrator or
+    not.
 Auto steps (秒批)
     approve on submission when their ``rule`` holds (``auto_outcome="approved"``, nobody acts);
     otherwise their approvers decide (``auto_outcome="fallback"``).
@@ -80,6 +86,7 @@ __all__ = [
     "REASONS",
     "ERRORS",
     "ROLE_LABELS",
+    "WAITING_FOR_ADMIN",
     "Reason",
     "SkippedApprover",
     "PlannedBranch",
@@ -117,6 +124,9 @@ ERRORS: Mapping[str, str] = {
     "no_approver": "未找到审批人",
 }
 """Codes and Chinese texts (templates) for steps that could not be resolved."""
+
+WAITING_FOR_ADMIN = "无其他可处理人，等待系统管理员"
+"""What a step in error says when nobody but the applicant could repair it."""
 
 ROLE_LABELS: Mapping[str, str] = {
     "hr": "人事",
@@ -161,6 +171,11 @@ class PlannedBranch:
     error_assignees: tuple[str, ...] = ()
     dedupe: bool = True
     not_applied: Reason | None = None
+
+    @property
+    def waiting_for_admin(self) -> bool:
+        """True when this branch is in error and nobody but the applicant could repair it."""
+        return self.error is not None and not self.error_assignees
 
     @property
     def appearing(self) -> tuple[str, ...]:
@@ -217,6 +232,11 @@ class PlannedStep:
         if self.branches:
             return frozenset(uid for branch in self.branches if branch.applies for uid in branch.appearing)
         return frozenset(self.approvers).union(s.uid for s in self.skipped if s.code == "duplicate")
+
+    @property
+    def waiting_for_admin(self) -> bool:
+        """True when this step is in error and nobody but the applicant could repair it."""
+        return self.error is not None and not self.error_assignees
 
     @property
     def has_error(self) -> bool:
@@ -304,12 +324,14 @@ class StepPlan:
                             "error": b.error,
                             "error_code": b.error_code,
                             "error_assignees": list(b.error_assignees),
+                            "waiting_for_admin": b.waiting_for_admin,
                         }
                         for b in step.branches
                     ],
                     "error": step.error,
                     "error_code": step.error_code,
                     "error_assignees": list(step.error_assignees),
+                    "waiting_for_admin": step.waiting_for_admin,
                     "time_limit": None if step.time_limit is None else str(step.time_limit),
                     "auto_outcome": step.auto_outcome,
                 }
@@ -360,13 +382,14 @@ class _Resolution:
     @property
     def error_assignees(self) -> tuple[str, ...]:
         if self._error_assignees is None:
-            hr = ()
+            hr: tuple[str, ...] = ()
             if self.agency is not None:
                 hr = tuple(u for u in self.agency.holders("hr") if u != self.uid and self.org.is_active(u))
             if not hr:
                 people = self.org.people
-                hr = tuple(u for u in self.org.system_admin_uids if u not in people or people[u].active)
-            self._error_assignees = hr or self.org.system_admin_uids
+                hr = tuple(u for u in self.org.system_admin_uids
+                           if u != self.uid and (u not in people or people[u].active))
+            self._error_assignees = hr
         return self._error_assignees
 
     def holds(self, condition: Condition) -> bool:

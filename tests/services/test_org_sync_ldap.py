@@ -132,7 +132,7 @@ def test_hr_reviews_a_plan_on_the_page_then_applies_it(ldap_app, directory):
     cli(ldap_app)
     directory.replace(dn("xujing", directory), title="副科长")
     client = ldap_app.test_client()
-    assert login(client, "linxiaoyan").status_code == 302
+    assert login(client, "duhaiyan").status_code == 302, "HR of 区委组织部, the district HR agency"
     token = csrf_token(client, "/org/sync")
     response = client.post("/org/sync", data={"csrf_token": token, "preview-csrf_token": token}, follow_redirects=True)
     page = response.get_data(as_text=True)
@@ -150,7 +150,7 @@ def test_hr_reviews_a_plan_on_the_page_then_applies_it(ldap_app, directory):
 def test_api_dry_run_then_apply_and_stale_plan(ldap_app, directory):
     cli(ldap_app)
     client = ldap_app.test_client()
-    hr = api_token(client, "linxiaoyan")
+    hr = api_token(client, "duhaiyan")
     directory.replace(dn("xujing", directory), title="副科长")
     planned = client.post("/api/v1/org/sync", json={"dry_run": True}, headers=hr)
     assert planned.status_code == 200 and planned.get_json()["counts"] == {"person.update": 1}
@@ -164,6 +164,9 @@ def test_api_dry_run_then_apply_and_stale_plan(ldap_app, directory):
     assert runs["total"] >= 4 and runs["items"][0]["status"] == "applied"
     clerk = api_token(client, "xujing")
     assert client.post("/api/v1/org/sync", json={"dry_run": True}, headers=clerk).status_code == 403
+    agency_hr = api_token(client, "linxiaoyan")
+    assert client.post("/api/v1/org/sync", json={"dry_run": True}, headers=agency_hr).status_code == 403
+    assert client.post("/api/v1/org/sync", json={"apply_run": newer}, headers=agency_hr).status_code == 403
     assert client.post("/api/v1/org/sync", json={"dry_run": "yes"}, headers=hr).status_code == 422
     assert client.post("/api/v1/org/sync", json={"apply_run": 99999}, headers=hr).status_code == 404
 

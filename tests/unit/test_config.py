@@ -26,11 +26,21 @@ def test_postgres_url_uses_psycopg3(tmp_path):
     ({"IA_LDAP_URI": "ldap://x"}, "IA_LDAP_BASE_DN"),
     ({"IA_LDAP_USER_FILTER": "objectClass=person"}, "IA_LDAP_USER_FILTER"),
     ({"IA_TYPO": "1"}, "IA_TYPO"),
+    ({"IA_DISTRICT_HR_AGENCY": "区委组织部,区纪委"}, "IA_DISTRICT_HR_AGENCY"),
+    ({"IA_DISTRICT_HR_AGENCY": "ou=区委组织部"}, "IA_DISTRICT_HR_AGENCY"),
+    ({"IA_DISTRICT_HR_AGENCY": "  "}, "IA_DISTRICT_HR_AGENCY"),
+    ({"IA_DISTRICT_HR_AGENCY": "区委\n组织部"}, "IA_DISTRICT_HR_AGENCY"),
 ])
 def test_bad_values_name_the_variable(tmp_path, env, name):
     with pytest.raises(ConfigError) as info:
         load_config(str(tmp_path), environ=env)
     assert str(info.value).startswith(name)
+
+
+def test_district_hr_agency_names_one_agency(tmp_path):
+    assert load_config(str(tmp_path), environ={})["DISTRICT_HR_AGENCY"] is None
+    config = load_config(str(tmp_path), environ={"IA_DISTRICT_HR_AGENCY": " 区委组织部 "})
+    assert config["DISTRICT_HR_AGENCY"] == "区委组织部"
 
 
 def test_dotenv_is_read_and_environment_wins(tmp_path):

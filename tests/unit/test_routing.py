@@ -361,6 +361,20 @@ def test_error_is_not_assigned_to_the_applicant_as_the_only_hr():
     assert plan[0].error_assignees == ("admin",)
 
 
+def test_an_administrator_applicant_never_repairs_their_own_case():
+    mine = resolve(route(step("a", {"kind": "leader_chain", "levels": 1})), "shenliheng",
+                   district(system_admins=("shenliheng", "admin")))
+    assert mine[0].error_code == "no_manager" and mine[0].error_assignees == ("admin",)
+    assert not mine[0].waiting_for_admin
+
+
+def test_the_only_administrator_applying_leaves_the_step_waiting_for_another_administrator():
+    plan = resolve(route(step("a", {"kind": "leader_chain", "levels": 1})), "shenliheng",
+                   district(system_admins=("shenliheng",)))
+    assert plan[0].error_code == "no_manager" and plan[0].error_assignees == ()
+    assert plan[0].waiting_for_admin and plan.as_preview()["steps"][0]["waiting_for_admin"] is True
+
+
 def test_unknown_named_agency_is_an_error():
     plan = resolve(route(step("a", {"kind": "role", "role": "hr", "agency": "区气象局"})), "xujing")
     assert plan[0].error_code == "unknown_agency" and "区气象局" in plan[0].error

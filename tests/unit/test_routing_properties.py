@@ -175,10 +175,13 @@ CASES = st.tuples(org_views(), ANY_ROUTE, FACTS, st.data())
 def test_resolver_properties(case):
     """One generated case, every property (generating a case costs far more than checking it)."""
     org, route, facts, data = case
-    applicant = data.draw(st.sampled_from(sorted(org.people)))
+    admins_in_org = sorted(u for u in org.system_admin_uids if u in org.people)
+    everyone = st.sampled_from(sorted(org.people))
+    applicant = data.draw(everyone | st.sampled_from(admins_in_org) if admins_in_org else everyone)
     plan = resolve_route(route, org, applicant, facts)
     args = (org, route, applicant, facts, plan)
     check_the_applicant_never_approves_and_inactive_people_never_act(*args)
+    check_no_applicant_administrator_or_not_ever_holds_a_task_of_their_own_case(*args)
     check_no_one_acts_in_two_consecutive_steps_unless_the_later_says_dedupe_false(*args)
     check_every_applicable_step_has_approvers_or_an_error_or_is_already_done(*args)
     check_leader_chains_stay_in_the_agency_and_stop_at_the_principal_leader(*args)
@@ -196,6 +199,19 @@ def check_the_applicant_never_approves_and_inactive_people_never_act(org, route,
             assert applicant not in unit.approvers
             assert all(org.is_active(uid) for uid in unit.approvers)
             assert len(set(unit.approvers)) == len(unit.approvers)
+
+
+def check_no_applicant_administrator_or_not_ever_holds_a_task_of_their_own_case(org, route, applicant, facts, plan):
+    others = [u for u in org.system_admin_uids if u != applicant and (u not in org.people or org.is_active(u))]
+    preview = plan.as_preview()
+    for step, shown in zip(plan, preview["steps"]):
+        for unit, unit_shown in zip(_units(step), shown["branches"] or [shown]):
+            assert applicant not in unit.approvers and applicant not in unit.error_assignees
+            assert applicant not in unit_shown["approvers"] and applicant not in unit_shown["error_assignees"]
+            assert unit.waiting_for_admin == (unit.error is not None and not unit.error_assignees)
+            assert unit_shown["waiting_for_admin"] == unit.waiting_for_admin
+            if unit.waiting_for_admin:
+                assert not others, "another administrator was there to repair the step"
 
 
 def check_no_one_acts_in_two_consecutive_steps_unless_the_later_says_dedupe_false(org, route, applicant, facts, plan):
@@ -226,9 +242,10 @@ def check_every_applicable_step_has_approvers_or_an_error_or_is_already_done(org
                 continue
             if unit.error is not None:
                 assert unit.approvers == () and unit.error_code
-                assert unit.error_assignees == tuple(hr) or (not hr and set(unit.error_assignees) <= set(
-                    org.system_admin_uids))
-                assert unit.error_assignees or not org.system_admin_uids and not hr
+                admins = [u for u in org.system_admin_uids
+                          if u != applicant and (u not in org.people or org.is_active(u))]
+                assert unit.error_assignees == tuple(hr) or (not hr and unit.error_assignees == tuple(admins))
+                assert unit.error_assignees or not admins and not hr
             elif not unit.approvers:
                 auto = getattr(unit, "auto_outcome", None) == "approved"
                 deduplicated = any(s.code == "duplicate" for s in unit.skipped)

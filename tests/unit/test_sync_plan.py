@@ -195,3 +195,22 @@ def test_manager_loop_among_newcomers_is_kept(app):
         _apply(build_snapshot(entries, BASE), CurrentState(build_snapshot([], BASE)), now=utcnow())
         people = {p.uid: p for p in db.session.execute(select(Person)).scalars()}
         assert people["a"].manager_id == people["b"].id and people["b"].manager_id == people["a"].id
+
+
+def test_each_change_names_the_agencies_it_concerns():
+    other = f"ou=区财政局,{BASE}"
+    before = small_directory([ou(other, "a2"), person(f"uid=cashier,{other}", "p9", "cashier", "钱会计")])
+    after = [e for e in small_directory([ou(other, "a2")]) if e.entry_id != "p3"] + [
+        person(f"uid=clerk,{other}", "p3", "clerk", "徐科员", title="科员"),
+        person(f"uid=cashier,{other}", "p9", "cashier", "钱会计", title="会计"),
+    ]
+    plan = compute_plan(state_of(before), build_snapshot(after, BASE))
+    agencies = {(c.kind, c.action, c.external_id): c.agencies for c in plan.changes}
+    assert agencies[("person", "move", "p3")] == ("a1", "a2"), "a move between agencies concerns both"
+    assert agencies[("person", "update", "p9")] == ("a2",)
+    assert agencies[("group", "update", "g3")] == ("a1",), "the hr group lost its member"
+    stored = plan.to_dict()
+    assert agencies[("person", "update", "p3")] == ("a1", "a2"), "its manager left with the move"
+    assert stored["agency_counts"]["a2"] == {"person.move": 1, "person.update": 2}
+    assert stored["agency_counts"]["a1"] == {"group.update": 1, "person.move": 1, "person.update": 1}
+    assert all(c["agencies"] for c in stored["changes"])

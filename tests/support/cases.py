@@ -1,0 +1,53 @@
+"""Helpers for tests that drive cases through the API: tokens kept per person, submit, read."""
+
+from __future__ import annotations
+
+from tests.conftest import api_token
+
+LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
+
+
+def token(client, uid: str) -> dict[str, str]:
+    """The bearer header of ``uid``, asked for once per client (``client.tokens``)."""
+    tokens = client.__dict__.setdefault("tokens", {})
+    if uid not in tokens:
+        tokens[uid] = api_token(client, uid)
+    return tokens[uid]
+
+
+def submit(client, uid: str, matter: str, form: dict, **extra) -> dict:
+    """Submit a case as ``uid``; asserts the 201 and returns the case document."""
+    response = client.post("/api/v1/cases", json={"matter_type": matter, "form": form, **extra},
+                           headers=token(client, uid))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def get(client, uid: str, case: dict) -> dict:
+    """The case document as ``uid`` sees it."""
+    return client.get(f"/api/v1/cases/{case['id']}", headers=token(client, uid)).get_json()
+
+
+def insert_case(app, applicant_uid: str, *, status: str = "in_progress", matter: str = "leave",
+                number: str = "测试-2026-000001") -> int:
+    """FACTORY: a ``Case`` row written directly, bypassing the case engine, for tests of what
+    hangs off a case (attachments). Only the columns those read are meaningful."""
+    from sqlalchemy import select
+
+    from internal_affairs.cases.models import Case
+    from internal_affairs.clock import utcnow
+    from internal_affairs.extensions import db
+    from internal_affairs.matters.queries import get_matter
+    from internal_affairs.org.models import Person
+
+    with app.app_context():
+        applicant = db.session.execute(select(Person).where(Person.uid == applicant_uid)).scalar_one()
+        loaded = get_matter(matter)
+        now = utcnow()
+        case = Case(number=number, agency_id=applicant.agency_id, matter_type_id=loaded.type.id,
+                    matter_version_id=loaded.version.id, applicant_id=applicant.id, status=status,
+                    title=f"{applicant.name}的{loaded.definition.name}", form={}, plan={}, created_at=now,
+                    updated_at=now, submitted_at=now)
+        db.session.add(case)
+        db.session.commit()
+        return case.id
