@@ -182,9 +182,9 @@ def test_a_wheel_installed_into_a_fresh_venv_migrates_loads_and_serves(tmp_path)
         assert status == 200 and "<h1>登录</h1>" in page and "/static/app.css" in page
         status, _, english = _get(opener, f"{base}/login?lang=en")
         assert status == 200 and "<h1>Log in</h1>" in english, "the compiled English catalog is not used"
-        for asset in ("app.css", "cases.css"):
+        for asset, kind in (("app.css", "text/css"), ("cases.css", "text/css"), ("picker.js", "javascript")):
             status, content_type, body = _get(opener, f"{base}/static/{asset}")
-            assert status == 200 and content_type.startswith("text/css") and body.strip()
+            assert status == 200 and kind in content_type and body.strip()
 
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         form = urllib.parse.urlencode({"csrf_token": token, "username": "tester", "password": "demo1234"}).encode()
