@@ -1,11 +1,8 @@
-"""WSGI entry point: ``gunicorn wsgi:app`` and ``flask --app wsgi …``."""
+"""WSGI entry point in a source checkout: ``gunicorn wsgi:app`` and ``flask --app wsgi …``.
 
-import sys
+An installed package is addressed as ``internal_affairs.wsgi`` (this file is not installed).
+"""
 
-from internal_affairs import ConfigError, create_app
+from internal_affairs.wsgi import app
 
-try:
-    app = create_app()
-except ConfigError as exc:
-    sys.stderr.write(f"configuration error: {exc}\n")
-    raise SystemExit(2) from None
+__all__ = ["app"]

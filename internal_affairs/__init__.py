@@ -13,8 +13,21 @@ from .sqlite import configure_sqlite
 
 __all__ = ["create_app", "ConfigError"]
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+ROOT = PACKAGE_DIR.parent
 LOCALES = ("zh", "en")
+
+
+def _resource_dir(name: str) -> Path:
+    """``templates``, ``static`` or ``migrations``: inside the package where a built wheel puts
+    them (setup.py), else beside it, where a source checkout keeps them (DESIGN.md §2)."""
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else ROOT / name
+
+
+def _installed() -> bool:
+    """Whether this is an installed package rather than a source checkout."""
+    return (PACKAGE_DIR / "templates").is_dir()
 
 
 def _select_locale() -> str:
@@ -35,16 +48,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     Raises :class:`ConfigError` naming the variable when a setting is unknown or malformed.
     """
+    installed = _installed()
+    # a source checkout keeps instance/ and .env in the project root; an installed package uses
+    # Flask's instance folder (<prefix>/var/internal_affairs-instance) and the working directory's .env
+    instance_path = (config or {}).get("INSTANCE_PATH") or (None if installed else str(ROOT / "instance"))
     app = Flask(
         __name__,
-        instance_path=str((config or {}).get("INSTANCE_PATH") or ROOT / "instance"),
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        instance_path=instance_path,
+        template_folder=str(_resource_dir("templates")),
+        static_folder=str(_resource_dir("static")),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     environ = (config or {}).get("ENVIRON")
+    dotenv_path = Path.cwd() / ".env" if installed else ROOT / ".env"
     app.config.update(load_config(app.instance_path, environ=environ,
-                                  dotenv_path=None if environ is not None else ROOT / ".env"))
+                                  dotenv_path=None if environ is not None else dotenv_path))
     app.config.update(
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
@@ -60,7 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # answers keep the order they are built in (id first), and skip a sort
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(_resource_dir("migrations")))
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)

@@ -34,6 +34,25 @@ UIDS = {"type": "object", "required": ["to"], "properties": {"to": {"type": "arr
 DEFERRED = {"type": "object", "properties": {"deferred_materials": {"type": "object",
                                                                    "additionalProperties": {"type": "string"}}}}
 
+# what a matter's `regions` field takes (overseas_travel's `destinations`): codes, not names
+REGION_CODES = {
+    "type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^[A-Z]{2}$"},
+    "description": "ISO 3166-1 alpha-2 codes of countries or regions, not their names: JP, not 日本 "
+                   "(a name is refused with 请使用国家或地区代码，如 JP). Used by every form field of type "
+                   "`regions`, e.g. `destinations` of overseas_travel.",
+    "examples": [["JP"], ["JP", "KR"]],
+}
+FORM = {
+    "type": "object",
+    "description": "Field code → value, for the fields `GET /matter-types/{code}` lists: dates as YYYY-MM-DD, "
+                   "a `select` field by option value, a `person` by uid, a `regions` field as ISO 3166-1 "
+                   "alpha-2 codes (see RegionCodes).",
+    "properties": {"destinations": {"$ref": "#/components/schemas/RegionCodes"}},
+    "examples": [{"destinations": ["JP"], "start_date": "2026-10-01", "end_date": "2026-10-07",
+                  "purpose": "tourism", "reason": "赴日本旅游"}],
+}
+FORM_REF = {"$ref": "#/components/schemas/Form"}
+
 PAGING = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
           {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}]
 
@@ -53,6 +72,8 @@ SPEC: dict[str, Any] = {
                 "properties": {"code": {"type": "string"}, "message": {"type": "string"},
                                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
                                "details": {"type": "object"}}}}},
+            "RegionCodes": REGION_CODES,
+            "Form": FORM,
         },
     },
     "paths": {
@@ -82,7 +103,7 @@ SPEC: dict[str, Any] = {
         "/matter-types/{code}": {"get": op("One matter type", params=[path_param("code")])},
         "/route-preview": {"post": op("The concrete steps this applicant's case would take", body={
             "type": "object", "required": ["matter_type"],
-            "properties": {"matter_type": {"type": "string"}, "form": {"type": "object"},
+            "properties": {"matter_type": {"type": "string"}, "form": FORM_REF,
                            "applicant": {"type": "string", "description": "uid (HR of the agency, admins)"}}})},
         "/calendar": {"get": op("Working days between two dates", params=[
             {"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}},
@@ -95,13 +116,13 @@ SPEC: dict[str, Any] = {
         },
         "/cases": {"post": op("Create a case; submit at once unless submit=false", ok="201", body={
             "type": "object", "required": ["matter_type"],
-            "properties": {"matter_type": {"type": "string"}, "form": {"type": "object"}, "submit": {"type": "boolean"},
+            "properties": {"matter_type": {"type": "string"}, "form": FORM_REF, "submit": {"type": "boolean"},
                            "deferred_materials": {"type": "object", "additionalProperties": {"type": "string"},
                                                   "description": "容缺受理: material code → written commitment"}}},
             errors=(400, 401, 404, 409, 422))},
         "/cases/{id}": {"get": op("A case with its steps, tasks, CC, attachments", params=[path_param("id")]),
                         "patch": op("Change a draft's form", params=[path_param("id")],
-                                    body={"type": "object", "required": ["form"], "properties": {"form": {"type": "object"}}},
+                                    body={"type": "object", "required": ["form"], "properties": {"form": FORM_REF}},
                                     errors=(400, 401, 403, 404, 409, 422))},
         "/cases/{id}/submit": {"post": op("Submit a draft", params=[path_param("id")], body=DEFERRED,
                                            errors=(400, 401, 403, 404, 409, 422))},
@@ -109,7 +130,7 @@ SPEC: dict[str, Any] = {
                                              body={"type": "object", "properties": {"reason": {"type": "string"}}},
                                              errors=(400, 401, 403, 404, 409))},
         "/cases/{id}/resubmit": {"post": op("Resubmit a returned case with an amended form", params=[path_param("id")],
-                                             body={"type": "object", "properties": {"form": {"type": "object"}}},
+                                             body={"type": "object", "properties": {"form": FORM_REF}},
                                              errors=(400, 401, 403, 404, 409, 422))},
         "/cases/{id}/remind": {"post": op("催办 the holders of the open tasks (rate-limited)", params=[path_param("id")],
                                            errors=(401, 403, 404, 409, 429))},

@@ -128,7 +128,9 @@ def check_form(matter: MatterDefinition, form: Any) -> dict[str, Any]:
     try:
         return validate_form(matter, form, _form_context())
     except FormErrors as exc:
-        raise ValidationError(_("表单填写有误，请按提示修改。"), code="invalid_form", fields=exc.errors) from None
+        # fixed messages (schema's N_) have a translation; the others are returned as they are
+        fields = {key: _(message) for key, message in exc.errors.items()}
+        raise ValidationError(_("表单填写有误，请按提示修改。"), code="invalid_form", fields=fields) from None
 
 
 def _person_brief(view, uid: str) -> dict[str, Any]:
@@ -214,6 +216,9 @@ def matter_to_json(loaded: LoadedMatter) -> dict[str, Any]:
                 out[attr] = str(getattr(f, attr))
         if f.max_length:
             out["max_length"] = f.max_length
+        if f.type == "regions":
+            out["format"] = "ISO 3166-1 alpha-2"
+            out["example"] = ["JP"]
         return out
 
     return {

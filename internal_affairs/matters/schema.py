@@ -21,6 +21,7 @@ from .regions import is_region
 __all__ = [
     "FIELD_TYPES", "MATERIAL_KINDS", "FieldSpec", "MaterialSpec", "ObligationSpec", "MatterDefinition",
     "CatalogError", "FormErrors", "parse_matter", "validate_form", "FormContext", "compute_facts",
+    "REGION_CODES_HINT",
 ]
 
 FIELD_TYPES = ("text", "textarea", "integer", "decimal", "date", "datetime", "date_range", "select",
@@ -30,6 +31,15 @@ HALVES = ("am", "pm")
 FACT_KINDS = ("working_days", "calendar_days")
 MAX_TEXT = 2000
 MAX_TEXTAREA = 20000
+
+
+def N_(text: str) -> str:
+    """Mark a fixed message for the catalog; the service layer translates it for the reader."""
+    return text
+
+
+# what a ``regions`` field takes (ISO 3166-1 alpha-2); shown for a name such as 日本
+REGION_CODES_HINT = N_("请使用国家或地区代码，如 JP。")
 
 
 class CatalogError(Exception):
@@ -494,9 +504,10 @@ def _clean_value(spec: FieldSpec, value: Any, context: FormContext) -> Any:
         return str(value)
     if kind == "regions":
         values = value if isinstance(value, list) else [value]
-        if not values or not all(is_region(v) for v in values):
-            raise ValueError(f"“{spec.label}”包含无效的国家或地区。")
-        return sorted(set(values))
+        codes = [v.strip().upper() if isinstance(v, str) else v for v in values]
+        if not codes or not all(is_region(c) for c in codes):
+            raise ValueError(REGION_CODES_HINT)
+        return sorted(set(codes))
     raise ValueError(f"“{spec.label}”无法识别。")
 
 
