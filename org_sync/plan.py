@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Collection, Mapping
 
 from .model import DirGroup, DirPerson, DirUnit, Snapshot
+from .snapshot import merge_incremental
 
-__all__ = ["CurrentState", "Change", "PlanWarning", "Guards", "SyncPlan", "compute_plan", "clean_snapshot"]
+__all__ = ["CurrentState", "Change", "PlanWarning", "Guards", "SyncPlan", "compute_plan", "clean_snapshot",
+           "compute_incremental_plan", "touched_part", "close_part", "dropped_units"]
 
 PERSON_FIELDS = ("title", "rank", "cadre_category", "manager_id", "mail", "mobile")
 
@@ -166,8 +168,22 @@ def _group_label(group: DirGroup, *snaps: Snapshot) -> str:
 
 def compute_plan(current: CurrentState, incoming: Snapshot, guards: Guards = Guards()) -> SyncPlan:
     """Diff ``current`` against ``incoming`` and apply the safety guards. Pure."""
-    old = current.snapshot
     new = clean_snapshot(incoming)
+    diff = _diff(current.snapshot, new, current.inactive)
+    return _guarded(diff, people_seen=len(new.people), active_before=diff.active_before, any_units=bool(new.units),
+                    last_people_count=current.last_people_count, guards=guards, problems=incoming.problems)
+
+
+@dataclass(frozen=True)
+class _Diff:
+    changes: tuple[Change, ...]
+    warnings: tuple[PlanWarning, ...]
+    deactivations: int
+    active_before: int
+
+
+def _diff(old: Snapshot, new: Snapshot, inactive: frozenset[str]) -> _Diff:
+    """Every change from ``old`` (with ``inactive`` ids) to the cleaned ``new``."""
     new_paths: dict[str | None, str] = {}
 
     def new_path(unit_id: str | None) -> str:
@@ -175,7 +191,6 @@ def compute_plan(current: CurrentState, incoming: Snapshot, guards: Guards = Gua
             new_paths[unit_id] = _unit_path(unit_id, new)
         return new_paths[unit_id]
 
-    inactive = current.inactive
     changes: list[Change] = []
     warnings: list[PlanWarning] = []
 
@@ -284,19 +299,133 @@ def compute_plan(current: CurrentState, incoming: Snapshot, guards: Guards = Gua
             if group.kind in ("principal_leader", "department_head") or group.kind == "role":
                 warnings.append(PlanWarning("group_vanishes", f"{label} 将从目录中消失", ident))
 
+    return _Diff(tuple(changes), tuple(warnings), deactivations, active_before)
+
+
+def _guarded(diff: _Diff, *, people_seen: int, active_before: int, any_units: bool, last_people_count: int | None,
+             guards: Guards, problems: tuple[str, ...]) -> SyncPlan:
+    """The plan of ``diff`` with the safety guards' refusals, from whole-directory figures."""
+    deactivations = diff.deactivations
     refusals: list[PlanWarning] = []
-    people_seen = len(new.people)
-    if not new.units and not new.people:
+    if not any_units and not people_seen:
         refusals.append(PlanWarning("base_empty", "目录基准 DN 下没有任何机构或人员，可能是基准 DN 配置错误或目录读取失败。"))
-    if (current.last_people_count and people_seen < guards.min_people_ratio * current.last_people_count):
+    if (last_people_count and people_seen < guards.min_people_ratio * last_people_count):
         refusals.append(PlanWarning(
             "people_shrink",
-            f"本次读取到 {people_seen} 人，少于上次的 {current.last_people_count} 人的 "
+            f"本次读取到 {people_seen} 人，少于上次的 {last_people_count} 人的 "
             f"{guards.min_people_ratio:.0%}，疑似目录读取不完整。"))
     if active_before and deactivations > guards.max_deactivate_ratio * active_before:
         refusals.append(PlanWarning(
             "mass_deactivation",
             f"计划停用 {deactivations} 人，超过在岗人员 {active_before} 人的 "
             f"{guards.max_deactivate_ratio:.0%} 上限。"))
-    return SyncPlan(tuple(changes), tuple(warnings), tuple(refusals), people_seen, active_before,
-                    guards.forced, tuple(incoming.problems))
+    return SyncPlan(diff.changes, diff.warnings, tuple(refusals), people_seen, active_before, guards.forced,
+                    tuple(problems))
+
+
+def dropped_units(units: Mapping[str, DirUnit], inactive: Collection[str], gone: Collection[str]) -> set[str]:
+    """The active units an incremental read removes: the ``gone`` ones and every unit below them."""
+    alive = {k: u for k, u in units.items() if k not in inactive and k not in gone}
+    kept = clean_snapshot(Snapshot("", alive, {}, {})).units
+    return {k for k in units if k not in inactive and k not in kept}
+
+
+def touched_part(current: CurrentState, delta: Snapshot, gone: Collection[str]) -> CurrentState:
+    """The part of the whole ``current`` state that :func:`compute_incremental_plan` needs.
+
+    This is the contract a loader of the platform's state follows (and tests check it against
+    this function): the removed units and every unit below them; the people and groups the read
+    changed or removed; the people who leave with a removed unit; the active people who report
+    to anyone who leaves, and the groups that list anyone who leaves; every member of those
+    groups (before and after); the managers (before and after) of the changed people; anyone
+    holding a login a changed person now uses; the units of all of these (before and after) with
+    every unit above them. References from the loaded people to people outside the part are cut
+    (see :func:`close_part`).
+    """
+    snap, inactive = current.snapshot, current.inactive
+    gone = set(gone)
+    ancestors_done: set[str] = set()
+    dropped = dropped_units(snap.units, inactive, gone)
+    people = {k for k in set(delta.people) | gone if k in snap.people}
+    in_dropped = {k for k, p in snap.people.items() if k not in inactive and p.unit_id in dropped}
+    people |= in_dropped
+    leaving = in_dropped | {k for k in gone if k in snap.people and k not in inactive}
+    leaving |= {k for k, p in delta.people.items() if p.unit_id in dropped and k in snap.people and k not in inactive}
+    people |= {k for k, p in snap.people.items() if k not in inactive and p.manager_id in leaving}
+    groups = {k for k in set(delta.groups) | gone if k in snap.groups}
+    groups |= {k for k, g in snap.groups.items() if g.unit_id in dropped or leaving & set(g.member_ids)}
+    people |= {m for k in groups for m in snap.groups[k].member_ids}
+    people |= {m for g in delta.groups.values() for m in g.member_ids if m in snap.people}
+    people |= {snap.people[k].manager_id for k in set(delta.people) if k in snap.people} - {None}
+    people |= {p.manager_id for p in delta.people.values() if p.manager_id in snap.people}
+    uids = {p.uid for p in delta.people.values()}
+    people |= {k for k, p in snap.people.items() if p.uid in uids}
+    units = {k for k, u in snap.units.items() if _below(k, gone, snap.units)}
+    units |= {snap.people[k].unit_id for k in people} | {snap.groups[k].unit_id for k in groups}
+    units |= {p.unit_id for p in delta.people.values()} | {g.unit_id for g in delta.groups.values()}
+    units = {k for k in units if k in snap.units}
+    for k in list(units):
+        while k in snap.units and k not in ancestors_done:
+            ancestors_done.add(k)
+            units.add(k)
+            unit = snap.units[k]
+            units.add(unit.agency_id)
+            k = unit.parent_id
+    part = Snapshot(snap.base_dn, {k: u for k, u in snap.units.items() if k in units},
+                    {k: snap.people[k] for k in sorted(people)},
+                    {k: snap.groups[k] for k in sorted(groups)}, snap.source)
+    loaded = set(part.units) | set(part.people) | set(part.groups)
+    return CurrentState(close_part(part), frozenset(inactive & loaded), current.last_people_count)
+
+
+def _below(ident: str, gone: set[str], units: Mapping[str, DirUnit]) -> bool:
+    """True when the unit ``ident`` or one of its ancestors is in ``gone``."""
+    seen = set()
+    while ident is not None and ident not in seen:
+        if ident in gone:
+            return True
+        seen.add(ident)
+        unit = units.get(ident)
+        if unit is None:
+            return False
+        ident = unit.parent_id
+    return False
+
+
+def close_part(part: Snapshot) -> Snapshot:
+    """Cut references to people outside ``part``: a manager who is not loaded becomes None and
+    a group lists only loaded members. Both sides of an incremental diff see the same cut, so a
+    cut reference is never a change."""
+    people = {k: p if p.manager_id is None or p.manager_id in part.people else replace(p, manager_id=None)
+              for k, p in part.people.items()}
+    groups = {k: g if all(m in people for m in g.member_ids)
+              else replace(g, member_ids=tuple(m for m in g.member_ids if m in people))
+              for k, g in part.groups.items()}
+    return replace(part, people=people, groups=groups)
+
+
+def compute_incremental_plan(current: CurrentState, delta: Snapshot, gone: Collection[str], *,
+                             active_people: int, active_units: int, guards: Guards = Guards()) -> tuple[SyncPlan, Snapshot, CurrentState]:
+    """Plan an incremental read from the part of the platform it touches. Pure.
+
+    ``current`` is that part (see :func:`touched_part` for what it must hold), ``delta`` the
+    snapshot of the changed entries, ``gone`` the stable ids the directory no longer has, and
+    ``active_people`` and ``active_units`` how many active people and units the platform holds
+    in all (the guards judge the whole directory, not the part). The plan equals :func:`compute_plan` of the whole state
+    against the whole merged directory. Returns the plan, the part as the directory now
+    describes it (cleaned) and the part as the platform holds it (references cut), the two
+    snapshots an apply compares.
+    """
+    old = close_part(current.snapshot)
+    inactive = current.inactive
+    state = replace(current, snapshot=old)
+    active = replace(old, units={k: u for k, u in old.units.items() if k not in inactive},
+                     people={k: p for k, p in old.people.items() if k not in inactive},
+                     groups={k: g for k, g in old.groups.items() if k not in inactive})
+    new = clean_snapshot(merge_incremental(active, delta, gone))
+    diff = _diff(old, new, inactive)
+    people_seen = active_people - diff.active_before + len(new.people)
+    units_left = active_units - len(active.units) + len(new.units)
+    plan = _guarded(diff, people_seen=people_seen, active_before=active_people, any_units=units_left > 0,
+                    last_people_count=current.last_people_count, guards=guards, problems=delta.problems)
+    return plan, new, state
