@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -174,13 +174,14 @@ def _plan_incremental(result: ReadResult, *, base_dn: str, label: str, schema, g
 def do_sync(*, acting_user: Person | None, config: Mapping[str, Any], now: datetime,
             source: str | Path | bytes = "ldap", base_dn: str | None = None, dry_run: bool = False,
             full: bool = False, force: bool = False, expected_fingerprint: str | None = None,
-            timings: dict[str, float] | None = None) -> SyncRun:
+            timings: dict[str, float] | None = None, on_plan: Callable[[SyncPlan], None] | None = None) -> SyncRun:
     """Read the directory, plan, and (unless ``dry_run``) apply. Every run is recorded.
 
     A complete read is diffed against everything the platform holds; an incremental read only
     against the part its changed entries touch, so an unchanged directory costs a few queries.
     ``timings``, when given, receives the seconds spent per phase (read, map, load_state, plan,
-    apply, record).
+    apply, record); ``on_plan`` is called with the whole plan (the run stores at most
+    ``MAX_STORED_CHANGES`` of its changes).
 
     ``source`` is ``"ldap"`` (the configured directory) or an LDIF path or its bytes.
     Raises :class:`SyncFailed` when the directory cannot be read completely (nothing changes),
@@ -219,6 +220,8 @@ def do_sync(*, acting_user: Person | None, config: Mapping[str, Any], now: datet
     plan, incoming, state, scoped = planner(result, base_dn=base_dn, label=label, schema=schema, guards=guards,
                                             clock=clock)
     del result  # the raw entries are the largest thing a sync holds
+    if on_plan is not None:
+        on_plan(plan)
     fingerprint = plan.fingerprint()
     run.people_seen = plan.people_seen
     run.plan = plan.to_dict(max_changes=MAX_STORED_CHANGES) | {"fingerprint": fingerprint}
@@ -336,16 +339,17 @@ def _apply(snap: Snapshot, state: CurrentState, *, now: datetime, scoped: bool =
     def changed(ext: str, current: Any, wanted: Any) -> bool:
         return current != wanted or ext in inactive
 
-    agency_ids = _ids(Agency)
+    unit_scope = set(old.units) | set(snap.units) if scoped else None
+    agency_ids = _ids(Agency, unit_scope)
     agencies = [u for u in snap.units.values() if u.is_agency]
     _bulk_insert(Agency, [dict(external_id=u.external_id, dn=u.dn, name=u.name, active=True, updated_at=now)
                           for u in agencies if u.external_id not in agency_ids])
     _bulk_update(Agency, [dict(id=agency_ids[u.external_id], dn=u.dn, name=u.name, active=True, updated_at=now)
                           for u in agencies if u.external_id in agency_ids
                           and changed(u.external_id, old.units.get(u.external_id), u)])
-    agency_ids = _ids(Agency)
+    agency_ids = _ids(Agency, unit_scope)
 
-    dept_ids = _ids(Department)
+    dept_ids = _ids(Department, unit_scope)
     departments = [u for u in snap.units.values() if not u.is_agency]
     for depth in sorted({u.depth for u in departments}):
         level = [u for u in departments if u.depth == depth]
@@ -359,7 +363,7 @@ def _apply(snap: Snapshot, state: CurrentState, *, now: datetime, scoped: bool =
                                   for u in level if u.external_id not in dept_ids])
         _bulk_update(Department, [values(u) | {"id": dept_ids[u.external_id]} for u in level
                                   if u.external_id in dept_ids and changed(u.external_id, old.units.get(u.external_id), u)])
-        dept_ids = _ids(Department)
+        dept_ids = _ids(Department, unit_scope)
     for model, ids in ((Agency, agency_ids), (Department, dept_ids)):
         _bulk_update(model, [dict(id=ident, active=False, updated_at=now) for ext, ident in ids.items()
                              if ext not in snap.units and ext in old.units and ext not in inactive])
