@@ -35,7 +35,9 @@ class Change:
     """One thing the plan would do to one object.
 
     ``action`` is create, update, rename, move, deactivate or reactivate; ``kind`` is agency,
-    department, person or group; ``fields`` lists ``(field, old, new)``.
+    department, person or group; ``fields`` lists ``(field, old, new)``. ``uid`` and ``name``
+    name a person; ``agency`` and ``department`` (the path below the agency) say where the
+    object is (for a person who leaves, where they were).
     """
 
     action: str
@@ -43,6 +45,10 @@ class Change:
     external_id: str
     label: str
     fields: tuple[tuple[str, Any, Any], ...] = ()
+    uid: str | None = None
+    name: str | None = None
+    agency: str | None = None
+    department: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class SyncPlan:
     active_before: int
     forced: bool = False
     problems: tuple[str, ...] = field(default=())
+    max_deactivate_ratio: float | None = None
 
     @property
     def blocked(self) -> bool:
@@ -98,12 +105,14 @@ class SyncPlan:
         listed = self.changes if max_changes is None else self.changes[:max_changes]
         return {
             "changes": [{"action": c.action, "kind": c.kind, "external_id": c.external_id, "label": c.label,
+                         "uid": c.uid, "name": c.name, "agency": c.agency, "department": c.department,
                          "fields": [list(f) for f in c.fields]} for c in listed],
             "changes_total": len(self.changes),
             "warnings": [asdict(w) for w in self.warnings],
             "refusals": [asdict(w) for w in self.refusals],
             "people_seen": self.people_seen,
             "active_before": self.active_before,
+            "max_deactivate_ratio": self.max_deactivate_ratio,
             "forced": self.forced,
             "blocked": self.blocked,
             "counts": self.counts(),
@@ -160,6 +169,19 @@ def _unit_path(unit_id: str | None, *snaps: Snapshot) -> str:
     return "/".join(reversed(parts))
 
 
+def _place(unit_id: str | None, snap: Snapshot) -> dict[str, str | None]:
+    """The agency's name and the department path below it (None for the agency itself)."""
+    names: list[str] = []
+    seen = set()
+    while unit_id and unit_id not in seen and unit_id in snap.units:
+        seen.add(unit_id)
+        unit = snap.units[unit_id]
+        names.append(unit.name)
+        unit_id = unit.parent_id
+    names.reverse()
+    return {"agency": names[0] if names else None, "department": "/".join(names[1:]) or None}
+
+
 def _group_label(group: DirGroup, *snaps: Snapshot) -> str:
     label = group.role_code if group.kind == "role" else {
         "principal_leader": "主要领导", "leader_in_charge": "分管领导", "department_head": "负责人"}[group.kind]
@@ -191,6 +213,15 @@ def _diff(old: Snapshot, new: Snapshot, inactive: frozenset[str]) -> _Diff:
             new_paths[unit_id] = _unit_path(unit_id, new)
         return new_paths[unit_id]
 
+    places: dict[tuple[int, str | None], dict[str, str | None]] = {}
+
+    def where(unit_id: str | None, snap: Snapshot) -> dict[str, str | None]:
+        """``agency`` and ``department`` of a unit in ``snap`` (memoised)."""
+        key = (id(snap), unit_id)
+        if key not in places:
+            places[key] = _place(unit_id, snap)
+        return places[key]
+
     changes: list[Change] = []
     warnings: list[PlanWarning] = []
 
@@ -198,21 +229,22 @@ def _diff(old: Snapshot, new: Snapshot, inactive: frozenset[str]) -> _Diff:
         kind = _unit_kind(unit)
         before = old.units.get(ident)
         label = new_path(ident)
+        at = where(ident, new)
         if before is None:
-            changes.append(Change("create", kind, ident, label))
+            changes.append(Change("create", kind, ident, label, **at))
             continue
         if ident in inactive:
-            changes.append(Change("reactivate", kind, ident, label))
+            changes.append(Change("reactivate", kind, ident, label, **at))
         if before.name != unit.name:
-            changes.append(Change("rename", kind, ident, label, (("name", before.name, unit.name),)))
+            changes.append(Change("rename", kind, ident, label, (("name", before.name, unit.name),), **at))
         if before.parent_id != unit.parent_id or before.agency_id != unit.agency_id:
             changes.append(Change("move", kind, ident, label, (
-                ("parent", _unit_path(before.parent_id, old), _unit_path(unit.parent_id, new)),)))
+                ("parent", _unit_path(before.parent_id, old), _unit_path(unit.parent_id, new)),), **at))
         elif before.dn != unit.dn and before.name == unit.name:
-            changes.append(Change("update", kind, ident, label, (("dn", before.dn, unit.dn),)))
+            changes.append(Change("update", kind, ident, label, (("dn", before.dn, unit.dn),), **at))
     for ident, unit in old.units.items():
         if ident not in new.units and ident not in inactive:
-            changes.append(Change("deactivate", _unit_kind(unit), ident, _unit_path(ident, old)))
+            changes.append(Change("deactivate", _unit_kind(unit), ident, _unit_path(ident, old), **where(ident, old)))
 
     leader_groups: dict[str, list[str]] = {}
     for group in old.groups.values():
@@ -225,19 +257,20 @@ def _diff(old: Snapshot, new: Snapshot, inactive: frozenset[str]) -> _Diff:
     for ident, person in sorted(new.people.items(), key=lambda kv: kv[1].uid):
         before = old.people.get(ident)
         label = f"{person.name}（{person.uid}）"
+        who = {"uid": person.uid, "name": person.name, **where(person.unit_id, new)}
         if before is None:
             changes.append(Change("create", "person", ident, label, (
-                ("unit", None, new_path(person.unit_id)),)))
+                ("unit", None, new_path(person.unit_id)),), **who))
             continue
         if ident in inactive:
-            changes.append(Change("reactivate", "person", ident, label))
+            changes.append(Change("reactivate", "person", ident, label, **who))
         if before.uid != person.uid or before.name != person.name:
             fields = tuple((f, getattr(before, f), getattr(person, f)) for f in ("uid", "name")
                            if getattr(before, f) != getattr(person, f))
-            changes.append(Change("rename", "person", ident, label, fields))
+            changes.append(Change("rename", "person", ident, label, fields, **who))
         if before.unit_id != person.unit_id:
             changes.append(Change("move", "person", ident, label, (
-                ("unit", _unit_path(before.unit_id, old), new_path(person.unit_id)),)))
+                ("unit", _unit_path(before.unit_id, old), new_path(person.unit_id)),), **who))
         diffs = []
         for f in PERSON_FIELDS:
             a, b = getattr(before, f), getattr(person, f)
@@ -251,7 +284,7 @@ def _diff(old: Snapshot, new: Snapshot, inactive: frozenset[str]) -> _Diff:
         if before.dn != person.dn and not renamed_or_moved:
             diffs.append(("dn", before.dn, person.dn))
         if diffs:
-            changes.append(Change("update", "person", ident, label, tuple(diffs)))
+            changes.append(Change("update", "person", ident, label, tuple(diffs), **who))
     active_before = 0
     for ident, person in old.people.items():
         if ident in inactive:
@@ -260,7 +293,8 @@ def _diff(old: Snapshot, new: Snapshot, inactive: frozenset[str]) -> _Diff:
         if ident not in new.people:
             deactivations += 1
             label = f"{person.name}（{person.uid}）"
-            changes.append(Change("deactivate", "person", ident, label))
+            changes.append(Change("deactivate", "person", ident, label, uid=person.uid, name=person.name,
+                                  **where(person.unit_id, old)))
             if ident in leader_groups:
                 warnings.append(PlanWarning(
                     "leader_vanishes",
@@ -270,12 +304,13 @@ def _diff(old: Snapshot, new: Snapshot, inactive: frozenset[str]) -> _Diff:
     for ident, group in sorted(new.groups.items(), key=lambda kv: kv[1].dn):
         before = old.groups.get(ident)
         label = _group_label(group, new)
+        at = where(group.unit_id, new)
         if before is None:
             changes.append(Change("create", "group", ident, label, (
-                ("members", [], _names(group.member_ids, new)),)))
+                ("members", [], _names(group.member_ids, new)),), **at))
             continue
         if ident in inactive:
-            changes.append(Change("reactivate", "group", ident, label))
+            changes.append(Change("reactivate", "group", ident, label, **at))
         fields = []
         added = sorted(set(group.member_ids) - set(before.member_ids))
         removed = sorted(set(before.member_ids) - set(group.member_ids))
@@ -289,13 +324,13 @@ def _diff(old: Snapshot, new: Snapshot, inactive: frozenset[str]) -> _Diff:
         if before.dn != group.dn:
             fields.append(("dn", before.dn, group.dn))
         if fields:
-            changes.append(Change("update", "group", ident, label, tuple(fields)))
+            changes.append(Change("update", "group", ident, label, tuple(fields), **at))
         if not group.member_ids and before.member_ids and group.kind != "role":
             warnings.append(PlanWarning("group_empties", f"{label} 将没有成员", ident))
     for ident, group in old.groups.items():
         if ident not in new.groups and ident not in inactive:
             label = _group_label(group, old)
-            changes.append(Change("deactivate", "group", ident, label))
+            changes.append(Change("deactivate", "group", ident, label, **where(group.unit_id, old)))
             if group.kind in ("principal_leader", "department_head") or group.kind == "role":
                 warnings.append(PlanWarning("group_vanishes", f"{label} 将从目录中消失", ident))
 
@@ -320,7 +355,7 @@ def _guarded(diff: _Diff, *, people_seen: int, active_before: int, any_units: bo
             f"计划停用 {deactivations} 人，超过在岗人员 {active_before} 人的 "
             f"{guards.max_deactivate_ratio:.0%} 上限。"))
     return SyncPlan(diff.changes, diff.warnings, tuple(refusals), people_seen, active_before, guards.forced,
-                    tuple(problems))
+                    tuple(problems), guards.max_deactivate_ratio)
 
 
 def dropped_units(units: Mapping[str, DirUnit], inactive: Collection[str], gone: Collection[str]) -> set[str]:

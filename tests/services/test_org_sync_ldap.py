@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -137,6 +138,7 @@ def test_hr_reviews_a_plan_on_the_page_then_applies_it(ldap_app, directory):
     response = client.post("/org/sync", data={"csrf_token": token, "preview-csrf_token": token}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "待执行" in page and "副科长" in page and "确认执行此计划" in page
+    assert "区教育局 / 基础教育科" in page, "the page says where the person works"
     run_id = re.search(r'name="apply-run_id" type="hidden" value="(\d+)"', page).group(1)
     with ldap_app.app_context():
         assert get_person_by_uid("xujing").title == "科员"
@@ -227,6 +229,12 @@ def test_incremental_removals_and_role_changes_leave_what_a_full_read_would(ldap
         assert "leader_vanishes" in codes
         assert run.counts["person.deactivate"] == 1 + len(gone_people)
         assert run.counts["department.deactivate"] == 1
+    code, out = cli(ldap_app, "--dry-run")
+    assert code == 0 and "guards:" in out and "- zhangwei  张伟  (区教育局 / 基础教育科)" in out, out
+    assert out.index("warning [leader_vanishes]: 张伟（zhangwei）") < out.index("changes:")
+    code, out = cli(ldap_app, "--dry-run", "--json")
+    plan = json.loads(out)["plan"]
+    assert code == 0 and "zhangwei" in {c["uid"] for c in plan["changes"] if c["action"] == "deactivate"}
     code, out = cli(ldap_app)
     assert code == 0 and "applied (incremental)" in out, out
     with ldap_app.app_context():

@@ -108,7 +108,7 @@ def _active(state: CurrentState) -> Snapshot:
 
 
 def _key(change):
-    return (change.kind, change.action, change.external_id, change.label, repr(change.fields))
+    return repr(change)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
