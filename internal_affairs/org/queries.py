@@ -331,8 +331,9 @@ def get_people_by_dn(dns: Collection[str]) -> dict[tuple[str, ...], tuple[str, s
     """Active people whose DN is one of ``dns``: normalised DN → ``("person", external_id)``.
 
     DNs are compared normalised (:func:`org_sync.snapshot.normalize_dn`). Most references carry
-    the stored DN exactly, or differ only in case, so two indexed-size reads find them; only a
-    DN written some other way (escapes, spacing) or naming nobody costs a read of every DN.
+    the stored DN exactly, or differ only in case, so two ``IN`` reads find them and only the
+    rows they return are parsed; a DN written some other way (escapes, spacing) or naming
+    nobody costs reading and parsing every active person's DN.
     """
     wanted: dict[tuple[str, ...], str] = {}
     for dn in dns:
