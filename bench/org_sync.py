@@ -1,13 +1,18 @@
 """Benchmark: directory sync of a generated district of 50,000 people from a real slapd.
 
 Prints one JSON object: the raw python-ldap paged-read rate of the directory, and for SQLite
-and PostgreSQL: full sync seconds and people/s, a re-sync with no changes (rows written must be
-0), a re-sync after changing 1% of the people, and each sync process's peak RSS.
+and PostgreSQL: full sync seconds and people/s, an incremental re-sync with no changes (rows
+written must be 0), one after changing 1% of the people, each one's share of the full sync's
+time, where each sync's time goes (``*_phases``: seconds per phase of ``do_sync`` -- read, map,
+load_state, plan, apply, record -- and ``other``, the rest: opening the run, the cookie lookup,
+the commit), the SQL statements each ran, and each sync process's peak RSS.
 
     .venv/bin/python bench/org_sync.py [--people 50000] [--db sqlite,postgres]
 
 Each sync runs in its own process so that its peak RSS is its own. Targets (issue 3): full sync
-under 30 s on 2 cores, at least a quarter of the raw read rate, peak RSS under 500 MB.
+under 30 s on 2 cores, at least a quarter of the raw read rate, peak RSS under 500 MB. Targets
+(issue 10), in the same run: a no-change incremental sync at most 5% of the full sync's time, a
+1% change at most 15% (``targets_met``).
 """
 
 from __future__ import annotations
@@ -79,7 +84,7 @@ def worker(args: argparse.Namespace) -> None:
            "IA_LDAP_BIND_DN": args.bind_dn, "IA_LDAP_BIND_PASSWORD": args.password, "IA_LDAP_TIMEOUT": "120",
            "IA_SYNC_MAX_DEACTIVATE_RATIO": "0.1"}
     app = create_app({"ENVIRON": env, "INSTANCE_PATH": tempfile.mkdtemp(prefix="ia-bench-")})
-    writes = {"statements": 0, "rows": 0}
+    writes = {"statements": 0, "rows": 0, "all_statements": 0}
     org_tables = ("agency", "department", "person", "org_group", "org_group_member")
 
     with app.app_context():
@@ -87,6 +92,7 @@ def worker(args: argparse.Namespace) -> None:
 
         @event.listens_for(db.engine, "after_cursor_execute")
         def count(conn, cursor, statement, parameters, context, executemany):
+            writes["all_statements"] += 1
             head = statement.lstrip().split(None, 3)
             verb = head[0].upper() if head else ""
             if verb in ("INSERT", "UPDATE", "DELETE"):
@@ -96,32 +102,46 @@ def worker(args: argparse.Namespace) -> None:
                     writes["rows"] += max(cursor.rowcount, 0)
 
         def timed_sync(full: bool) -> tuple[float, dict, dict]:
-            writes.update(statements=0, rows=0)
+            writes.update(statements=0, rows=0, all_statements=0)
+            timings: dict[str, float] = {}
             started = time.perf_counter()
-            run = do_sync(acting_user=None, config=app.config, now=utcnow(), full=full)
+            run = do_sync(acting_user=None, config=app.config, now=utcnow(), full=full, timings=timings)
             elapsed = time.perf_counter() - started
-            return elapsed, dict(run.counts), dict(writes) | {"mode": run.mode}
+            phases = {k: round(v, 3) for k, v in timings.items()}
+            phases["other"] = round(elapsed - sum(timings.values()), 3)
+            return elapsed, dict(run.counts), dict(writes) | {"mode": run.mode, "phases": phases}
 
-        full_s, full_counts, _ = timed_sync(True)
+        full_s, full_counts, full_writes = timed_sync(True)
         rss_after_full = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         same_s, same_counts, same_writes = timed_sync(False)
         changed = apply_changes(args, fraction=0.01)
         delta_s, delta_counts, delta_writes = timed_sync(False)
+    same_share, delta_share = same_s / full_s, delta_s / full_s
     print(json.dumps({
         "full_sync_seconds": round(full_s, 2),
+        "full_sync_phases": full_writes["phases"],
+        "full_sync_statements": full_writes["all_statements"],
         "full_sync_people_per_second": round(args.people / full_s),
         "full_sync_counts": full_counts,
         "peak_rss_mb_after_full_sync": round(rss_after_full),
-        "resync_no_change_seconds": round(same_s, 2),
+        "resync_no_change_seconds": round(same_s, 3),
+        "resync_no_change_share_of_full": round(same_share, 4),
+        "resync_no_change_phases": same_writes["phases"],
+        "resync_no_change_statements": same_writes["all_statements"],
         "resync_no_change_mode": same_writes["mode"],
         "resync_no_change_rows_written": same_writes["rows"],
         "resync_no_change_counts": same_counts,
         "resync_1pct_changed_people": changed,
-        "resync_1pct_seconds": round(delta_s, 2),
+        "resync_1pct_seconds": round(delta_s, 3),
+        "resync_1pct_share_of_full": round(delta_share, 4),
+        "resync_1pct_phases": delta_writes["phases"],
+        "resync_1pct_statements": delta_writes["all_statements"],
         "resync_1pct_mode": delta_writes["mode"],
         "resync_1pct_counts": delta_counts,
         "resync_1pct_rows_written": delta_writes["rows"],
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "targets": {"no_change_share_max": 0.05, "one_pct_share_max": 0.15},
+        "targets_met": same_share <= 0.05 and delta_share <= 0.15,
     }))
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -20,18 +22,52 @@ audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
 demo_cli = AppGroup("demo", help="The demo installation.")
 
 
-def _print_run(run) -> None:
+def _print_run(run, plan: dict[str, Any] | None = None) -> None:
+    """The run, then its plan: guards first, then every change (``plan``: the whole plan when
+    known, else the one the run stored)."""
+    from org_sync.report import plan_lines
+
     click.echo(f"sync run #{run.id}: {run.status} ({run.mode}{', dry run' if run.dry_run else ''}) from {run.source}")
     click.echo(f"  people in directory: {run.people_seen}")
-    counts = run.counts or {}
-    click.echo("  changes: " + (", ".join(f"{k}={v}" for k, v in counts.items()) if counts else "none"))
-    plan = run.plan or {}
-    for w in plan.get("warnings", []):
-        click.echo(f"  warning: {w['message']}")
-    for r in plan.get("refusals", []):
-        click.echo(f"  guard: {r['message']}")
+    plan = plan if plan is not None else (run.plan or {})
+    if plan:
+        for line in plan_lines(plan):
+            click.echo(f"  {line}")
+    else:
+        click.echo("  changes: none")
     for problem in (run.errors or [])[:20]:
         click.echo(f"  problem: {problem}")
+
+
+def _run_sync(json_output: bool, **kwargs: Any) -> None:
+    """Run :func:`do_sync`, print the run and its whole plan (as text, or as JSON on stdout).
+    A refused or failed sync prints what it can, then exits non-zero."""
+    from .org.actions import do_sync
+    from .org.api import run_to_json
+    from .org.models import SyncRun
+
+    captured: dict[str, Any] = {}
+
+    def keep(plan) -> None:
+        captured["plan"] = plan.to_dict() | {"fingerprint": plan.fingerprint()}
+
+    try:
+        run = do_sync(acting_user=None, config=current_app.config, now=utcnow(), on_plan=keep, **kwargs)
+    except DomainError as exc:
+        run_id = (exc.details or {}).get("run_id")
+        run = db.session.get(SyncRun, run_id) if run_id else None
+        if json_output:
+            click.echo(json.dumps({"error": {"code": exc.code, "message": str(exc.message)},
+                                   "run": run_to_json(run, with_plan=False) if run else None,
+                                   "plan": captured.get("plan")}, ensure_ascii=False, indent=2))
+        elif run is not None and "plan" in captured:
+            _print_run(run, captured["plan"])
+        _fail(exc)
+    if json_output:
+        click.echo(json.dumps(run_to_json(run, with_plan=False) | {"plan": captured.get("plan", run.plan)},
+                              ensure_ascii=False, indent=2))
+    else:
+        _print_run(run, captured.get("plan"))
 
 
 def _fail(exc: DomainError) -> None:
@@ -43,32 +79,20 @@ def _fail(exc: DomainError) -> None:
 @click.option("--dry-run", is_flag=True, help="Show the plan without applying it.")
 @click.option("--force", is_flag=True, help="Apply even if a safety guard refuses.")
 @click.option("--base-dn", default=None, help="Base DN of the export (default: IA_LDAP_BASE_DN or the demo's).")
-def load_ldif(file: Path, dry_run: bool, force: bool, base_dn: str | None) -> None:
+@click.option("--json", "json_output", is_flag=True, help="Print the run and its whole plan as JSON.")
+def load_ldif(file: Path, dry_run: bool, force: bool, base_dn: str | None, json_output: bool) -> None:
     """Sync the org chart from an LDIF export."""
-    from .org.actions import do_sync
-
-    try:
-        run = do_sync(acting_user=None, config=current_app.config, now=utcnow(), source=file,
-                      base_dn=base_dn, dry_run=dry_run, force=force)
-    except DomainError as exc:
-        _fail(exc)
-    _print_run(run)
+    _run_sync(json_output, source=file, base_dn=base_dn, dry_run=dry_run, force=force)
 
 
 @org_cli.command("sync")
 @click.option("--dry-run", is_flag=True, help="Show the plan without applying it.")
 @click.option("--full", is_flag=True, help="Read the whole directory instead of the changes since the last run.")
 @click.option("--force", is_flag=True, help="Apply even if a safety guard refuses.")
-def sync(dry_run: bool, full: bool, force: bool) -> None:
+@click.option("--json", "json_output", is_flag=True, help="Print the run and its whole plan as JSON.")
+def sync(dry_run: bool, full: bool, force: bool, json_output: bool) -> None:
     """Sync the org chart from the configured directory (IA_LDAP_*)."""
-    from .org.actions import do_sync
-
-    try:
-        run = do_sync(acting_user=None, config=current_app.config, now=utcnow(), source="ldap",
-                      dry_run=dry_run, full=full, force=force)
-    except DomainError as exc:
-        _fail(exc)
-    _print_run(run)
+    _run_sync(json_output, source="ldap", dry_run=dry_run, full=full, force=force)
 
 
 @audit_cli.command("verify")

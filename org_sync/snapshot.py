@@ -13,7 +13,7 @@ import ldap.dn
 
 from .model import ROLE_CODES, DirEntry, DirGroup, DirPerson, DirUnit, Snapshot
 
-__all__ = ["DirectorySchema", "OPENLDAP", "ACTIVE_DIRECTORY", "normalize_dn", "parent_dn",
+__all__ = ["DirectorySchema", "OPENLDAP", "ACTIVE_DIRECTORY", "normalize_dn", "parent_dn", "ancestor_dns",
            "build_snapshot", "merge_incremental", "schema_for"]
 
 DnKey = tuple[str, ...]
@@ -71,6 +71,21 @@ def normalize_dn(dn: str) -> DnKey:
     return tuple(f"{rdn[0][0].lower()}\x01{rdn[0][1].casefold()}" if len(rdn) == 1
                  else "\x00".join(sorted(f"{attr.lower()}\x01{value.casefold()}" for attr, value, _ in rdn))
                  for rdn in parsed)
+
+
+def ancestor_dns(dn: str, below: int = 0) -> list[str]:
+    """The DNs above ``dn``, nearest first, spelled as in ``dn`` (its tails after each unescaped
+    comma), only those longer than ``below`` RDNs (``below=2``: strictly below ``dc=x,dc=y``)."""
+    cuts, escaped = [], False
+    for i, ch in enumerate(dn):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == ",":
+            cuts.append(i)
+    tails = [dn[i + 1:].lstrip() for i in cuts]
+    return tails[:max(len(tails) - below, 0)]
 
 
 def parent_dn(key: DnKey) -> DnKey:
@@ -218,6 +233,9 @@ def _map_group(key: DnKey, entry: DirEntry, by_dn: Mapping[DnKey, tuple[str, str
     cn = (entry.first("cn") or _display_rdn(entry.dn)).strip()
     parent = parent_dn(key)
     parent_kind, parent_id = by_dn.get(parent, (None, None))
+    if (parent_kind is None and len(parent) > 1 and _rdn_value(parent)[1] == schema.roles_container.casefold()
+            and by_dn.get(parent_dn(parent), (None, None))[0] == "unit"):
+        parent_kind = "container"  # an incremental read resends the changed group, not its container
     kind: str | None = None
     role_code: str | None = None
     unit_id: str | None = None

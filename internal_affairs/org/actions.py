@@ -6,7 +6,8 @@ Every action is atomic and appends its audit event in the same transaction.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -18,8 +19,8 @@ from sqlalchemy import delete, insert, select, update
 
 from org_sync.ldif_reader import read_ldif
 from org_sync.model import DirGroup, DirPerson, DirUnit, ReadResult, Snapshot, SyncSourceError
-from org_sync.plan import CurrentState, Guards, clean_snapshot, compute_plan
-from org_sync.snapshot import build_snapshot, merge_incremental, normalize_dn, schema_for
+from org_sync.plan import CurrentState, Guards, SyncPlan, clean_snapshot, compute_incremental_plan, compute_plan
+from org_sync.snapshot import ancestor_dns, build_snapshot, normalize_dn, schema_for
 
 from ..atomic import atomic
 from ..audit.actions import record_event
@@ -27,7 +28,8 @@ from ..errors import Conflict, NotFound, PermissionDenied, ServiceUnavailable, V
 from ..extensions import db
 from .directory import directory_configured, read_directory
 from .models import Agency, Department, OrgGroup, OrgGroupMember, Person, SyncRun
-from .queries import HrScope, get_current_state, hr_agency_ids
+from .queries import (HrScope, get_active_external_ids, get_active_units, get_current_state, get_people_by_dn,
+                      get_touched_state, get_units_by_dn, hr_agency_ids)
 
 __all__ = ["SyncFailed", "SyncBlocked", "SyncPlanChanged", "do_sync", "do_apply_run",
            "do_set_default_deputy", "check_can_sync", "check_can_view_sync"]
@@ -64,26 +66,6 @@ def check_can_view_sync(actor: Person, scope: HrScope) -> None:
         raise PermissionDenied(_("只有人事（组织人事）人员或系统管理员可以查看组织架构同步记录。"))
 
 
-def _active_part(state: CurrentState) -> Snapshot:
-    snap = state.snapshot
-    keep = lambda d: {k: v for k, v in d.items() if k not in state.inactive}  # noqa: E731
-    return Snapshot(snap.base_dn, keep(snap.units), keep(snap.people), keep(snap.groups), snap.source)
-
-
-def _known_dns(state: CurrentState) -> dict:
-    known = {}
-    snap = state.snapshot
-    for kind, objects in (("unit", snap.units), ("person", snap.people)):
-        for ident, obj in objects.items():
-            if ident in state.inactive:
-                continue
-            try:
-                known[normalize_dn(obj.dn)] = (kind, ident)
-            except ValueError:
-                continue
-    return known
-
-
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector for the duration of a sync.
@@ -102,14 +84,11 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read(config: Mapping[str, Any], source: str | Path | bytes, *, full: bool,
-          cookie: str | None, state: CurrentState) -> ReadResult:
+def _read(config: Mapping[str, Any], source: str | Path | bytes, *, full: bool, cookie: str | None) -> ReadResult:
     if source == "ldap":
         if not directory_configured(config):
             raise ValidationError(_("未配置目录服务（IA_LDAP_URI、IA_LDAP_BASE_DN）。"), code="ldap_not_configured")
-        snap = state.snapshot
-        known = [i for d in (snap.units, snap.people, snap.groups) for i in d if i not in state.inactive]
-        return read_directory(config, cookie=cookie, full=full, known_ids=known)
+        return read_directory(config, cookie=cookie, full=full)
     return read_ldif(source)
 
 
@@ -120,26 +99,99 @@ def _last_cookie(source_label: str) -> str | None:
         .order_by(SyncRun.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def _read_snapshot(config: Mapping[str, Any], source: str | Path | bytes, *, full: bool, cookie: str | None,
-                   state: CurrentState, base_dn: str, label: str, schema) -> tuple[Snapshot, bool]:
-    """Read the source and map it to the directory's whole snapshot (merging an incremental
-    read into the current state). The raw entries are dropped on return: they are the largest
-    thing a sync holds. Returns the snapshot and whether the read was complete (full).
-    Raises :class:`SyncSourceError`."""
-    result = _read(config, source, full=full, cookie=cookie, state=state)
-    if result.complete:
-        return build_snapshot(result.entries, base_dn, schema, source=label, cookie=result.cookie), True
-    delta = build_snapshot(result.entries, base_dn, schema, source=label, cookie=result.cookie,
-                           known=_known_dns(state), known_units=_active_part(state).units)
-    return merge_incremental(_active_part(state), delta, result.deleted_ids, result.present_ids), False
+class _Stopwatch:
+    """Seconds spent per phase of a sync, added up into ``timings``."""
+
+    def __init__(self, timings: dict[str, float]):
+        self.timings = timings
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - started
+
+
+def _plan_full(result: ReadResult, *, base_dn: str, label: str, schema, guards: Guards,
+               clock: _Stopwatch) -> tuple[SyncPlan, Snapshot, CurrentState, bool]:
+    """A complete read: map every entry, diff against everything the platform holds."""
+    with clock("map"):
+        incoming = build_snapshot(result.entries, base_dn, schema, source=label, cookie=result.cookie)
+    with clock("load_state"):
+        state = get_current_state(base_dn)
+    with clock("plan"):
+        new = clean_snapshot(incoming)
+        plan = compute_plan(state, incoming, guards)
+    return plan, new, state, False
+
+
+def _unit_keys(units: Mapping[str, DirUnit]) -> dict:
+    keys = {}
+    for ident, unit in units.items():
+        try:
+            keys[normalize_dn(unit.dn)] = ("unit", ident)
+        except ValueError:
+            continue
+    return keys
+
+
+def _placed(dn: str, unit_keys: Mapping, depth: int) -> bool:
+    """Whether a unit of ``unit_keys`` holds ``dn`` (or ``dn`` cannot be placed anywhere anyway)."""
+    try:
+        key = normalize_dn(dn)
+    except ValueError:
+        return True
+    return len(key) <= depth + 1 or any(key[i:] in unit_keys for i in range(1, len(key) - depth))
+
+
+def _plan_incremental(result: ReadResult, *, base_dn: str, label: str, schema, guards: Guards,
+                      clock: _Stopwatch) -> tuple[SyncPlan, Snapshot, CurrentState, bool]:
+    """An incremental read: map the changed entries (their references resolved against the
+    platform by DN, looked up only for the DNs they name), load only the part of the platform
+    they touch, and plan that part."""
+    with clock("map"):
+        depth = len(normalize_dn(base_dn))
+        referenced: set[str] = set()
+        for entry in result.entries:
+            if entry.object_classes & schema.person_classes:
+                referenced.update(entry.attrs.get(schema.manager.lower(), ()))
+            elif entry.object_classes & schema.group_classes:
+                referenced.update(entry.attrs.get("member", ()))
+        units = get_units_by_dn({dn for e in result.entries for dn in ancestor_dns(e.dn, depth)})
+        known = _unit_keys(units)
+        if any(not _placed(entry.dn, known, depth) for entry in result.entries):
+            units = get_active_units()  # a DN spelled unlike the stored one: compare them all
+            known = _unit_keys(units)
+        known.update(get_people_by_dn(referenced))
+        delta = build_snapshot(result.entries, base_dn, schema, source=label, cookie=result.cookie,
+                               known=known, known_units=units)
+    with clock("load_state"):
+        gone = set(result.deleted_ids)
+        if result.present_ids is not None:
+            gone |= get_active_external_ids() - result.present_ids
+        gone -= set(delta.units) | set(delta.people) | set(delta.groups)
+        part, active_people, active_units = get_touched_state(delta, gone, base_dn)
+    with clock("plan"):
+        plan, new, state = compute_incremental_plan(part, delta, gone, active_people=active_people,
+                                                    active_units=active_units, guards=guards)
+    return plan, new, state, True
 
 
 @atomic
 @_collector_paused()
 def do_sync(*, acting_user: Person | None, config: Mapping[str, Any], now: datetime,
             source: str | Path | bytes = "ldap", base_dn: str | None = None, dry_run: bool = False,
-            full: bool = False, force: bool = False, expected_fingerprint: str | None = None) -> SyncRun:
+            full: bool = False, force: bool = False, expected_fingerprint: str | None = None,
+            timings: dict[str, float] | None = None, on_plan: Callable[[SyncPlan], None] | None = None) -> SyncRun:
     """Read the directory, plan, and (unless ``dry_run``) apply. Every run is recorded.
+
+    A complete read is diffed against everything the platform holds; an incremental read only
+    against the part its changed entries touch, so an unchanged directory costs a few queries.
+    ``timings``, when given, receives the seconds spent per phase (read, map, load_state, plan,
+    apply, record); ``on_plan`` is called with the whole plan (the run stores at most
+    ``MAX_STORED_CHANGES`` of its changes).
 
     ``source`` is ``"ldap"`` (the configured directory) or an LDIF path or its bytes.
     Raises :class:`SyncFailed` when the directory cannot be read completely (nothing changes),
@@ -158,12 +210,13 @@ def do_sync(*, acting_user: Person | None, config: Mapping[str, Any], now: datet
                   actor_label=getattr(acting_user, "uid", None) or "system", source=label,
                   mode="full" if full or source != "ldap" else "incremental", dry_run=dry_run,
                   forced=force, status="running", counts={}, plan={}, errors=[])
-    state = get_current_state(base_dn)
+    clock = _Stopwatch(timings if timings is not None else {})
+    guards = Guards(max_deactivate_ratio=float(config.get("SYNC_MAX_DEACTIVATE_RATIO", 0.1)), forced=force)
     cookie = None if full else _last_cookie(label)
     try:
-        incoming, complete = _read_snapshot(config, source, full=full, cookie=cookie, state=state,
-                                            base_dn=base_dn, label=label, schema=schema)
-        run.mode = "full" if complete else "incremental"
+        with clock("read"):
+            result = _read(config, source, full=full, cookie=cookie)
+        run.mode = "full" if result.complete else "incremental"
     except SyncSourceError as exc:
         db.session.rollback()
         run.status, run.errors, run.finished_at = "failed", [str(exc)], now
@@ -173,15 +226,18 @@ def do_sync(*, acting_user: Person | None, config: Mapping[str, Any], now: datet
         db.session.commit()
         raise SyncFailed(_("读取目录失败，未做任何更改：%(error)s", error=str(exc)),
                          details={"run_id": run.id}) from exc
-
-    plan = compute_plan(state, incoming, Guards(
-        max_deactivate_ratio=float(config.get("SYNC_MAX_DEACTIVATE_RATIO", 0.1)), forced=force))
+    planner = _plan_full if result.complete else _plan_incremental
+    plan, incoming, state, scoped = planner(result, base_dn=base_dn, label=label, schema=schema, guards=guards,
+                                            clock=clock)
+    del result  # the raw entries are the largest thing a sync holds
+    if on_plan is not None:
+        on_plan(plan)
     fingerprint = plan.fingerprint()
     run.people_seen = plan.people_seen
     run.plan = plan.to_dict(max_changes=MAX_STORED_CHANGES) | {"fingerprint": fingerprint}
     run.counts = plan.counts()
     run.cookie = incoming.cookie
-    run.errors = list(incoming.problems)
+    run.errors = list(plan.problems)
     if expected_fingerprint and expected_fingerprint != fingerprint:
         run.status, run.dry_run, run.finished_at = "planned", True, now
         db.session.add(run)
@@ -202,14 +258,16 @@ def do_sync(*, acting_user: Person | None, config: Mapping[str, Any], now: datet
         db.session.commit()
         raise SyncBlocked(_("同步被安全检查拒绝：%(why)s", why="；".join(r.message for r in plan.refusals)),
                           details={"run_id": run.id, "refusals": [r.code for r in plan.refusals]})
-    _apply(incoming, state, now=now)
-    run.status, run.finished_at = "applied", now
-    db.session.add(run)
-    db.session.flush()
-    record_event("org.sync.applied", actor=acting_user, object_type="sync_run", object_id=run.id,
-                 data={"source": label, "counts": run.counts, "fingerprint": fingerprint,
-                       "forced": force, "refusals": [r.code for r in plan.refusals]}, now=now)
-    db.session.commit()
+    with clock("apply"):
+        _apply(incoming, state, now=now, scoped=scoped)
+    with clock("record"):
+        run.status, run.finished_at = "applied", now
+        db.session.add(run)
+        db.session.flush()
+        record_event("org.sync.applied", actor=acting_user, object_type="sync_run", object_id=run.id,
+                     data={"source": label, "counts": run.counts, "fingerprint": fingerprint,
+                           "forced": force, "refusals": [r.code for r in plan.refusals]}, now=now)
+        db.session.commit()
     return run
 
 
@@ -266,32 +324,42 @@ def _bulk_update(model, rows: list[dict[str, Any]]) -> None:
         db.session.execute(update(model), rows)
 
 
-def _ids(model) -> dict[str, int]:
-    return dict(db.session.execute(select(model.external_id, model.id)).all())
+def _ids(model, external_ids: Collection[str] | None = None) -> dict[str, int]:
+    """Row ids by stable id: of every row, or of the rows with the given stable ids."""
+    if external_ids is None:
+        return dict(db.session.execute(select(model.external_id, model.id)).all())
+    wanted = sorted(external_ids)
+    out: dict[str, int] = {}
+    for i in range(0, len(wanted), 5000):
+        out.update(db.session.execute(select(model.external_id, model.id)
+                                      .where(model.external_id.in_(wanted[i:i + 5000]))).all())
+    return out
 
 
-def _apply(incoming: Snapshot, state: CurrentState, *, now: datetime) -> None:
-    """Make the database say what ``incoming`` says, touching only rows that differ.
+def _apply(snap: Snapshot, state: CurrentState, *, now: datetime, scoped: bool = False) -> None:
+    """Make the database say what the cleaned ``snap`` says, touching only rows that differ.
 
     Works on plain rows with bulk statements (no ORM object per person), so a district-sized
-    directory applies in seconds and an unchanged one writes nothing.
+    directory applies in seconds and an unchanged one writes nothing. ``scoped``: ``snap`` and
+    ``state`` hold only the part an incremental read touched (every unit, some people and
+    groups); rows outside it are neither read nor written.
     """
-    snap = clean_snapshot(incoming)
     old, inactive = state.snapshot, state.inactive
 
     def changed(ext: str, current: Any, wanted: Any) -> bool:
         return current != wanted or ext in inactive
 
-    agency_ids = _ids(Agency)
+    unit_scope = set(old.units) | set(snap.units) if scoped else None
+    agency_ids = _ids(Agency, unit_scope)
     agencies = [u for u in snap.units.values() if u.is_agency]
     _bulk_insert(Agency, [dict(external_id=u.external_id, dn=u.dn, name=u.name, active=True, updated_at=now)
                           for u in agencies if u.external_id not in agency_ids])
     _bulk_update(Agency, [dict(id=agency_ids[u.external_id], dn=u.dn, name=u.name, active=True, updated_at=now)
                           for u in agencies if u.external_id in agency_ids
                           and changed(u.external_id, old.units.get(u.external_id), u)])
-    agency_ids = _ids(Agency)
+    agency_ids = _ids(Agency, unit_scope)
 
-    dept_ids = _ids(Department)
+    dept_ids = _ids(Department, unit_scope)
     departments = [u for u in snap.units.values() if not u.is_agency]
     for depth in sorted({u.depth for u in departments}):
         level = [u for u in departments if u.depth == depth]
@@ -305,12 +373,12 @@ def _apply(incoming: Snapshot, state: CurrentState, *, now: datetime) -> None:
                                   for u in level if u.external_id not in dept_ids])
         _bulk_update(Department, [values(u) | {"id": dept_ids[u.external_id]} for u in level
                                   if u.external_id in dept_ids and changed(u.external_id, old.units.get(u.external_id), u)])
-        dept_ids = _ids(Department)
+        dept_ids = _ids(Department, unit_scope)
     for model, ids in ((Agency, agency_ids), (Department, dept_ids)):
         _bulk_update(model, [dict(id=ident, active=False, updated_at=now) for ext, ident in ids.items()
                              if ext not in snap.units and ext in old.units and ext not in inactive])
 
-    person_ids = _ids(Person)
+    person_ids = _ids(Person, set(old.people) | set(snap.people) if scoped else None)
     wanted_uids = {p.uid for p in snap.people.values()}
     _bulk_update(Person, [dict(id=person_ids[ext], uid=f"{p.uid}~{person_ids[ext]}") for ext, p in old.people.items()
                           if ext not in snap.people and p.uid in wanted_uids])
@@ -336,9 +404,8 @@ def _apply(incoming: Snapshot, state: CurrentState, *, now: datetime) -> None:
             del pending[p.external_id]
             if p.manager_id and p.manager_id not in person_ids:
                 late_links.append(p)
-        inserted = dict(db.session.execute(select(Person.external_id, Person.id).where(
-            Person.external_id.in_([p.external_id for p in level]))).all()) if len(level) < 20_000 else _ids(Person)
-        person_ids.update(inserted)
+        person_ids.update(_ids(Person, [p.external_id for p in level]) if scoped or len(level) < 20_000
+                          else _ids(Person))
     updates = [dict(id=person_ids[p.external_id], manager_id=person_ids[p.manager_id]) for p in late_links]
     for p in snap.people.values():
         manager_id = person_ids[p.manager_id] if p.manager_id else None
@@ -351,7 +418,8 @@ def _apply(incoming: Snapshot, state: CurrentState, *, now: datetime) -> None:
     _bulk_update(Person, [dict(id=person_ids[ext], active=False, deactivated_at=now, updated_at=now)
                           for ext in old.people if ext not in snap.people and ext not in inactive])
 
-    group_ids = _ids(OrgGroup)
+    group_scope = set(old.groups) | set(snap.groups) if scoped else None
+    group_ids = _ids(OrgGroup, group_scope)
 
     def group_values(g: DirGroup) -> dict[str, Any]:
         unit = snap.units[g.unit_id]
@@ -365,7 +433,7 @@ def _apply(incoming: Snapshot, state: CurrentState, *, now: datetime) -> None:
                                 g.external_id, _without_members(old.groups.get(g.external_id)), _without_members(g))])
     _bulk_update(OrgGroup, [dict(id=ident, active=False, updated_at=now) for ext, ident in group_ids.items()
                             if ext not in snap.groups and ext in old.groups and ext not in inactive])
-    group_ids = _ids(OrgGroup)
+    group_ids = _ids(OrgGroup, group_scope)
     add, remove = [], []
     for g in snap.groups.values():
         have = set(old.groups[g.external_id].member_ids) if g.external_id in old.groups else set()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Collection
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from org_sync.model import DirGroup, DirPerson, DirUnit, Snapshot
-from org_sync.plan import CurrentState
+from org_sync.plan import CurrentState, close_part, dropped_units
+from org_sync.snapshot import normalize_dn
 
 from ..errors import NotFound
 from ..extensions import db
@@ -20,6 +21,7 @@ __all__ = [
     "person_to_json", "get_sync_runs", "get_last_people_count", "RoleHolding", "get_role_holdings",
     "get_group_leaders", "build_org_view", "get_agency_json", "is_system_admin", "hr_agency_ids",
     "get_district_hr_agency", "HrScope", "get_hr_scope", "plan_for_agencies", "run_counts", "get_sync_run",
+    "get_touched_state", "get_people_by_dn", "get_active_units", "get_active_external_ids",
 ]
 
 
@@ -250,48 +252,126 @@ def get_last_people_count() -> int | None:
         .order_by(SyncRun.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def get_current_state(base_dn: str = "") -> CurrentState:
-    """Everything the platform holds, in the plan's vocabulary (bulk reads, no N+1)."""
-    agencies = db.session.execute(select(Agency)).scalars().all()
-    departments = db.session.execute(select(Department)).scalars().all()
-    agency_ext = {a.id: a.external_id for a in agencies}
-    dept_ext = {d.id: d.external_id for d in departments}
-    inactive: set[str] = set()
-    units: dict[str, DirUnit] = {}
-    for a in agencies:
-        units[a.external_id] = DirUnit(a.external_id, a.dn, a.name, None, a.external_id, True, 0)
-        if not a.active:
-            inactive.add(a.external_id)
-    for d in departments:
-        parent = dept_ext[d.parent_id] if d.parent_id else agency_ext[d.agency_id]
-        units[d.external_id] = DirUnit(d.external_id, d.dn, d.name, parent, agency_ext[d.agency_id], False, d.depth)
-        if not d.active:
-            inactive.add(d.external_id)
-    rows = db.session.execute(select(
-        Person.id, Person.external_id, Person.dn, Person.uid, Person.name, Person.agency_id,
-        Person.department_id, Person.title, Person.rank, Person.cadre_category, Person.manager_id,
-        Person.mail, Person.mobile, Person.active)).all()
-    person_ext = {r.id: r.external_id for r in rows}
+_PERSON_COLUMNS = (Person.id, Person.external_id, Person.dn, Person.uid, Person.name, Person.agency_id,
+                   Person.department_id, Person.title, Person.rank, Person.cadre_category, Person.manager_id,
+                   Person.mail, Person.mobile, Person.active)
+_CHUNK = 5000
+
+
+def _chunks(values) -> list[list]:
+    """``values`` in slices small enough for one ``IN (…)`` on every database."""
+    values = sorted(values)
+    return [values[i:i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+
+
+_AGENCY_COLUMNS = (Agency.id, Agency.external_id, Agency.dn, Agency.name, Agency.active)
+_DEPARTMENT_COLUMNS = (Department.id, Department.external_id, Department.dn, Department.name, Department.agency_id,
+                       Department.parent_id, Department.depth, Department.active)
+
+
+class _Units:
+    """Agencies and departments read so far, in the plan's vocabulary, with their row ids.
+
+    Read all at once, or a few at a time and then closed over their parents and agencies (so
+    that every unit's path can be named and checked)."""
+
+    def __init__(self) -> None:
+        self.agencies: dict[int, Any] = {}
+        self.departments: dict[int, Any] = {}
+
+    def load(self, agencies=None, departments=None) -> _Units:
+        """Read the agencies and departments matching the conditions (True: all of them)."""
+        if agencies is not None:
+            stmt = select(*_AGENCY_COLUMNS)
+            self.agencies.update((a.id, a) for a in db.session.execute(
+                stmt if agencies is True else stmt.where(agencies)))
+        if departments is not None:
+            stmt = select(*_DEPARTMENT_COLUMNS)
+            self.departments.update((d.id, d) for d in db.session.execute(
+                stmt if departments is True else stmt.where(departments)))
+        return self
+
+    def load_ids(self, agency_ids=(), department_ids=()) -> _Units:
+        for chunk in _chunks(set(agency_ids) - set(self.agencies)):
+            self.load(agencies=Agency.id.in_(chunk))
+        for chunk in _chunks(set(department_ids) - set(self.departments)):
+            self.load(departments=Department.id.in_(chunk))
+        return self
+
+    def close(self) -> _Units:
+        """Read the parents and agencies of every department read, up to the top."""
+        while True:
+            parents = {d.parent_id for d in self.departments.values() if d.parent_id} - set(self.departments)
+            agencies = {d.agency_id for d in self.departments.values()} - set(self.agencies)
+            if not parents and not agencies:
+                return self
+            self.load_ids(agencies, parents)
+
+    def ext(self, agency_id: int, department_id: int | None) -> str:
+        return self.departments[department_id].external_id if department_id else self.agencies[agency_id].external_id
+
+    def row_ids(self, external_ids: Collection[str]) -> tuple[list[int], list[int]]:
+        """Agency and department row ids of the given stable ids."""
+        return ([i for i, a in self.agencies.items() if a.external_id in external_ids],
+                [i for i, d in self.departments.items() if d.external_id in external_ids])
+
+    @property
+    def units(self) -> dict[str, DirUnit]:
+        units: dict[str, DirUnit] = {}
+        for a in self.agencies.values():
+            units[a.external_id] = DirUnit(a.external_id, a.dn, a.name, None, a.external_id, True, 0)
+        for d in self.departments.values():
+            agency = self.agencies[d.agency_id].external_id
+            parent = self.departments[d.parent_id].external_id if d.parent_id else agency
+            units[d.external_id] = DirUnit(d.external_id, d.dn, d.name, parent, agency, False, d.depth)
+        return units
+
+    @property
+    def inactive(self) -> frozenset[str]:
+        return frozenset(u.external_id for rows in (self.agencies, self.departments) for u in rows.values()
+                         if not u.active)
+
+
+def _people(rows, units: _Units, ext_of: dict[int, str]) -> tuple[dict[str, DirPerson], set[str]]:
+    """Person rows as :class:`DirPerson`; a manager outside ``ext_of`` becomes None."""
     people: dict[str, DirPerson] = {}
+    inactive: set[str] = set()
     for r in rows:
-        unit = dept_ext[r.department_id] if r.department_id else agency_ext[r.agency_id]
         people[r.external_id] = DirPerson(
-            r.external_id, r.dn, r.uid, r.name, unit, r.title, r.rank, r.cadre_category,
-            person_ext.get(r.manager_id) if r.manager_id else None, r.mail, r.mobile)
+            r.external_id, r.dn, r.uid, r.name, units.ext(r.agency_id, r.department_id), r.title, r.rank,
+            r.cadre_category, ext_of.get(r.manager_id) if r.manager_id else None, r.mail, r.mobile)
         if not r.active:
             inactive.add(r.external_id)
+    return people, inactive
+
+
+def _groups(rows, members: dict[int, list[str]], units: _Units) -> tuple[dict[str, DirGroup], set[str]]:
+    groups: dict[str, DirGroup] = {}
+    inactive: set[str] = set()
+    for g in rows:
+        groups[g.external_id] = DirGroup(g.external_id, g.dn, units.ext(g.agency_id, g.department_id), g.kind,
+                                         g.role_code, tuple(sorted(members.get(g.id, []))))
+        if not g.active:
+            inactive.add(g.external_id)
+    return groups, inactive
+
+
+_GROUP_COLUMNS = (OrgGroup.id, OrgGroup.external_id, OrgGroup.dn, OrgGroup.kind, OrgGroup.role_code,
+                  OrgGroup.agency_id, OrgGroup.department_id, OrgGroup.active)
+
+
+def get_current_state(base_dn: str = "") -> CurrentState:
+    """Everything the platform holds, in the plan's vocabulary (bulk reads, no N+1)."""
+    units = _Units().load(True, True)
+    rows = db.session.execute(select(*_PERSON_COLUMNS)).all()
+    person_ext = {r.id: r.external_id for r in rows}
+    people, inactive_people = _people(rows, units, person_ext)
     members: dict[int, list[str]] = {}
     for group_id, person_id in db.session.execute(select(OrgGroupMember.group_id, OrgGroupMember.person_id)):
         members.setdefault(group_id, []).append(person_ext[person_id])
-    groups: dict[str, DirGroup] = {}
-    for g in db.session.execute(select(OrgGroup)).scalars():
-        unit = dept_ext[g.department_id] if g.department_id else agency_ext[g.agency_id]
-        groups[g.external_id] = DirGroup(g.external_id, g.dn, unit, g.kind, g.role_code,
-                                         tuple(sorted(members.get(g.id, []))))
-        if not g.active:
-            inactive.add(g.external_id)
-    snapshot = Snapshot(base_dn=base_dn, units=units, people=people, groups=groups, source="database")
-    return CurrentState(snapshot=snapshot, inactive=frozenset(inactive),
+    groups, inactive_groups = _groups(db.session.execute(select(*_GROUP_COLUMNS)).all(), members, units)
+    snapshot = Snapshot(base_dn=base_dn, units=units.units, people=people, groups=groups, source="database")
+    return CurrentState(snapshot=snapshot, inactive=units.inactive | inactive_people | inactive_groups,
                         last_people_count=get_last_people_count())
 
 
@@ -314,6 +394,159 @@ def run_counts(run: SyncRun, scope: HrScope) -> dict[str, int]:
         for key, n in per_agency.get(agency, {}).items():
             out[key] = out.get(key, 0) + n
     return dict(sorted(out.items()))
+
+def get_active_units() -> dict[str, DirUnit]:
+    """Every active agency and department, by stable id."""
+    units = _Units().load(True, True)
+    inactive = units.inactive
+    return {k: u for k, u in units.units.items() if k not in inactive}
+
+
+def get_units_by_dn(dns: Collection[str]) -> dict[str, DirUnit]:
+    """The active units whose DN is one of ``dns`` as stored, or differs only in case, with their
+    parents and agencies, by stable id: two small reads. (DNs spelled otherwise are not found;
+    :func:`get_active_units` reads them all.)"""
+    units = _Units()
+    active_a, active_d = Agency.active.is_(True), Department.active.is_(True)
+    for chunk in _chunks(set(dns)):
+        units.load(active_a & Agency.dn.in_(chunk), active_d & Department.dn.in_(chunk))
+    seen = {u.dn for rows in (units.agencies, units.departments) for u in rows.values()}
+    for chunk in _chunks({dn.lower() for dn in dns if dn not in seen}):
+        units.load(active_a & func.lower(Agency.dn).in_(chunk), active_d & func.lower(Department.dn).in_(chunk))
+    units.close()
+    inactive = units.inactive
+    return {k: u for k, u in units.units.items() if k not in inactive}
+
+
+def get_active_external_ids() -> set[str]:
+    """The stable ids of every active agency, department, person and group."""
+    out: set[str] = set()
+    for model in (Agency, Department, Person, OrgGroup):
+        out.update(db.session.execute(select(model.external_id).where(model.active.is_(True))).scalars())
+    return out
+
+
+def get_people_by_dn(dns: Collection[str]) -> dict[tuple[str, ...], tuple[str, str]]:
+    """Active people whose DN is one of ``dns``: normalised DN → ``("person", external_id)``.
+
+    DNs are compared normalised (:func:`org_sync.snapshot.normalize_dn`). Most references carry
+    the stored DN exactly, or differ only in case, so two ``IN`` reads find them and only the
+    rows they return are parsed; a DN written some other way (escapes, spacing) or naming
+    nobody costs reading and parsing every active person's DN.
+    """
+    wanted: dict[tuple[str, ...], str] = {}
+    for dn in dns:
+        try:
+            wanted[normalize_dn(dn)] = dn
+        except ValueError:
+            continue
+    found: dict[tuple[str, ...], tuple[str, str]] = {}
+
+    def take(rows) -> None:
+        for dn, ext in rows:
+            try:
+                key = normalize_dn(dn)
+            except ValueError:
+                continue
+            if key in wanted:
+                found[key] = ("person", ext)
+
+    active = Person.active.is_(True)
+    for chunk in _chunks(set(wanted.values())):
+        take(db.session.execute(select(Person.dn, Person.external_id).where(active, Person.dn.in_(chunk))))
+    missing = [dn for key, dn in wanted.items() if key not in found]
+    for chunk in _chunks({dn.lower() for dn in missing}):
+        take(db.session.execute(select(Person.dn, Person.external_id).where(active, func.lower(Person.dn).in_(chunk))))
+    if any(key not in found for key in wanted):
+        take(db.session.execute(select(Person.dn, Person.external_id).where(active)))
+    return found
+
+
+def get_touched_state(delta: Snapshot, gone: Collection[str], base_dn: str = "") -> tuple[CurrentState, int, int]:
+    """The part of the platform an incremental read touches (the contract of
+    :func:`org_sync.plan.touched_part`), read with a few ``IN`` queries instead of everything,
+    and how many active people and units the platform holds in all."""
+    gone = set(gone)
+    units = _Units()
+    for chunk in _chunks(gone):
+        units.load(Agency.external_id.in_(chunk), Department.external_id.in_(chunk))
+    below = units.load(departments=Department.agency_id.in_(list(units.agencies))) if units.agencies else units
+    parents = set(below.departments)
+    while parents:
+        before = set(units.departments)
+        for chunk in _chunks(parents):
+            units.load(departments=Department.parent_id.in_(chunk))
+        parents = set(units.departments) - before
+    units.close()
+    dropped = dropped_units(units.units, units.inactive, gone)
+    dropped_agencies, dropped_depts = units.row_ids(dropped)
+
+    rows: dict[int, Any] = {}
+
+    def load(condition) -> list:
+        got = db.session.execute(select(*_PERSON_COLUMNS).where(condition)).all()
+        rows.update((r.id, r) for r in got)
+        return got
+
+    direct = []
+    for chunk in _chunks(set(delta.people) | gone):
+        direct += load(Person.external_id.in_(chunk))
+    in_dropped = []
+    if dropped:
+        in_dropped = load(Person.active.is_(True) & (Person.department_id.in_(dropped_depts) | (
+            Person.department_id.is_(None) & Person.agency_id.in_(dropped_agencies))))
+    leaving = {r.id for r in in_dropped}
+    leaving |= {r.id for r in direct if r.active and (r.external_id in gone or (
+        r.external_id in delta.people and delta.people[r.external_id].unit_id in dropped))}
+    for chunk in _chunks(leaving):
+        load(Person.active.is_(True) & Person.manager_id.in_(chunk))
+
+    group_rows: dict[int, Any] = {}
+    for chunk in _chunks(set(delta.groups) | gone):
+        group_rows.update((g.id, g) for g in db.session.execute(
+            select(*_GROUP_COLUMNS).where(OrgGroup.external_id.in_(chunk))))
+    if dropped:
+        group_rows.update((g.id, g) for g in db.session.execute(select(*_GROUP_COLUMNS).where(
+            OrgGroup.department_id.in_(dropped_depts)
+            | (OrgGroup.department_id.is_(None) & OrgGroup.agency_id.in_(dropped_agencies)))))
+    for chunk in _chunks(leaving):
+        group_rows.update((g.id, g) for g in db.session.execute(select(*_GROUP_COLUMNS).where(OrgGroup.id.in_(
+            select(OrgGroupMember.group_id).where(OrgGroupMember.person_id.in_(chunk))))))
+    membership: list[tuple[int, int]] = []
+    for chunk in _chunks(group_rows):
+        membership += db.session.execute(select(OrgGroupMember.group_id, OrgGroupMember.person_id)
+                                         .where(OrgGroupMember.group_id.in_(chunk))).all()
+
+    more_ids = {person_id for _, person_id in membership}
+    more_ids |= {r.manager_id for r in direct if r.external_id in delta.people and r.manager_id}
+    more_ext = {m for g in delta.groups.values() for m in g.member_ids}
+    more_ext |= {p.manager_id for p in delta.people.values() if p.manager_id}
+    for chunk in _chunks(more_ids - set(rows)):
+        load(Person.id.in_(chunk))
+    for chunk in _chunks(more_ext):
+        load(Person.external_id.in_(chunk))
+    for chunk in _chunks({p.uid for p in delta.people.values()}):
+        load(Person.uid.in_(chunk))
+
+    units.load_ids({r.agency_id for r in rows.values()} | {g.agency_id for g in group_rows.values()},
+                   {r.department_id for r in rows.values() if r.department_id}
+                   | {g.department_id for g in group_rows.values() if g.department_id})
+    for chunk in _chunks({p.unit_id for p in delta.people.values()} | {g.unit_id for g in delta.groups.values()}):
+        units.load(Agency.external_id.in_(chunk), Department.external_id.in_(chunk))
+    units.close()
+    ext_of = {i: r.external_id for i, r in rows.items()}
+    people, inactive_people = _people(sorted(rows.values(), key=lambda r: r.external_id), units, ext_of)
+    members: dict[int, list[str]] = {}
+    for group_id, person_id in membership:
+        members.setdefault(group_id, []).append(ext_of[person_id])
+    groups, inactive_groups = _groups(sorted(group_rows.values(), key=lambda g: g.external_id), members, units)
+    snapshot = close_part(Snapshot(base_dn=base_dn, units=units.units, people=people, groups=groups,
+                                   source="database"))
+    loaded_inactive = units.inactive | inactive_people | inactive_groups
+    active = {model: db.session.execute(select(func.count()).select_from(model).where(model.active.is_(True)))
+              .scalar_one() for model in (Person, Agency, Department)}
+    state = CurrentState(snapshot=snapshot, inactive=frozenset(loaded_inactive), last_people_count=get_last_people_count())
+    return state, active[Person], active[Agency] + active[Department]
 
 
 def get_sync_runs(limit: int = 20, offset: int = 0) -> tuple[list[SyncRun], int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -137,6 +138,7 @@ def test_hr_reviews_a_plan_on_the_page_then_applies_it(ldap_app, directory):
     response = client.post("/org/sync", data={"csrf_token": token, "preview-csrf_token": token}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "待执行" in page and "副科长" in page and "确认执行此计划" in page
+    assert "区教育局 / 基础教育科" in page, "the page says where the person works"
     run_id = re.search(r'name="apply-run_id" type="hidden" value="(\d+)"', page).group(1)
     with ldap_app.app_context():
         assert get_person_by_uid("xujing").title == "科员"
@@ -199,3 +201,49 @@ def test_sync_over_starttls(make_app, directory):
                          IA_LDAP_CA_FILE="/etc/ssl/certs/ca-certificates.crt")
     code, out = cli(untrusted, "--dry-run")
     assert code != 0 and "读取目录失败" in out
+
+
+def test_incremental_removals_and_role_changes_leave_what_a_full_read_would(ldap_app, directory):
+    """A leader who leaves (manager of others, member of leadership groups), a whole department
+    deleted, and a role group changed: the incremental sync writes what a full read would, and
+    a full re-read afterwards plans nothing."""
+    import ldap
+    import ldap.filter
+
+    from internal_affairs.clock import utcnow
+    from internal_affairs.org.actions import do_sync
+
+    cli(ldap_app)
+    zhangwei = dn("zhangwei", directory)
+    reports = [d for d, _ in directory.search(BASE, f"(manager={ldap.filter.escape_filter_chars(zhangwei)})")]
+    held = [d for d, _ in directory.search(BASE, f"(member={ldap.filter.escape_filter_chars(zhangwei)})")]
+    assert reports and held
+    hr = directory.search(f"ou=区教育局,{BASE}", "(&(objectClass=groupOfNames)(cn=hr))")[0][0]
+    directory.modify(hr, [(ldap.MOD_ADD, "member", dn("xujing", directory))])
+    directory.delete(zhangwei)
+    preschool = f"ou=学前教育股,ou=基础教育科,ou=区教育局,{BASE}"
+    gone_people = [p for p, _ in directory.search(preschool, "(objectClass=inetOrgPerson)")]
+    directory.delete(preschool, recursive=True)
+
+    with ldap_app.app_context():
+        run = do_sync(acting_user=None, config=ldap_app.config, now=utcnow(), dry_run=True)
+        assert run.mode == "incremental"
+        codes = {w["code"] for w in run.plan["warnings"]}
+        assert "leader_vanishes" in codes
+        assert run.counts["person.deactivate"] == 1 + len(gone_people)
+        assert run.counts["department.deactivate"] == 1
+    code, out = cli(ldap_app, "--dry-run")
+    assert code == 0 and "guards:" in out and "- zhangwei  张伟  (区教育局 / 基础教育科)" in out, out
+    assert out.index("warning [leader_vanishes]: 张伟（zhangwei）") < out.index("changes:")
+    code, out = cli(ldap_app, "--dry-run", "--json")
+    plan = json.loads(out)["plan"]
+    assert code == 0 and "zhangwei" in {c["uid"] for c in plan["changes"] if c["action"] == "deactivate"}
+    code, out = cli(ldap_app)
+    assert code == 0 and "applied (incremental)" in out, out
+    with ldap_app.app_context():
+        assert not get_person_by_uid("zhangwei").active
+        for report in set(reports) - set(gone_people):
+            assert get_person_by_uid(report.split(",")[0][4:]).manager is None
+        assert "hr" in get_roles(get_person_by_uid("xujing"))
+    code, out = cli(ldap_app, "--full", "--dry-run")
+    assert code == 0 and "changes: none" in out, out
