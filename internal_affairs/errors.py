@@ -117,11 +117,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):
+        retry = {"Retry-After": str(error.retry_after)} if getattr(error, "retry_after", None) else {}
         if _wants_json():
-            return jsonify(error.to_json()), error.http_status
-        if error.http_status in (404, 403, 401):
+            return jsonify(error.to_json()), error.http_status, retry
+        if error.http_status in (404, 403, 401, 429):
             return render_template("error.html", status=error.http_status,
-                                   message=str(error.message)), error.http_status
+                                   message=str(error.message)), error.http_status, retry
         flash(str(error.message), "error")
         return redirect(request.referrer or request.path, code=303)
 
