@@ -258,3 +258,24 @@ def test_forwarded_headers_are_trusted_only_with_proxy_fix(make_app):
             response = client.post("/login", headers=forwarded, data={"username": "xujing", "password": "demo1234",
                                                                       "csrf_token": csrf_token(client)})
             assert response.status_code == 400
+
+
+def test_an_idle_session_ends_and_use_keeps_it_alive(demo_app):
+    from datetime import timedelta
+
+    from internal_affairs.auth.actions import SESSION_TOUCH, do_start_session, get_session_person
+    from internal_affairs.org.queries import get_person_by_uid
+
+    idle = timedelta(hours=demo_app.config["SESSION_IDLE_HOURS"])
+    t0 = utcnow()
+    with demo_app.app_context():
+        key = do_start_session(get_person_by_uid("xujing"), user_agent="test", address="10.0.0.1", now=t0)
+        seen = lambda: db.session.scalar(select(LoginSession.last_seen_at))  # noqa: E731
+        assert get_session_person(key, now=t0 + SESSION_TOUCH / 2, idle=idle).uid == "xujing"
+        assert seen() == t0, "a request within the touch interval writes nothing"
+        later = t0 + idle - timedelta(minutes=1)
+        assert get_session_person(key, now=later, idle=idle).uid == "xujing"
+        assert seen() == later
+        assert get_session_person(key, now=later + idle - timedelta(seconds=1), idle=idle) is not None
+        assert get_session_person(key, now=later + 2 * idle, idle=idle) is None
+        assert get_session_person("not-a-key", now=t0, idle=idle) is None
