@@ -22,7 +22,6 @@ def setup(app: Flask) -> None:
     authenticates it: the session cookie is not looked at, and a header that names no live token
     is answered 401 on every route (but ``POST /api/v1/auth/token``, which authenticates by the
     credentials in its body)."""
-    from ..org.models import Person  # noqa: F401  (the loaders return people)
     from .actions import get_session_person, get_token_person
 
     login_manager.login_view = "auth.login"

@@ -215,16 +215,18 @@ def get_session_person(key: Any, *, now: datetime, idle: timedelta) -> Person | 
 
 
 @atomic
-def do_end_session(key: Any, *, actor: Person | None, now: datetime) -> None:
-    """Logout: the session with this key is revoked (a key of no live session changes nothing)."""
+def do_end_session(key: Any, *, now: datetime, reason: str = "logout") -> None:
+    """Logout (or a new login in the same browser, ``reason="replaced"``): the session with this key
+    is revoked; a key of no live session changes nothing."""
     if not isinstance(key, str) or not key or len(key) > 100:
         return
     row = db.session.execute(select(LoginSession).where(LoginSession.key_hash == hash_token(key),
                                                         LoginSession.revoked_at.is_(None))).scalar_one_or_none()
     if row is None:
         return
-    row.revoked_at, row.revoked_reason = now, "logout"
-    record_event("auth.logout", actor=actor, object_type="login_session", object_id=row.id, data={}, now=now)
+    row.revoked_at, row.revoked_reason = now, reason
+    record_event("auth.logout", actor=row.person, object_type="login_session", object_id=row.id,
+                 data={"reason": reason}, now=now)
     db.session.commit()
 
 

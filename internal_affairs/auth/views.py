@@ -67,6 +67,7 @@ def login():
             if isinstance(exc, LoginThrottled):
                 headers["Retry-After"] = str(exc.retry_after)
         else:
+            do_end_session(session.get("_user_id"), now=now, reason="replaced")
             key = do_start_session(person, user_agent=request.user_agent.string, address=request.remote_addr,
                                    now=now)
             _begin_session(person, key)
@@ -79,7 +80,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    do_end_session(session.get("_user_id"), actor=current_user._get_current_object(), now=utcnow())
+    do_end_session(session.get("_user_id"), now=utcnow())
     logout_user()
     _fresh_session()
     flash(gettext("您已退出登录。"), "info")

@@ -221,7 +221,8 @@ def test_login_starts_a_new_session_with_a_new_csrf_token(demo_app):
     assert _cookie(client) != first_key
     assert client.get("/api/v1/me").get_json()["uid"] == "zhangwei"
     with demo_app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(LoginSession)) == 2
+        rows = db.session.execute(select(LoginSession).order_by(LoginSession.id)).scalars().all()
+        assert [(r.person.uid, r.revoked_reason) for r in rows] == [("xujing", "replaced"), ("zhangwei", None)]
 
 
 def test_language_survives_login(demo_app):
