@@ -1,4 +1,7 @@
 # The two commands: `make run` and `make test`. Everything they need is installed from here.
+# `make run` serves the demo with gunicorn, as in production (Werkzeug's development server would
+# name itself and Python in every answer's Server header); IA_LOCAL_LOGIN=on also means plain-http
+# cookies (IA_SECURE_COOKIES defaults to off only then).
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -34,7 +37,7 @@ demo-db: bootstrap
 	IA_LOCAL_LOGIN=on $(FLASK) demo seed
 
 run: demo-db
-	IA_LOCAL_LOGIN=on IA_ADMINS=$${IA_ADMINS:-shenliheng} $(FLASK) run --host 127.0.0.1 --port 5000
+	IA_LOCAL_LOGIN=on IA_ADMINS=$${IA_ADMINS:-shenliheng} $(BIN)/gunicorn -w 2 --threads 4 -b 127.0.0.1:5000 --access-logfile - wsgi:app
 
 test: bootstrap
 	@bash scripts/run-tests.sh

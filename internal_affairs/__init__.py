@@ -87,6 +87,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import models  # noqa: F401  (registers every table on the metadata)
     from .errors import register_error_handlers
+    from .http_security import setup_http_security
     from .auth import setup as auth_setup
     from .web import bp as web_bp
     from .org.views import bp as org_bp
@@ -97,6 +98,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .cli import register_cli
 
     register_error_handlers(app)
+    setup_http_security(app)
     auth_setup(app)
     app.register_blueprint(web_bp)
     app.register_blueprint(auth_bp)

@@ -80,6 +80,13 @@ def _uid_list(name: str, raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _proxies(name: str, raw: str) -> int:
+    value = _int(name, raw, minimum=0)
+    if value > 5:
+        raise ConfigError(f"{name}={raw!r}: the number of reverse proxies in front of the app, 0 to 5")
+    return value
+
+
 def _mb(name: str, raw: str) -> int:
     return _int(name, raw, minimum=1) * 1024 * 1024
 
@@ -117,6 +124,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IA_MAX_UPLOAD_MB", "MAX_CONTENT_LENGTH", _mb, 20 * 1024 * 1024),
     Setting("IA_TOKEN_HOURS", "TOKEN_HOURS", lambda n, r: _int(n, r, 1), 12),
     Setting("IA_DEFAULT_LOCALE", "BABEL_DEFAULT_LOCALE", _choice("zh", "en"), "zh"),
+    Setting("IA_SECURE_COOKIES", "SECURE_COOKIES", _bool, None),
+    Setting("IA_PROXY_FIX", "PROXY_FIX", _proxies, 0),
+    Setting("IA_SESSION_IDLE_HOURS", "SESSION_IDLE_HOURS", lambda n, r: _int(n, r, 1), 12),
+    Setting("IA_LOGIN_THROTTLE_ACCOUNT", "LOGIN_THROTTLE_ACCOUNT", lambda n, r: _int(n, r, 0), 5),
+    Setting("IA_LOGIN_THROTTLE_ADDRESS", "LOGIN_THROTTLE_ADDRESS", lambda n, r: _int(n, r, 0), 20),
+    Setting("IA_LOGIN_THROTTLE_MINUTES", "LOGIN_THROTTLE_MINUTES", lambda n, r: _int(n, r, 1), 15),
 )
 
 _KNOWN = {s.env for s in SETTINGS}
@@ -154,6 +167,8 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None,
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://") or uri.startswith("postgres://"):
         config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if config["SECURE_COOKIES"] is None:  # the demo (local passwords) runs on plain http://127.0.0.1
+        config["SECURE_COOKIES"] = not config["LOCAL_LOGIN"]
     if config["SECRET_KEY"] is None:
         config["SECRET_KEY"] = _instance_secret(Path(instance_path))
     ldap_parts = [config["LDAP_URI"], config["LDAP_BASE_DN"]]

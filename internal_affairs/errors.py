@@ -122,7 +122,7 @@ def register_error_handlers(app: Flask) -> None:
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
         if _wants_json():
             return jsonify(error.to_json()), error.http_status, headers
-        if error.http_status in (404, 403, 401) or error.http_status >= 500:
+        if error.http_status in (404, 403, 401, 429) or error.http_status >= 500:
             return render_template("error.html", status=error.http_status,
                                    message=str(error.message)), error.http_status, headers
         flash(str(error.message), "error")

@@ -20,13 +20,15 @@ MAX_PAGE = 200
 
 @bp.before_request
 def _csrf_for_sessions() -> None:
-    """Bearer-token clients need no CSRF token; browser sessions do on unsafe methods."""
+    """Bearer-token clients need no CSRF token; browser sessions do on unsafe methods. A request
+    with an ``Authorization`` header is authenticated by that header alone (a bad one was already
+    answered 401, see ``auth.setup``), never by the session cookie a browser adds by itself."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    if request.headers.get("Authorization", "")[:7].lower() == "bearer ":
+    if "Authorization" in request.headers:
         return
-    if request.endpoint == "api.issue_token":
-        return
+    if request.endpoint in ("api.issue_token", "api.revoke_presented_token"):
+        return  # they act on the credentials sent with them, never on the session
     csrf.protect()
 
 

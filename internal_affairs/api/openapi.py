@@ -80,7 +80,14 @@ SPEC: dict[str, Any] = {
         "/auth/token": {"post": op("Exchange a directory login for a bearer token", auth=False, body={
             "type": "object", "required": ["username", "password"],
             "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
-            errors=(400, 401, 422, 503))},
+            errors=(400, 401, 422, 429, 503)),
+            "delete": op("Revoke the bearer token this request presents", ok="204", errors=(401,))},
+        "/auth/tokens": {"get": op("The caller's live tokens: [{id, created_at, expires_at}] (never the token)")},
+        "/auth/tokens/{id}": {"delete": op("Revoke one of the caller's tokens (administrators: anyone's)", ok="204",
+                                           params=[path_param("id")], errors=(400, 401, 404))},
+        "/org/people/{uid}/logout-everywhere": {"post": op(
+            "End every browser session and API token of a person (system administrators, or the person)",
+            params=[path_param("uid")], errors=(400, 401, 403, 404))},
         "/me": {"get": op("The logged-in person with agency, department, roles and delegations")},
         "/org/agencies": {"get": op("Active agencies with their departments")},
         "/org/agencies/{id}": {"get": op("One agency", params=[path_param("id")])},

@@ -4,38 +4,59 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
+from datetime import timedelta
 
-from flask import Flask, g
+from flask import Flask, g, request, session
+from flask_babel import gettext as _
 
 from ..clock import utcnow
-from ..extensions import db, login_manager
+from ..errors import AuthenticationFailed
+from ..extensions import login_manager
 
 __all__ = ["setup", "current_roles", "LazyRoles"]
 
 
 def setup(app: Flask) -> None:
-    """Wire Flask-Login: session users by id, API users by bearer token."""
-    from ..org.models import Person
-    from .actions import get_token_person
+    """Wire Flask-Login: browser sessions by the session key the cookie carries, API clients by
+    bearer token. When a request carries an ``Authorization`` header, that header alone
+    authenticates it: the session cookie is not looked at, and a header that names no live token
+    is answered 401 on every route (but ``POST /api/v1/auth/token``, which authenticates by the
+    credentials in its body)."""
+    from .actions import get_session_person, get_token_person
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
     login_manager.login_message_category = "info"
+    idle = timedelta(hours=int(app.config.get("SESSION_IDLE_HOURS", 12)))
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        if not user_id.isdigit():
-            return None
-        person = db.session.get(Person, int(user_id))
-        return person if person is not None and person.active else None
+    def load_user(session_key: str):
+        if "Authorization" in request.headers:
+            return None  # the header alone authenticates (load_from_token)
+        return get_session_person(session_key, now=utcnow(), idle=idle)
 
     @login_manager.request_loader
     def load_from_token(req):
-        header = req.headers.get("Authorization", "")
-        if header[:7].lower() == "bearer ":
-            g.auth_via_token = True
-            return get_token_person(header[7:].strip(), now=utcnow())
-        return None
+        header = req.headers.get("Authorization")
+        if header is None:
+            return None
+        g.auth_via_token = True
+        if header[:7].lower() != "bearer ":
+            return None
+        return get_token_person(header[7:].strip(), now=utcnow())
+
+    @app.before_request
+    def authenticate_first() -> None:
+        """Load the requester before the view does anything: a bad ``Authorization`` header ends
+        the request here (nothing written), and a session's occasional ``last_seen_at`` write
+        commits before the view's own work begins."""
+        from flask_login import current_user
+
+        if "Authorization" in request.headers:
+            if request.endpoint != "api.issue_token" and not current_user.is_authenticated:
+                raise AuthenticationFailed(_("令牌无效或已过期，请重新获取。"), code="invalid_token")
+        elif "_user_id" in session and request.endpoint != "static":
+            current_user.is_authenticated  # noqa: B018  (loads the session's person)
 
     @app.context_processor
     def inject_roles():

@@ -24,6 +24,7 @@ from org_sync.snapshot import ancestor_dns, build_snapshot, normalize_dn, schema
 
 from ..atomic import atomic
 from ..audit.actions import record_event
+from ..auth.actions import revoke_credentials
 from ..errors import Conflict, NotFound, PermissionDenied, ServiceUnavailable, ValidationError
 from ..extensions import db
 from .directory import directory_configured, read_directory
@@ -415,8 +416,9 @@ def _apply(snap: Snapshot, state: CurrentState, *, now: datetime, scoped: bool =
         if changed(p.external_id, before, p):
             updates.append(person_values(p) | {"id": person_ids[p.external_id], "manager_id": manager_id})
     _bulk_update(Person, updates)
-    _bulk_update(Person, [dict(id=person_ids[ext], active=False, deactivated_at=now, updated_at=now)
-                          for ext in old.people if ext not in snap.people and ext not in inactive])
+    leaving = [person_ids[ext] for ext in old.people if ext not in snap.people and ext not in inactive]
+    _bulk_update(Person, [dict(id=ident, active=False, deactivated_at=now, updated_at=now) for ident in leaving])
+    revoke_credentials(leaving, now=now, reason="deactivated")  # their sessions and tokens end with them
 
     group_scope = set(old.groups) | set(snap.groups) if scoped else None
     group_ids = _ids(OrgGroup, group_scope)

@@ -12,6 +12,8 @@ from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import Length, Optional
 
 from ..auth import current_roles
+from ..auth.actions import can_log_out_everywhere
+from ..auth.queries import get_live_tokens
 from ..clock import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
@@ -67,8 +69,11 @@ def person(uid: str):
                               roles=current_roles(), now=utcnow())
         flash(_("已更新默认代理人。"), "success")
         return redirect(url_for("org.person", uid=uid))
+    me = current_user._get_current_object()
+    tokens = get_live_tokens(target, now=utcnow()) if target.id == me.id else []
     return render_template("org/person.html", person=target, chain=get_leader_chain(target),
-                           holdings=get_role_holdings(target), form=form)
+                           holdings=get_role_holdings(target), form=form, tokens=tokens, is_me=target.id == me.id,
+                           can_log_out_everywhere=can_log_out_everywhere(me, target, current_roles()))
 
 
 @bp.route("/sync", methods=["GET", "POST"])

@@ -58,3 +58,39 @@ def test_wsgi_start_fails_with_one_line(tmp_path):
                             env={"IA_LDAP_FLAVOR": "novell", "PATH": "/usr/bin"}, cwd=str(__import__("pathlib").Path(__file__).parents[2]))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("configuration error: IA_LDAP_FLAVOR")
+
+
+def test_secure_cookies_are_on_unless_the_demo_or_said_otherwise(tmp_path):
+    assert load_config(str(tmp_path), environ={})["SECURE_COOKIES"] is True
+    assert load_config(str(tmp_path), environ={"IA_LOCAL_LOGIN": "on"})["SECURE_COOKIES"] is False, "the demo is http"
+    both = {"IA_LOCAL_LOGIN": "on", "IA_SECURE_COOKIES": "on"}
+    assert load_config(str(tmp_path), environ=both)["SECURE_COOKIES"] is True
+    assert load_config(str(tmp_path), environ={"IA_SECURE_COOKIES": "off"})["SECURE_COOKIES"] is False
+
+
+def test_session_proxy_and_throttle_settings(tmp_path):
+    defaults = load_config(str(tmp_path), environ={})
+    assert defaults["PROXY_FIX"] == 0 and defaults["SESSION_IDLE_HOURS"] == 12
+    assert (defaults["LOGIN_THROTTLE_ACCOUNT"], defaults["LOGIN_THROTTLE_ADDRESS"],
+            defaults["LOGIN_THROTTLE_MINUTES"]) == (5, 20, 15)
+    config = load_config(str(tmp_path), environ={"IA_PROXY_FIX": "2", "IA_SESSION_IDLE_HOURS": "8",
+                                                 "IA_LOGIN_THROTTLE_ACCOUNT": "0", "IA_LOGIN_THROTTLE_ADDRESS": "100",
+                                                 "IA_LOGIN_THROTTLE_MINUTES": "30"})
+    assert (config["PROXY_FIX"], config["SESSION_IDLE_HOURS"], config["LOGIN_THROTTLE_ACCOUNT"],
+            config["LOGIN_THROTTLE_ADDRESS"], config["LOGIN_THROTTLE_MINUTES"]) == (2, 8, 0, 100, 30)
+
+
+@pytest.mark.parametrize("env, name", [
+    ({"IA_SECURE_COOKIES": "sometimes"}, "IA_SECURE_COOKIES"),
+    ({"IA_PROXY_FIX": "yes"}, "IA_PROXY_FIX"),
+    ({"IA_PROXY_FIX": "-1"}, "IA_PROXY_FIX"),
+    ({"IA_PROXY_FIX": "9"}, "IA_PROXY_FIX"),
+    ({"IA_SESSION_IDLE_HOURS": "0"}, "IA_SESSION_IDLE_HOURS"),
+    ({"IA_LOGIN_THROTTLE_ACCOUNT": "-3"}, "IA_LOGIN_THROTTLE_ACCOUNT"),
+    ({"IA_LOGIN_THROTTLE_ADDRESS": "many"}, "IA_LOGIN_THROTTLE_ADDRESS"),
+    ({"IA_LOGIN_THROTTLE_MINUTES": "0"}, "IA_LOGIN_THROTTLE_MINUTES"),
+])
+def test_bad_security_settings_name_the_variable(tmp_path, env, name):
+    with pytest.raises(ConfigError) as info:
+        load_config(str(tmp_path), environ=env)
+    assert str(info.value).startswith(name)
