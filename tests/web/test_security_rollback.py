@@ -106,6 +106,34 @@ def test_decide(world, fail_after):
     assert again["steps"][0]["tasks"][0]["status"] == "pending"
 
 
+def test_batch_decision_reports_a_fault_as_that_task_s_error(world, fail_after, monkeypatch):
+    """Each task of a batch is its own unit of work: a fault in the second leaves the first
+    decided (and says so), the second untouched, and is no 500."""
+    from internal_affairs.cases import actions
+
+    c, tokens = world
+    first, second = (_case(c, tokens, submit=True) for _ in range(2))
+    tasks = [first["steps"][0]["tasks"][0]["id"], second["steps"][0]["tasks"][0]["id"]]
+    real = actions.record_event
+
+    def fail_on_second(action, *args, **kwargs):
+        result = real(action, *args, **kwargs)
+        if action == "cases.task.decided" and kwargs.get("data", {}).get("task_id") == tasks[1]:
+            raise InjectedFault("injected on the second task")
+        return result
+
+    monkeypatch.setattr(actions, "record_event", fail_on_second)
+    response = c.post("/api/v1/tasks/batch-decision", json={"task_ids": tasks, "decision": "approve"},
+                      headers=tokens["zhangwei"])
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert [r["status"] for r in results] == ["ok", "error"]
+    assert results[1]["error"]["code"] == "internal"
+    statuses = [c.get(f"/api/v1/cases/{case['id']}", headers=tokens["zhangwei"]).get_json()["steps"][0]["tasks"][0]["status"]
+                for case in (first, second)]
+    assert statuses == ["approved", "pending"]
+
+
 def test_withdraw_and_cc(world, fail_after):
     from internal_affairs.cases import actions
 
