@@ -12,8 +12,9 @@ arguments, path arguments, form fields and uploaded file names.
 - JSON nested deeper than :data:`MAX_JSON_DEPTH`, integers a database column cannot hold and the
   non-numbers ``NaN``/``Infinity`` are refused (400/422), never a 500.
 
-Text already stored (names from the directory) is shown harmlessly by the Jinja ``finalize`` hook
-installed here, which removes bidirectional controls from every ``{{ … }}`` output.
+Text already stored (names from the directory, data written before this gate) is shown harmlessly:
+the Jinja ``finalize`` hook installed here passes every ``{{ … }}`` output through :func:`shown`,
+and JSON answers escape what UTF-8 cannot carry instead of failing after the work is done.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import re
 from typing import Any
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest as HTTPBadRequest
@@ -32,7 +34,7 @@ from .errors import BadRequest, InvalidTextError, ValidationError
 
 __all__ = [
     "BIDI_CONTROLS", "MAX_INT", "MAX_JSON_DEPTH", "MAX_PAGE", "clean_json", "clean_text", "strip_bidi",
-    "is_db_id", "int_arg", "init_app",
+    "is_db_id", "int_arg", "init_app", "shown",
 ]
 
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -171,8 +173,35 @@ class DatabaseIntConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
+def shown(text: str) -> str:
+    """``text`` as it may be shown: without bidirectional controls, and with any lone surrogate
+    (stored before the gate existed; SQLite's JSON keeps them) replaced, so no page or answer
+    fails to encode. The same type back: a ``Markup`` stays one."""
+    if text.isascii():
+        return text
+    text = strip_bidi(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.__class__(text.encode("utf-8", "replace").decode("utf-8"))
+    return text
+
+
 def _finalize(value: Any) -> Any:
-    return strip_bidi(value) if isinstance(value, str) else value
+    return shown(value) if isinstance(value, str) else value
+
+
+class _ShownJSONProvider(DefaultJSONProvider):
+    """The JSON answers, with text that cannot be encoded (a lone surrogate stored before the gate
+    existed) written as a ``\\u`` escape instead of failing the response after the work is done."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        text = super().dumps(obj, **kwargs)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return super().dumps(obj, **(kwargs | {"ensure_ascii": True}))
+        return text
 
 
 def init_app(app: Flask) -> None:
@@ -181,4 +210,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIntConverter
     app.before_request(_check_request)
     app.jinja_env.finalize = _finalize
-    app.jinja_env.filters["nobidi"] = lambda value: strip_bidi(value) if isinstance(value, str) else value
+    app.jinja_env.filters["shown"] = _finalize
+    provider = _ShownJSONProvider(app)
+    provider.ensure_ascii, provider.sort_keys, provider.compact = app.json.ensure_ascii, app.json.sort_keys, app.json.compact
+    app.json = provider

@@ -7,7 +7,7 @@ from io import BytesIO
 
 import pytest
 
-from tests.conftest import api_token, csrf_token, login
+from tests.conftest import PG_URL, api_token, csrf_token, login
 from tests.support.dbstate import table_state
 from tests.support.hostile import deep_json
 
@@ -261,3 +261,22 @@ def test_directory_names_lose_bidi_controls_on_sync(app, tmp_path):
         do_sync(acting_user=None, config=app.config, now=utcnow(), source=path, base_dn=BASE_DN)
         person = db.session.execute(select(Person).where(Person.uid == "xujing")).scalar_one()
         assert (person.name, person.title) == ("徐静", "科员")
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="PostgreSQL's jsonb never stored a lone surrogate; SQLite's JSON did")
+def test_a_lone_surrogate_stored_before_the_gate_no_longer_breaks_reads(world):
+    from internal_affairs.cases.models import Case
+    from internal_affairs.extensions import db
+
+    c, t, draft, _case = world
+    with c.application.app_context():
+        case = db.session.get(Case, draft)
+        case.form = dict(case.form, reason="a\ud800b")
+        db.session.commit()
+    response = c.get(f"/api/v1/cases/{draft}", headers=t("xujing"))
+    assert response.status_code == 200
+    assert response.get_json()["form"]["reason"] == "a\ud800b"
+    login(c, "xujing")
+    page = c.get(f"/cases/{draft}")
+    assert page.status_code == 200
+    assert "a?b" in page.get_data(as_text=True)
