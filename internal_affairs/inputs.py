@@ -146,6 +146,7 @@ def _check_request() -> None:
             clean_text(key, f"files.{key}")
             if upload.filename:
                 upload.filename = clean_text(upload.filename, f"files.{key}.filename")
+    request.__dict__.pop("values", None)  # ``request.values`` combines args and form: rebuilt from the clean ones
 
 
 def is_db_id(text: str | None) -> bool:
