@@ -96,8 +96,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .auth.views import bp as auth_bp
     from .api import bp as api_bp
     from .cli import register_cli
+    from . import inputs
 
     register_error_handlers(app)
+    inputs.init_app(app)  # before any blueprint: its ``int`` converter bounds every route's ids
     setup_http_security(app)
     auth_setup(app)
     app.register_blueprint(web_bp)

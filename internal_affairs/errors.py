@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 __all__ = [
     "DomainError",
     "ValidationError",
+    "InvalidTextError",
     "NotFound",
     "PermissionDenied",
     "AuthenticationFailed",
@@ -53,6 +54,14 @@ class ValidationError(DomainError):
     code = "invalid"
     http_status = 422
     default_message = lazy_gettext("提交的内容有误，请检查后重试。")
+
+
+class InvalidTextError(ValidationError):
+    """Submitted text that is not valid Unicode text (a lone surrogate, NUL): refused before
+    anything reads it, whatever the endpoint (see :mod:`internal_affairs.inputs`)."""
+
+    code = "invalid_text"
+    default_message = lazy_gettext("提交的内容含有无效字符，请删除后重试。")
 
 
 class BadRequest(DomainError):
@@ -122,7 +131,8 @@ def register_error_handlers(app: Flask) -> None:
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
         if _wants_json():
             return jsonify(error.to_json()), error.http_status, headers
-        if error.http_status in (404, 403, 401, 429) or error.http_status >= 500:
+        if (error.http_status in (404, 403, 401, 429) or error.http_status >= 500
+                or isinstance(error, InvalidTextError)):
             return render_template("error.html", status=error.http_status,
                                    message=str(error.message)), error.http_status, headers
         flash(str(error.message), "error")
@@ -156,7 +166,20 @@ def register_error_handlers(app: Flask) -> None:
             with write_intent(False):  # the page may read (WAL readers never wait), never write
                 return handle_domain_error(DatabaseBusy())
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        _discard_pending_writes(app)
         message = _("系统内部错误，已记录，请稍后重试。")
         if _wants_json():
             return jsonify({"error": {"code": "internal", "message": message}}), 500
         return render_template("error.html", status=500, message=message), 500
+
+
+def _discard_pending_writes(app: Flask) -> None:
+    """Roll back whatever the failed request wrote and did not commit, before the error page (or
+    any later hook) touches the session: a 500 never leaves a write behind, and the page is not
+    read inside a transaction the database has already aborted."""
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection itself may be gone; the answer is still a 500
+        app.logger.exception("rollback after an unhandled error failed")

@@ -101,6 +101,15 @@ def _display_rdn(dn: str) -> str:
     return ldap.dn.str2dn(dn)[0][0][1]
 
 
+_INVISIBLE = {ord(c): None for c in "\x00\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"}
+
+
+def _shown(text: str | None) -> str | None:
+    """A name or title as people will read it: without NUL and bidirectional controls, which
+    could make it read backwards (the platform's own input gate strips them the same way)."""
+    return text.translate(_INVISIBLE) if text else text
+
+
 @dataclass
 class _Index:
     """DN → (kind, id) for everything known: the entries being mapped and, for incremental
@@ -159,11 +168,11 @@ def build_snapshot(entries: Iterable[DirEntry], base_dn: str, schema: DirectoryS
         depth = len(key) - depth0
         parent_kind, parent_id = by_dn.get(parent_dn(key), (None, None))
         if depth == 1:
-            unit = DirUnit(entry.entry_id, entry.dn, entry.first("ou") or _display_rdn(entry.dn),
+            unit = DirUnit(entry.entry_id, entry.dn, _shown(entry.first("ou") or _display_rdn(entry.dn)),
                            None, entry.entry_id, True, 0)
         elif parent_kind == "unit" and parent_id in all_units:
             parent = all_units[parent_id]
-            unit = DirUnit(entry.entry_id, entry.dn, entry.first("ou") or _display_rdn(entry.dn),
+            unit = DirUnit(entry.entry_id, entry.dn, _shown(entry.first("ou") or _display_rdn(entry.dn)),
                            parent_id, parent.agency_id, False, depth - 1)
         else:
             problems.append(f"unit {entry.dn} is not below a known agency")
@@ -199,11 +208,11 @@ def build_snapshot(entries: Iterable[DirEntry], base_dn: str, schema: DirectoryS
                 manager_id = found[1] if found[1] != entry.entry_id else None
             else:
                 problems.append(f"manager of {login} ({manager_dn}) is not a known person")
-        name = next((entry.first(a) for a in schema.name if entry.first(a)), login)
+        name = _shown(next((entry.first(a) for a in schema.name if entry.first(a)), login))
         cadre = entry.first(schema.cadre_category)
         people[entry.entry_id] = DirPerson(
             external_id=entry.entry_id, dn=entry.dn, uid=login, name=name, unit_id=unit_id,
-            title=entry.first(schema.title), rank=entry.first(schema.rank),
+            title=_shown(entry.first(schema.title)), rank=entry.first(schema.rank),
             cadre_category=cadre, manager_id=manager_id,
             mail=entry.first(schema.mail), mobile=entry.first(schema.mobile),
         )

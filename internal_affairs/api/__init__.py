@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from ..errors import AuthenticationFailed, BadRequest
 from ..extensions import csrf
+from ..inputs import MAX_JSON_DEPTH, MAX_PAGE as MAX_PAGE_NUMBER, clean_json
 
 __all__ = ["bp", "json_body", "require_user", "paging"]
 
@@ -33,15 +34,20 @@ def _csrf_for_sessions() -> None:
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object. Raises :class:`BadRequest` for anything else."""
+    """The request's JSON object, every key and string checked by :func:`inputs.clean_json`.
+    Raises :class:`BadRequest` (not JSON, malformed, nested too deep) and
+    :class:`~internal_affairs.errors.InvalidTextError` (422, naming the field)."""
     if not request.is_json:
         raise BadRequest(_("请求体必须是 JSON（Content-Type: application/json）。"), code="not_json")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        raise BadRequest(_("JSON 嵌套层数过多（最多 %(n)s 层）。", n=MAX_JSON_DEPTH), code="too_deep") from None
     if data is None:
         raise BadRequest(_("JSON 格式不正确。"), code="malformed_json")
     if not isinstance(data, dict):
         raise BadRequest(_("请求体必须是 JSON 对象。"), code="not_an_object")
-    return data
+    return clean_json(data)
 
 
 def require_user():
@@ -60,7 +66,7 @@ def paging() -> tuple[int, int]:
         per_page = int(request.args.get("per_page", 20))
     except ValueError:
         raise BadRequest(_("分页参数必须是整数。"), code="bad_paging") from None
-    if page < 1 or not 1 <= per_page <= MAX_PAGE:
+    if not 1 <= page <= MAX_PAGE_NUMBER or not 1 <= per_page <= MAX_PAGE:
         raise BadRequest(_("分页参数超出范围。"), code="bad_paging")
     return per_page, (page - 1) * per_page
 

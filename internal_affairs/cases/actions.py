@@ -12,6 +12,7 @@ what changed.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from collections.abc import Set as AbstractSet
@@ -45,6 +46,7 @@ __all__ = [
     "do_batch_decision", "DECISIONS", "REMIND_INTERVAL",
 ]
 
+_log = logging.getLogger(__name__)
 TZ = ZoneInfo("Asia/Shanghai")
 DECISIONS = ("approve", "reject", "return", "done", "read")
 ALLOWED = {
@@ -822,7 +824,9 @@ def do_remove_approver(task_id: Any, *, actor: Person, roles: AbstractSet[str], 
 @atomic
 def do_batch_decision(task_ids: Any, decision: Any, *, actor: Person, roles: AbstractSet[str], now: datetime,
                       comment: Any = None) -> list[dict[str, Any]]:
-    """Decide several tasks with one comment; each succeeds or fails on its own."""
+    """Decide several tasks with one comment; each succeeds or fails on its own (its own
+    transaction), and an unexpected fault in one is reported as that task's error: the decisions
+    committed before it are real, so the answer must say so rather than be a 500."""
     if not isinstance(task_ids, list) or not task_ids or len(task_ids) > 100:
         raise ValidationError(fields={"task_ids": _("请提供 1 至 100 个任务编号。")})
     if decision not in ("approve", "done", "read"):
@@ -836,6 +840,11 @@ def do_batch_decision(task_ids: Any, decision: Any, *, actor: Person, roles: Abs
             db.session.rollback()
             results.append({"task_id": task_id, "status": "error",
                             "error": {"code": exc.code, "message": str(exc.message)}})
+        except Exception:  # noqa: BLE001 - the tasks decided before are committed: say so, not 500
+            db.session.rollback()
+            _log.exception("batch decision of task %s failed", task_id)
+            results.append({"task_id": task_id, "status": "error",
+                            "error": {"code": "internal", "message": _("系统内部错误，已记录，请稍后重试。")}})
     return results
 
 

@@ -22,6 +22,7 @@ from ..auth import current_roles
 from ..clock import utcnow
 from ..errors import DomainError, NotFound, ValidationError
 from ..extensions import db
+from ..inputs import MAX_PAGE, int_arg, is_db_id
 from ..matters.queries import definition_of, get_matter, list_matters_by_category, preview_route
 from ..matters.regions import region_name, regions
 from ..matters.schema import MatterDefinition
@@ -391,7 +392,7 @@ def _inbox(box: str):
     """One page of ``box`` with the tab counts. Raises :class:`NotFound` for an unknown box."""
     if box not in BOXES:
         raise NotFound()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = int_arg("page", 1, minimum=1, maximum=MAX_PAGE)
     query = (request.args.get("q") or "").strip()[:100]
     items, total, counts = get_inbox(_me(), box, limit=PER_PAGE, offset=(page - 1) * PER_PAGE,
                                      query=query or None)
@@ -418,7 +419,7 @@ def batch():
     """Decide the ticked todo items with one comment (同意 / 办理完成 / 已阅 by task kind)."""
     me = _me()
     comment = request.form.get("comment") or None
-    picked = {d: [int(v) for v in request.form.getlist(d) if v.isdigit()] for d in BATCH_DECISIONS}
+    picked = {d: [int(v) for v in request.form.getlist(d) if is_db_id(v)] for d in BATCH_DECISIONS}
     back = redirect(url_for("cases.inbox", box="todo"), code=303)
     if not any(picked.values()):
         flash(_("请先勾选要处理的事项。"), "error")
@@ -595,7 +596,7 @@ def cc(case_id: int):
     case = access_case(case_id, _me(), current_roles())
     raw = request.form.get("to", "")
     uids = [u for u in raw.replace("，", ",").replace("、", ",").replace(" ", ",").split(",") if u]
-    from_task = request.form.get("from_task", type=int)
+    from_task = int(request.form["from_task"]) if is_db_id(request.form.get("from_task")) else None
     return _act(case_id, lambda: do_cc(case, uids, actor=_me(), now=utcnow()), _l("已抄送。"),
                 values={"cc_to": raw, "task_id": from_task}, rename={"to": "cc_to"})
 

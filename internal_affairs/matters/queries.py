@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from ..delegation.calendar import CalendarError, WorkCalendar
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..inputs import is_db_id
 from ..org.models import Agency, Person, SyncRun
 from ..routing.errors import ConditionEvaluationError, UnknownPersonError
 from ..routing.resolver import resolve_route
@@ -117,7 +118,7 @@ def _form_context() -> FormContext:
 
     def agency_exists(ident: str) -> bool:
         stmt = select(Agency.id).where(Agency.active.is_(True))
-        stmt = stmt.where(Agency.id == int(ident)) if ident.isdigit() else stmt.where(Agency.name == ident)
+        stmt = stmt.where(Agency.id == int(ident)) if is_db_id(ident) else stmt.where(Agency.name == ident)
         return db.session.execute(stmt).first() is not None
 
     return FormContext(person_exists=person_exists, agency_exists=agency_exists)

@@ -17,6 +17,7 @@ from ..auth.queries import get_live_tokens
 from ..clock import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..inputs import int_arg, is_db_id
 from .actions import check_can_sync, check_can_view_sync, do_apply_run, do_set_default_deputy, do_sync
 from .models import Agency, Department, Person, SyncRun
 from .queries import (get_agencies_tree, get_hr_scope, get_leader_chain, get_person_by_uid, get_role_holdings,
@@ -42,8 +43,8 @@ class DeputyForm(FlaskForm):
 @bp.get("/")
 @login_required
 def browser():
-    agency_id = request.args.get("agency", type=int)
-    department_id = request.args.get("department", type=int)
+    agency_id = int_arg("agency")
+    department_id = int_arg("department")
     tree = get_agencies_tree()
     agency = db.session.get(Agency, agency_id) if agency_id else None
     department = db.session.get(Department, department_id) if department_id else None
@@ -88,7 +89,7 @@ def sync():
         check_can_sync(actor, scope)
         try:
             if "apply-run_id" in request.form and apply_form.validate_on_submit():
-                run_id = int(apply_form.run_id.data) if (apply_form.run_id.data or "").isdigit() else -1
+                run_id = int(apply_form.run_id.data) if is_db_id(apply_form.run_id.data) else -1
                 run = do_apply_run(run_id, acting_user=actor, config=current_app.config, now=utcnow(),
                                    force=apply_form.force.data)
                 flash(_("同步已执行：%(counts)s", counts=_summary(run.counts)), "success")
