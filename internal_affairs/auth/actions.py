@@ -65,6 +65,10 @@ def authenticate(username: Any, password: Any, *, config: Mapping[str, Any], now
     passwords are counted per account and per address, and past the throttle's limits an attempt
     is refused before any password is checked (and audited). A success clears the account's count.
 
+    A success is left pending in the session (its audit event and the reset of the account's
+    count): the action that gives the person a token or a session commits it with what it
+    creates, so a failure there leaves nothing of the login behind. A refusal commits its record.
+
     Raises :class:`AuthenticationFailed` (also for deactivated people, without saying so),
     :class:`~.throttle.LoginThrottled` (429) and :class:`ServiceUnavailable` when the directory is
     down and no local password applies.
@@ -109,7 +113,6 @@ def authenticate(username: Any, password: Any, *, config: Mapping[str, Any], now
     throttle.clear_account(account, config=config, now=now)
     record_event("auth.login", actor=person, object_type="person", object_id=person.uid,
                  data={"address": address}, now=now)
-    db.session.commit()
     return person
 
 
@@ -184,9 +187,12 @@ _SESSION_PERSON = (select(Person, LoginSession.id, LoginSession.last_seen_at)
 
 
 @atomic
-def do_start_session(person: Person, *, user_agent: str | None, address: str | None, now: datetime) -> str:
-    """A new browser session for ``person``; returns the key the session cookie carries (only its
-    hash is stored)."""
+def do_start_session(person: Person, *, user_agent: str | None, address: str | None, now: datetime,
+                     replacing: Any = None) -> str:
+    """A new browser session for ``person`` (ending the session with key ``replacing``, the one
+    the browser had, in the same transaction); returns the key the session cookie carries (only
+    its hash is stored)."""
+    _end_session(replacing, now=now, reason="replaced")
     key = secrets.token_urlsafe(32)
     row = LoginSession(key_hash=hash_token(key), person_id=person.id, created_at=now, last_seen_at=now,
                        user_agent=(user_agent or "")[:300] or None, address=throttle.address_key(address))
@@ -232,8 +238,13 @@ def _touch_session(session_id: int, now: datetime) -> None:
 
 @atomic
 def do_end_session(key: Any, *, now: datetime, reason: str = "logout") -> None:
-    """Logout (or a new login in the same browser, ``reason="replaced"``): the session with this key
-    is revoked; a key of no live session changes nothing."""
+    """Logout: the session with this key is revoked; a key of no live session changes nothing."""
+    _end_session(key, now=now, reason=reason)
+    db.session.commit()
+
+
+def _end_session(key: Any, *, now: datetime, reason: str) -> None:
+    """Revoke the live session with this key, if any, in the current transaction (audited)."""
     if not isinstance(key, str) or not key or len(key) > 100:
         return
     row = db.session.execute(select(LoginSession).where(LoginSession.key_hash == hash_token(key),
@@ -243,7 +254,6 @@ def do_end_session(key: Any, *, now: datetime, reason: str = "logout") -> None:
     row.revoked_at, row.revoked_reason = now, reason
     record_event("auth.logout", actor=row.person, object_type="login_session", object_id=row.id,
                  data={"reason": reason}, now=now)
-    db.session.commit()
 
 
 def revoke_credentials(person_ids: Iterable[int], *, now: datetime, reason: str) -> tuple[int, int]:

@@ -67,9 +67,8 @@ def login():
             if isinstance(exc, LoginThrottled):
                 headers["Retry-After"] = str(exc.retry_after)
         else:
-            do_end_session(session.get("_user_id"), now=now, reason="replaced")
             key = do_start_session(person, user_agent=request.user_agent.string, address=request.remote_addr,
-                                   now=now)
+                                   now=now, replacing=session.get("_user_id"))
             _begin_session(person, key)
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":

@@ -200,20 +200,27 @@ def test_default_deputy(world, fail_after):
 
 
 def test_token_issue(world, fail_after):
-    """The token is not written. The successful password check before it is audited in its own
-    transaction (authentication commits its login event), so that one event stays."""
+    """Neither the token nor the login it follows is written: the password check leaves its audit
+    event pending for the action that issues the token."""
     from internal_affairs.auth import actions
 
     c, _tokens = world
     before = table_state(c.application)
-    audit_before = row_counts(c.application, "audit_event")["audit_event"]
     fail_after(actions, "auth.token.issued")
     response = c.post("/api/v1/auth/token", json={"username": "xujing", "password": "demo1234"})
-    assert response.status_code == 500
-    after = table_state(c.application)
-    assert {k: v for k, v in after.items() if k != "audit_event"} == \
-        {k: v for k, v in before.items() if k != "audit_event"}
-    assert row_counts(c.application, "audit_event")["audit_event"] == audit_before + 1
+    assert_500_wrote_nothing(c.application, before, response)
+
+
+def test_session_start(world, fail_after):
+    """A login page whose session fails to start leaves neither the session nor the login."""
+    from internal_affairs.auth import actions
+
+    c, _tokens = world
+    token = csrf_token(c)
+    before = table_state(c.application)
+    fail_after(actions, "auth.session.started")
+    response = c.post("/login", data={"username": "xujing", "password": "demo1234", "csrf_token": token})
+    assert_500_wrote_nothing(c.application, before, response)
 
 
 def test_org_sync_apply(app, fail_after):
