@@ -44,16 +44,17 @@ def tokens():
 
 @routes.delete("/auth/tokens/<int:token_id>")
 def revoke_token(token_id: int):
-    actor = require_user()
-    do_revoke_token(token_id, acting_user=actor, roles=current_roles(), now=utcnow())
+    acting_user = require_user()
+    do_revoke_token(token_id, acting_user=acting_user, roles=current_roles(), now=utcnow())
     return "", 204
 
 
 @routes.post("/org/people/<uid>/logout-everywhere")
 def logout_everywhere(uid: str):
-    actor = require_user()
+    acting_user = require_user()
     target = get_person_by_uid(uid)
-    sessions, tokens_revoked = do_log_out_everywhere(target, acting_user=actor, roles=current_roles(), now=utcnow())
+    sessions, tokens_revoked = do_log_out_everywhere(target, acting_user=acting_user, roles=current_roles(),
+                                                     now=utcnow())
     return jsonify({"uid": target.uid, "sessions_revoked": sessions, "tokens_revoked": tokens_revoked})
 
 

@@ -52,21 +52,21 @@ def person(uid: str):
 
 @routes.put("/org/people/<uid>/default-deputy")
 def set_default_deputy(uid: str):
-    actor = require_user()
+    acting_user = require_user()
     data = json_body()
     deputy_uid = data.get("deputy")
     if deputy_uid is not None and not isinstance(deputy_uid, str):
         raise ValidationError(fields={"deputy": "必须是用户名（uid）或 null"})
     target = get_person_by_uid(uid)
     deputy = get_person_by_uid(deputy_uid) if deputy_uid else None
-    do_set_default_deputy(target, deputy, acting_user=actor, roles=current_roles(), now=utcnow())
+    do_set_default_deputy(target, deputy, acting_user=acting_user, roles=current_roles(), now=utcnow())
     return jsonify(person_to_json(target, detail=True))
 
 
 @routes.post("/org/sync")
 def sync():
-    actor = require_user()
-    check_can_sync(actor, get_hr_scope(actor, current_roles()))
+    acting_user = require_user()
+    check_can_sync(acting_user, get_hr_scope(acting_user, current_roles()))
     data = json_body() if request.get_data() else {}
     dry_run = bool_field(data, "dry_run", False)
     full = bool_field(data, "full", False)
@@ -75,18 +75,18 @@ def sync():
     if apply_run is not None:
         if not isinstance(apply_run, int) or isinstance(apply_run, bool):
             raise ValidationError(fields={"apply_run": "必须是预览记录的编号"})
-        run = do_apply_run(apply_run, acting_user=actor, config=current_app.config, now=utcnow(), force=force)
+        run = do_apply_run(apply_run, acting_user=acting_user, config=current_app.config, now=utcnow(), force=force)
     else:
-        run = do_sync(acting_user=actor, config=current_app.config, now=utcnow(), source="ldap",
+        run = do_sync(acting_user=acting_user, config=current_app.config, now=utcnow(), source="ldap",
                       dry_run=dry_run, full=full, force=force)
     return jsonify(run_to_json(run)), 200 if dry_run else 201
 
 
 @routes.get("/org/sync-runs")
 def sync_runs():
-    actor = require_user()
-    scope = get_hr_scope(actor, current_roles())
-    check_can_view_sync(actor, scope)
+    acting_user = require_user()
+    scope = get_hr_scope(acting_user, current_roles())
+    check_can_view_sync(acting_user, scope)
     limit, offset = paging()
     runs, total = get_sync_runs(limit, offset)
     return jsonify({"items": [run_to_json(r, with_plan=False, scope=scope) for r in runs], "total": total})
@@ -94,9 +94,9 @@ def sync_runs():
 
 @routes.get("/org/sync-runs/<int:run_id>")
 def sync_run(run_id: int):
-    actor = require_user()
-    scope = get_hr_scope(actor, current_roles())
-    check_can_view_sync(actor, scope)
+    acting_user = require_user()
+    scope = get_hr_scope(acting_user, current_roles())
+    check_can_view_sync(acting_user, scope)
     return jsonify(run_to_json(get_sync_run(run_id), scope=scope))
 
 
