@@ -5,16 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import yaml
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..atomic import atomic
 from ..audit.actions import record_event
-from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..org.models import Person
 from .models import MatterType, MatterVersion
