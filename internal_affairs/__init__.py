@@ -92,9 +92,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .web import bp as web_bp
     from .org.views import bp as org_bp
     from .matters.views import bp as matters_bp
+    from .calendar.views import bp as calendar_bp
     from .cases.views import bp as cases_bp
     from .auth.views import bp as auth_bp
-    from .api import bp as api_bp
+    from .api import create_api_blueprint
+    from .auth import api as auth_api
+    from .org import api as org_api
+    from .matters import api as matters_api
+    from .calendar import api as calendar_api
+    from .cases import api as cases_api, api_attachments
     from .cli import register_cli
     from . import inputs
 
@@ -106,7 +112,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(org_bp)
     app.register_blueprint(matters_bp)
+    app.register_blueprint(calendar_bp)
     app.register_blueprint(cases_bp)
+    # each domain brings its own API routes and OpenAPI fragment
+    api_bp = create_api_blueprint([auth_api.routes, org_api.routes, matters_api.routes, calendar_api.routes,
+                                   cases_api.routes, api_attachments.routes])
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_cli(app)

@@ -121,7 +121,7 @@ def demo_seed(password: str) -> None:
     now = utcnow()
     for person in people:
         if person.local_password_hash is None:
-            do_set_local_password(person, password, actor=None, now=now)
+            do_set_local_password(person, password, acting_user=None, now=now)
     db.session.commit()
     click.echo(f"local passwords set for {len(people)} people (log in with IA_LOCAL_LOGIN=on)")
     if not current_app.config.get("LOCAL_LOGIN"):

@@ -3,6 +3,7 @@
 from .audit.models import AuditEvent  # noqa: F401
 from .auth.models import ApiToken, LoginFailure, LoginSession  # noqa: F401
 from .org.models import Agency, Department, OrgGroup, OrgGroupMember, Person, SyncRun  # noqa: F401
-from .matters.models import CalendarOverride, MatterType, MatterVersion  # noqa: F401
+from .matters.models import MatterType, MatterVersion  # noqa: F401
+from .calendar.models import CalendarOverride  # noqa: F401
 from .cases.models import (Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision,  # noqa: F401
                            CaseStep, Reminder, Task)

@@ -97,12 +97,11 @@ class LazyRoles(AbstractSet):
 
 def current_roles() -> LazyRoles:
     """The logged-in person's role codes (read at most once per request, when first needed)."""
-    from flask import current_app
     from flask_login import current_user
 
-    from ..org.queries import get_roles
+    from ..org.queries import get_roles, system_admins
 
     if "roles" not in g:
-        person, admins = current_user._get_current_object(), tuple(current_app.config.get("SYSTEM_ADMINS", ()))
+        person, admins = current_user._get_current_object(), system_admins()
         g.roles = LazyRoles(lambda: get_roles(person, admins))
     return g.roles

@@ -161,7 +161,7 @@ def do_revoke_presented_token(token: str, *, now: datetime) -> None:
 @atomic
 def do_revoke_token(token_id: int, *, acting_user: Person, roles: AbstractSet[str], now: datetime) -> ApiToken:
     """Revoke one of ``acting_user``'s tokens by its id (administrators: anyone's). Revoking a dead
-    token changes nothing. Raises :class:`NotFound` for a token the actor may not see."""
+    token changes nothing. Raises :class:`NotFound` for a token the acting user may not see."""
     row = db.session.get(ApiToken, token_id) if isinstance(token_id, int) and 0 < token_id < 2**63 else None
     if row is None or (row.person_id != acting_user.id and "admin" not in roles):
         raise NotFound()
@@ -273,9 +273,9 @@ def revoke_credentials(person_ids: Iterable[int], *, now: datetime, reason: str)
     return sessions, tokens
 
 
-def can_log_out_everywhere(actor: Person, target: Person, roles: AbstractSet[str]) -> bool:
+def can_log_out_everywhere(acting_user: Person, target: Person, roles: AbstractSet[str]) -> bool:
     """System administrators may end anyone's sessions; everyone may end their own."""
-    return "admin" in roles or actor.id == target.id
+    return "admin" in roles or acting_user.id == target.id
 
 
 @atomic
@@ -293,10 +293,10 @@ def do_log_out_everywhere(target: Person, *, acting_user: Person, roles: Abstrac
 
 
 @atomic
-def do_set_local_password(person: Person, password: str, *, actor: Person | None, now: datetime) -> None:
+def do_set_local_password(person: Person, password: str, *, acting_user: Person | None, now: datetime) -> None:
     """Set a local (demo) password. Only used where ``IA_LOCAL_LOGIN=on``."""
     if len(password) < 8:
         raise ValidationError(_("密码至少 8 位。"), fields={"password": _("密码至少 8 位。")})
     person.local_password_hash = generate_password_hash(password)
-    record_event("auth.local_password.set", actor=actor, object_type="person", object_id=person.uid,
+    record_event("auth.local_password.set", actor=acting_user, object_type="person", object_id=person.uid,
                  data={}, now=now)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 
-from ..api import bp, json_body, require_user
+from ..api import ApiRoutes, json_body, require_user
+from ..api.openapi import op, path_param
 from ..clock import utcnow
 from ..errors import AuthenticationFailed
 from ..org.queries import get_person_by_uid, person_to_json
@@ -13,8 +14,10 @@ from .actions import authenticate, do_issue_token, do_log_out_everywhere, do_rev
 from .queries import get_live_tokens, token_to_json
 from . import current_roles
 
+routes = ApiRoutes("auth")
 
-@bp.post("/auth/token")
+
+@routes.post("/auth/token")
 def issue_token():
     data = json_body()
     now = utcnow()
@@ -24,7 +27,7 @@ def issue_token():
     return jsonify({"token": token, "expires_at": expires.isoformat() + "Z"})
 
 
-@bp.delete("/auth/token")
+@routes.delete("/auth/token")
 def revoke_presented_token():
     header = request.headers.get("Authorization", "")
     if header[:7].lower() != "bearer ":
@@ -33,31 +36,48 @@ def revoke_presented_token():
     return "", 204
 
 
-@bp.get("/auth/tokens")
+@routes.get("/auth/tokens")
 def tokens():
     person = require_user()
     return jsonify({"items": [token_to_json(t) for t in get_live_tokens(person, now=utcnow())]})
 
 
-@bp.delete("/auth/tokens/<int:token_id>")
+@routes.delete("/auth/tokens/<int:token_id>")
 def revoke_token(token_id: int):
-    actor = require_user()
-    do_revoke_token(token_id, acting_user=actor, roles=current_roles(), now=utcnow())
+    acting_user = require_user()
+    do_revoke_token(token_id, acting_user=acting_user, roles=current_roles(), now=utcnow())
     return "", 204
 
 
-@bp.post("/org/people/<uid>/logout-everywhere")
+@routes.post("/org/people/<uid>/logout-everywhere")
 def logout_everywhere(uid: str):
-    actor = require_user()
+    acting_user = require_user()
     target = get_person_by_uid(uid)
-    sessions, tokens_revoked = do_log_out_everywhere(target, acting_user=actor, roles=current_roles(), now=utcnow())
+    sessions, tokens_revoked = do_log_out_everywhere(target, acting_user=acting_user, roles=current_roles(),
+                                                     now=utcnow())
     return jsonify({"uid": target.uid, "sessions_revoked": sessions, "tokens_revoked": tokens_revoked})
 
 
-@bp.get("/me")
+@routes.get("/me")
 def me():
     person = require_user()
     data = person_to_json(person, detail=True)
     data["role_codes"] = sorted(current_roles())
     data["delegations"] = []
     return jsonify(data)
+
+
+routes.document(paths={
+    "/auth/token": {"post": op("Exchange a directory login for a bearer token", auth=False, body={
+        "type": "object", "required": ["username", "password"],
+        "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+        errors=(400, 401, 422, 429, 503)),
+        "delete": op("Revoke the bearer token this request presents", ok="204", errors=(401,))},
+    "/auth/tokens": {"get": op("The caller's live tokens: [{id, created_at, expires_at}] (never the token)")},
+    "/auth/tokens/{id}": {"delete": op("Revoke one of the caller's tokens (administrators: anyone's)", ok="204",
+                                       params=[path_param("id")], errors=(400, 401, 404))},
+    "/org/people/{uid}/logout-everywhere": {"post": op(
+        "End every browser session and API token of a person (system administrators, or the person)",
+        params=[path_param("uid")], errors=(400, 401, 403, 404))},
+    "/me": {"get": op("The logged-in person with agency, department, roles and delegations")},
+})

@@ -90,9 +90,9 @@ def logout():
 @login_required
 def logout_everywhere(uid: str):
     target = get_person_by_uid(uid)
-    actor = current_user._get_current_object()
-    sessions, tokens = do_log_out_everywhere(target, acting_user=actor, roles=current_roles(), now=utcnow())
-    if target.id == actor.id:
+    acting_user = current_user._get_current_object()
+    sessions, tokens = do_log_out_everywhere(target, acting_user=acting_user, roles=current_roles(), now=utcnow())
+    if target.id == acting_user.id:
         logout_user()
         _fresh_session()
         flash(gettext("已在所有设备上退出登录。"), "info")
@@ -105,7 +105,7 @@ def logout_everywhere(uid: str):
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
-    actor = current_user._get_current_object()
-    row = do_revoke_token(token_id, acting_user=actor, roles=current_roles(), now=utcnow())
+    acting_user = current_user._get_current_object()
+    row = do_revoke_token(token_id, acting_user=acting_user, roles=current_roles(), now=utcnow())
     flash(gettext("令牌已吊销。"), "success")
     return redirect(url_for("org.person", uid=row.person.uid))

@@ -24,10 +24,11 @@ from sqlalchemy import bindparam, func, select, update
 
 from ..atomic import atomic, commit_keeping_state
 from ..audit.actions import record_event
-from ..delegation.calendar import CalendarError, WorkCalendar
+from ..calendar.queries import get_calendar
+from ..calendar.working_days import CalendarError, WorkCalendar
 from ..errors import DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..matters.queries import LoadedMatter, check_form, definition_of, get_calendar, get_matter, get_org_view
+from ..matters.queries import LoadedMatter, check_form, definition_of, get_matter, get_org_view
 from ..matters.schema import compute_facts
 from ..org.models import Agency, Person
 from ..routing.errors import ConditionEvaluationError, UnknownPersonError

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_babel import gettext as _
 
-from ..api import _bool_field, bp, json_body, paging, require_user
+from ..api import ApiRoutes, bool_field, json_body, paging, require_user
+from ..api.openapi import PAGING, op, path_param, ref
 from ..auth import current_roles
 from ..clock import utcnow
 from ..errors import ValidationError
+from ..org.queries import system_admins
 from . import actions
 from .access import access_case
 from .queries import case_to_json, get_inbox
 
-
-def _admins() -> tuple[str, ...]:
-    return tuple(current_app.config.get("SYSTEM_ADMINS", ()))
+routes = ApiRoutes("cases")
 
 
 def _only(data: dict, allowed: set[str]) -> None:
@@ -28,7 +28,7 @@ def _case_response(case, viewer, status: int = 200):
     return jsonify(case_to_json(case, viewer)), status
 
 
-@bp.post("/cases")
+@routes.post("/cases")
 def create_case():
     user = require_user()
     data = json_body()
@@ -39,18 +39,18 @@ def create_case():
     if not isinstance(form, dict):
         raise ValidationError(fields={"form": _("表单必须是对象。")})
     case = actions.do_create_case(data["matter_type"], form, applicant=user, now=utcnow(),
-                                  submit=_bool_field(data, "submit", True), system_admins=_admins(),
+                                  submit=bool_field(data, "submit", True), system_admins=system_admins(),
                                   deferred=data.get("deferred_materials") or {})
     return _case_response(case, user, 201)
 
 
-@bp.get("/cases/<int:case_id>")
+@routes.get("/cases/<int:case_id>")
 def get_case(case_id: int):
     user = require_user()
     return _case_response(access_case(case_id, user, current_roles()), user)
 
 
-@bp.patch("/cases/<int:case_id>")
+@routes.patch("/cases/<int:case_id>")
 def update_draft(case_id: int):
     user = require_user()
     data = json_body()
@@ -61,18 +61,18 @@ def update_draft(case_id: int):
     return _case_response(actions.do_update_draft(case, data["form"], actor=user, now=utcnow()), user)
 
 
-@bp.post("/cases/<int:case_id>/submit")
+@routes.post("/cases/<int:case_id>/submit")
 def submit_case(case_id: int):
     user = require_user()
     data = json_body() if request.get_data() else {}
     _only(data, {"deferred_materials"})
     case = access_case(case_id, user, current_roles())
-    case = actions.do_submit_case(case, applicant=user, now=utcnow(), system_admins=_admins(),
+    case = actions.do_submit_case(case, applicant=user, now=utcnow(), system_admins=system_admins(),
                                   deferred=data.get("deferred_materials") or {})
     return _case_response(case, user)
 
 
-@bp.post("/cases/<int:case_id>/withdraw")
+@routes.post("/cases/<int:case_id>/withdraw")
 def withdraw_case(case_id: int):
     user = require_user()
     data = json_body() if request.get_data() else {}
@@ -82,7 +82,7 @@ def withdraw_case(case_id: int):
                                                    reason=data.get("reason") or data.get("comment")), user)
 
 
-@bp.post("/cases/<int:case_id>/resubmit")
+@routes.post("/cases/<int:case_id>/resubmit")
 def resubmit_case(case_id: int):
     user = require_user()
     data = json_body()
@@ -91,10 +91,11 @@ def resubmit_case(case_id: int):
     if form is not None and not isinstance(form, dict):
         raise ValidationError(fields={"form": _("表单必须是对象。")})
     case = access_case(case_id, user, current_roles())
-    return _case_response(actions.do_resubmit(case, form, actor=user, now=utcnow(), system_admins=_admins()), user)
+    return _case_response(actions.do_resubmit(case, form, actor=user, now=utcnow(),
+                                              system_admins=system_admins()), user)
 
 
-@bp.post("/cases/<int:case_id>/remind")
+@routes.post("/cases/<int:case_id>/remind")
 def remind_case(case_id: int):
     user = require_user()
     case = access_case(case_id, user, current_roles())
@@ -102,7 +103,7 @@ def remind_case(case_id: int):
     return _case_response(case, user)
 
 
-@bp.post("/cases/<int:case_id>/cc")
+@routes.post("/cases/<int:case_id>/cc")
 def cc_case(case_id: int):
     user = require_user()
     data = json_body()
@@ -111,7 +112,7 @@ def cc_case(case_id: int):
     return _case_response(actions.do_cc(case, data.get("to"), actor=user, now=utcnow()), user)
 
 
-@bp.post("/tasks/<int:task_id>/decision")
+@routes.post("/tasks/<int:task_id>/decision")
 def decide(task_id: int):
     user = require_user()
     data = json_body()
@@ -129,35 +130,35 @@ def _task_action(task_id: int, action, extra: set[str] = frozenset(), **kwargs):
                           comment=data.get("comment"), describe=True, **params, **kwargs))
 
 
-@bp.post("/tasks/<int:task_id>/transfer")
+@routes.post("/tasks/<int:task_id>/transfer")
 def transfer(task_id: int):
     return _task_action(task_id, actions.do_transfer)
 
 
-@bp.post("/tasks/<int:task_id>/consult")
+@routes.post("/tasks/<int:task_id>/consult")
 def consult(task_id: int):
     return _task_action(task_id, actions.do_consult)
 
 
-@bp.post("/tasks/<int:task_id>/add-approver")
+@routes.post("/tasks/<int:task_id>/add-approver")
 def add_approver(task_id: int):
     return _task_action(task_id, actions.do_add_approver, extra={"position"})
 
 
-@bp.post("/tasks/<int:task_id>/remove-approver")
+@routes.post("/tasks/<int:task_id>/remove-approver")
 def remove_approver(task_id: int):
     user = require_user()
     return jsonify(actions.do_remove_approver(task_id, actor=user, roles=current_roles(), now=utcnow(), describe=True))
 
 
-@bp.post("/tasks/<int:task_id>/withdraw-decision")
+@routes.post("/tasks/<int:task_id>/withdraw-decision")
 def withdraw_decision(task_id: int):
     user = require_user()
     return jsonify(actions.do_withdraw_decision(task_id, actor=user, roles=current_roles(), now=utcnow(),
                                                 describe=True))
 
 
-@bp.post("/tasks/batch-decision")
+@routes.post("/tasks/batch-decision")
 def batch_decision():
     user = require_user()
     data = json_body()
@@ -167,10 +168,65 @@ def batch_decision():
     return jsonify({"results": results})
 
 
-@bp.get("/inbox")
+@routes.get("/inbox")
 def inbox():
     user = require_user()
     limit, offset = paging()
     items, total, counts = get_inbox(user, request.args.get("box", "todo"), limit=limit,
                                      offset=offset, query=request.args.get("q") or None)
     return jsonify({"items": items, "total": total, "counts": counts})
+
+
+TO = {"type": "object", "required": ["to"], "properties": {"to": {"type": "string"}, "comment": {"type": "string"}}}
+UIDS = {"type": "object", "required": ["to"], "properties": {"to": {"type": "array", "items": {"type": "string"}}}}
+DEFERRED = {"type": "object", "properties": {"deferred_materials": {"type": "object",
+                                                                   "additionalProperties": {"type": "string"}}}}
+
+routes.document(paths={
+    "/cases": {"post": op("Create a case; submit at once unless submit=false", ok="201", body={
+        "type": "object", "required": ["matter_type"],
+        "properties": {"matter_type": {"type": "string"}, "form": ref("Form"), "submit": {"type": "boolean"},
+                       "deferred_materials": {"type": "object", "additionalProperties": {"type": "string"},
+                                              "description": "容缺受理: material code → written commitment"}}},
+        errors=(400, 401, 404, 409, 422))},
+    "/cases/{id}": {"get": op("A case with its steps, tasks, CC, attachments", params=[path_param("id")]),
+                    "patch": op("Change a draft's form", params=[path_param("id")],
+                                body={"type": "object", "required": ["form"], "properties": {"form": ref("Form")}},
+                                errors=(400, 401, 403, 404, 409, 422))},
+    "/cases/{id}/submit": {"post": op("Submit a draft", params=[path_param("id")], body=DEFERRED,
+                                       errors=(400, 401, 403, 404, 409, 422))},
+    "/cases/{id}/withdraw": {"post": op("The applicant withdraws before any decision", params=[path_param("id")],
+                                         body={"type": "object", "properties": {"reason": {"type": "string"}}},
+                                         errors=(400, 401, 403, 404, 409))},
+    "/cases/{id}/resubmit": {"post": op("Resubmit a returned case with an amended form", params=[path_param("id")],
+                                         body={"type": "object", "properties": {"form": ref("Form")}},
+                                         errors=(400, 401, 403, 404, 409, 422))},
+    "/cases/{id}/remind": {"post": op("催办 the holders of the open tasks (rate-limited)", params=[path_param("id")],
+                                       errors=(401, 403, 404, 409, 429))},
+    "/cases/{id}/cc": {"post": op("抄送", params=[path_param("id")], body=UIDS)},
+    "/tasks/{id}/decision": {"post": op("Decide a task", params=[path_param("id")], body={
+        "type": "object", "required": ["decision"],
+        "properties": {"decision": {"enum": ["approve", "reject", "return", "done", "read"]},
+                       "comment": {"type": "string"},
+                       "to_step": {"type": ["string", "integer"], "description": "return to an earlier step"}}},
+        errors=(400, 401, 403, 404, 409, 422))},
+    "/tasks/{id}/transfer": {"post": op("转办 to another person", params=[path_param("id")], body=TO,
+                                         errors=(400, 401, 403, 404, 409, 422))},
+    "/tasks/{id}/consult": {"post": op("征询意见: the task waits for the opinion", params=[path_param("id")], body=TO,
+                                        errors=(400, 401, 403, 404, 409, 422))},
+    "/tasks/{id}/add-approver": {"post": op("加签 before or after the holder", params=[path_param("id")], body={
+        "type": "object", "required": ["to"], "properties": {"to": {"type": "string"}, "comment": {"type": "string"},
+                                                              "position": {"enum": ["before", "after"]}}},
+        errors=(400, 401, 403, 404, 409, 422))},
+    "/tasks/{id}/remove-approver": {"post": op("减签: cancel an approver one added", params=[path_param("id")],
+                                                errors=(401, 403, 404, 409))},
+    "/tasks/{id}/withdraw-decision": {"post": op("Take back one's own decision while the next step has not acted",
+                                                  params=[path_param("id")], errors=(401, 404, 409))},
+    "/tasks/batch-decision": {"post": op("Decide several tasks with one comment", body={
+        "type": "object", "required": ["task_ids", "decision"],
+        "properties": {"task_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
+                       "decision": {"enum": ["approve", "done", "read"]}, "comment": {"type": "string"}}})},
+    "/inbox": {"get": op("A box of the inbox: {items, total, counts}", params=PAGING + [
+        {"name": "box", "in": "query", "schema": {"enum": ["todo", "done", "mine", "cc"]}},
+        {"name": "q", "in": "query", "schema": {"type": "string"}}])},
+})

@@ -14,8 +14,8 @@ from urllib.parse import quote
 from flask import Response, jsonify, request
 from flask_babel import gettext as _
 
-from ..api import bp, require_user
-from ..api.openapi import SPEC, op, path_param
+from ..api import ApiRoutes, require_user
+from ..api.openapi import op, path_param
 from ..auth import current_roles
 from ..clock import utcnow
 from ..errors import ValidationError
@@ -23,7 +23,9 @@ from .access import access_case
 from .attachments import EXTENSIONS, FALLBACK_NAME, attachment_to_json, do_upload_attachment, \
     do_withdraw_attachment, get_attachment, list_attachments
 
-__all__ = ["content_disposition", "OPENAPI_PATHS"]
+__all__ = ["content_disposition", "routes"]
+
+routes = ApiRoutes("attachments")
 
 
 def content_disposition(filename: str, content_type: str = "") -> str:
@@ -39,7 +41,7 @@ def content_disposition(filename: str, content_type: str = "") -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
 
 
-@bp.post("/cases/<int:case_id>/attachments")
+@routes.post("/cases/<int:case_id>/attachments")
 def upload_attachment(case_id: int):
     user = require_user()
     case = access_case(case_id, user, current_roles())
@@ -57,14 +59,14 @@ def upload_attachment(case_id: int):
     return jsonify(attachment_to_json(attachment)), 201
 
 
-@bp.get("/cases/<int:case_id>/attachments")
+@routes.get("/cases/<int:case_id>/attachments")
 def case_attachments(case_id: int):
     user = require_user()
     case = access_case(case_id, user, current_roles())
     return jsonify([attachment_to_json(a) for a in list_attachments(case)])
 
 
-@bp.get("/cases/<int:case_id>/attachments/<int:attachment_id>")
+@routes.get("/cases/<int:case_id>/attachments/<int:attachment_id>")
 def download_attachment(case_id: int, attachment_id: int):
     user = require_user()
     case = access_case(case_id, user, current_roles())
@@ -78,7 +80,7 @@ def download_attachment(case_id: int, attachment_id: int):
     return response
 
 
-@bp.delete("/cases/<int:case_id>/attachments/<int:attachment_id>")
+@routes.delete("/cases/<int:case_id>/attachments/<int:attachment_id>")
 def withdraw_attachment(case_id: int, attachment_id: int):
     user = require_user()
     case = access_case(case_id, user, current_roles())
@@ -103,7 +105,7 @@ def _upload_op() -> dict[str, Any]:
     return spec
 
 
-OPENAPI_PATHS: dict[str, Any] = {
+routes.document(paths={
     "/cases/{id}/attachments": {
         "post": _upload_op(),
         "get": op("The case's attachments", params=[path_param("id")], errors=(401, 404)),
@@ -115,6 +117,4 @@ OPENAPI_PATHS: dict[str, Any] = {
                      "it is kept for the record, marked withdrawn", ok="204",
                      params=[path_param("id"), path_param("attachment_id")], errors=(401, 403, 404, 409)),
     },
-}
-
-SPEC["paths"].update(OPENAPI_PATHS)
+})

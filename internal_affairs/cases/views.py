@@ -12,7 +12,7 @@ from math import ceil
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -28,6 +28,7 @@ from ..matters.regions import region_name, regions
 from ..matters.schema import MatterDefinition
 from ..matters.views import form_from_request
 from ..org.models import Person
+from ..org.queries import system_admins
 from .access import access_case
 from .actions import (do_add_approver, do_batch_decision, do_cc, do_consult, do_create_case, do_decide,
                       do_remind, do_remove_approver, do_resubmit, do_submit_case, do_transfer, do_update_draft,
@@ -61,10 +62,6 @@ ACCEPT = {"pdf": ".pdf,application/pdf", "image": "image/*", "ofd": ".ofd",
 
 def _me() -> Person:
     return current_user._get_current_object()
-
-
-def _admins() -> tuple[str, ...]:
-    return tuple(current_app.config.get("SYSTEM_ADMINS", ()))
 
 
 def _parse_iso(value: str | None) -> datetime | None:
@@ -285,12 +282,13 @@ def new(code: str):
         files, deferred, shown = _materials_input(definition)
         if request.form.get("action") == "preview":
             try:
-                preview = preview_route(code, values, viewer=me, roles=current_roles(), system_admins=_admins())
+                preview = preview_route(code, values, viewer=me, roles=current_roles(), system_admins=system_admins())
             except DomainError as exc:
                 errors, status = _form_failure(exc)
         elif request.form.get("action") == "draft":
             try:
-                case = do_create_case(code, values, applicant=me, now=utcnow(), submit=False, system_admins=_admins())
+                case = do_create_case(code, values, applicant=me, now=utcnow(), submit=False,
+                                      system_admins=system_admins())
             except DomainError as exc:
                 errors, status = _form_failure(exc)
             else:
@@ -299,10 +297,10 @@ def new(code: str):
             try:
                 if not files:
                     case = do_create_case(code, values, applicant=me, now=utcnow(), submit=True,
-                                          system_admins=_admins(), deferred=deferred)
+                                          system_admins=system_admins(), deferred=deferred)
                 else:
                     case = do_create_case(code, values, applicant=me, now=utcnow(), submit=False,
-                                          system_admins=_admins())
+                                          system_admins=system_admins())
                     return _submit_draft(case, files, deferred, shown, me)
             except DomainError as exc:
                 errors, status = _form_failure(exc)
@@ -319,7 +317,7 @@ def _submit_draft(case: Case, files, deferred, shown, me: Person):
     errors = _upload_all(case, files, me)
     if not errors:
         try:
-            case = do_submit_case(case, applicant=me, now=utcnow(), system_admins=_admins(), deferred=deferred)
+            case = do_submit_case(case, applicant=me, now=utcnow(), system_admins=system_admins(), deferred=deferred)
         except DomainError as exc:
             if _page_error(exc):
                 raise
@@ -658,7 +656,7 @@ def resubmit(case_id: int):
         values = form_from_request(definition, request.form)
         files, _deferred, _shown = _materials_input(definition)
         try:
-            case = do_resubmit(case, values, actor=me, now=utcnow(), system_admins=_admins())
+            case = do_resubmit(case, values, actor=me, now=utcnow(), system_admins=system_admins())
         except DomainError as exc:
             errors, status = _form_failure(exc)
         else:

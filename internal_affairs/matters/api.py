@@ -1,33 +1,33 @@
-"""``/api/v1/matter-types``, ``/api/v1/route-preview`` and the working-day calendar."""
+"""``/api/v1/matter-types`` and ``/api/v1/route-preview``."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from flask import current_app, jsonify, request
+from flask import jsonify
 from flask_babel import gettext as _
 
-from ..api import bp, json_body, require_user
+from ..api import ApiRoutes, json_body, require_user
+from ..api.openapi import op, path_param, ref
 from ..auth import current_roles
-from ..clock import utcnow
-from ..errors import BadRequest, ValidationError
-from .actions import do_remove_calendar_override, do_set_calendar_override
-from .queries import get_calendar, get_matter, list_matters, matter_to_json, preview_route
+from ..errors import ValidationError
+from ..org.queries import system_admins
+from .queries import get_matter, list_matters, matter_to_json, preview_route
+
+routes = ApiRoutes("matters")
 
 
-@bp.get("/matter-types")
+@routes.get("/matter-types")
 def matter_types():
     require_user()
     return jsonify([matter_to_json(m) for m in list_matters()])
 
 
-@bp.get("/matter-types/<code>")
+@routes.get("/matter-types/<code>")
 def matter_type(code: str):
     require_user()
     return jsonify(matter_to_json(get_matter(code)))
 
 
-@bp.post("/route-preview")
+@routes.post("/route-preview")
 def route_preview():
     viewer = require_user()
     data = json_body()
@@ -41,52 +41,33 @@ def route_preview():
         raise ValidationError(fields={"form": _("表单必须是对象。")})
     preview = preview_route(data["matter_type"], form, viewer=viewer, roles=current_roles(),
                             applicant_uid=data.get("applicant"),
-                            system_admins=current_app.config.get("SYSTEM_ADMINS", ()))
+                            system_admins=system_admins())
     return jsonify(preview)
 
 
-def _date_arg(value, name: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise BadRequest(_("%(name)s 必须是日期（YYYY-MM-DD）。", name=name), code="bad_date") from None
+# what a matter's `regions` field takes (overseas_travel's `destinations`): codes, not names
+REGION_CODES = {
+    "type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^[A-Z]{2}$"},
+    "description": "ISO 3166-1 alpha-2 codes of countries or regions, not their names: JP, not 日本 "
+                   "(a name is refused with 请使用国家或地区代码，如 JP). Used by every form field of type "
+                   "`regions`, e.g. `destinations` of overseas_travel.",
+    "examples": [["JP"], ["JP", "KR"]],
+}
+FORM = {
+    "type": "object",
+    "description": "Field code → value, for the fields `GET /matter-types/{code}` lists: dates as YYYY-MM-DD, "
+                   "a `select` field by option value, a `person` by uid, a `regions` field as ISO 3166-1 "
+                   "alpha-2 codes (see RegionCodes).",
+    "properties": {"destinations": {"$ref": "#/components/schemas/RegionCodes"}},
+    "examples": [{"destinations": ["JP"], "start_date": "2026-10-01", "end_date": "2026-10-07",
+                  "purpose": "tourism", "reason": "赴日本旅游"}],
+}
 
-
-@bp.get("/calendar")
-def calendar_days():
-    require_user()
-    start = _date_arg(request.args.get("from"), "from")
-    end = _date_arg(request.args.get("to"), "to")
-    if end < start or (end - start).days > 400:
-        raise BadRequest(_("日期范围无效（最多 400 天）。"), code="bad_range")
-    cal = get_calendar()
-    days = []
-    for offset in range((end - start).days + 1):
-        info = cal.day_info(date.fromordinal(start.toordinal() + offset))
-        days.append({"date": info.date.isoformat(), "working_day": info.working, "source": info.source,
-                     "estimated": info.estimated})
-    return jsonify({"days": days, "working_days": str(cal.working_days_between(start, end)),
-                    "estimated_years": list(cal.estimated_years(start, end)),
-                    "known_years": [cal.known_years.start, cal.known_years.stop - 1]})
-
-
-@bp.put("/calendar/<day>")
-def set_calendar_day(day: str):
-    actor = require_user()
-    data = json_body()
-    working = data.get("working_day")
-    note = data.get("note", "")
-    if not isinstance(working, bool):
-        raise ValidationError(fields={"working_day": _("必须是 true 或 false。")})
-    if not isinstance(note, str):
-        raise ValidationError(fields={"note": _("必须是文字。")})
-    row = do_set_calendar_override(_date_arg(day, "day"), working, note, acting_user=actor, roles=current_roles(),
-                                   now=utcnow())
-    return jsonify({"date": row.day.isoformat(), "working_day": row.is_working_day, "note": row.note})
-
-
-@bp.delete("/calendar/<day>")
-def remove_calendar_day(day: str):
-    actor = require_user()
-    do_remove_calendar_override(_date_arg(day, "day"), acting_user=actor, roles=current_roles(), now=utcnow())
-    return "", 204
+routes.document(schemas={"RegionCodes": REGION_CODES, "Form": FORM}, paths={
+    "/matter-types": {"get": op("The catalog: [{code, name, category, fields, materials, time_limit}]")},
+    "/matter-types/{code}": {"get": op("One matter type", params=[path_param("code")])},
+    "/route-preview": {"post": op("The concrete steps this applicant's case would take", body={
+        "type": "object", "required": ["matter_type"],
+        "properties": {"matter_type": {"type": "string"}, "form": ref("Form"),
+                       "applicant": {"type": "string", "description": "uid (HR of the agency, admins)"}}})},
+})

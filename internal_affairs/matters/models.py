@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 
-__all__ = ["MatterType", "MatterVersion", "CalendarOverride"]
+__all__ = ["MatterType", "MatterVersion"]
 
 
 class MatterType(db.Model):
@@ -41,15 +41,3 @@ class MatterVersion(db.Model):
 
     matter_type: Mapped[MatterType] = relationship(foreign_keys=[matter_type_id])
 
-
-class CalendarOverride(db.Model):
-    """An administrator's correction of the official calendar for one day."""
-
-    __tablename__ = "calendar_override"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    day: Mapped[date] = mapped_column(Date, unique=True, nullable=False)
-    is_working_day: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))

@@ -1,27 +1,26 @@
-"""Reads of the catalog, the working-day calendar, and the route preview (一次性告知)."""
+"""Reads of the catalog and the route preview (一次性告知)."""
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ..delegation.calendar import CalendarError, WorkCalendar
+from ..calendar.queries import get_calendar
+from ..calendar.working_days import CalendarError
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import is_db_id
 from ..org.models import Agency, Person, SyncRun
 from ..routing.errors import ConditionEvaluationError, UnknownPersonError
 from ..routing.resolver import resolve_route
-from .models import CalendarOverride, MatterType, MatterVersion
+from .models import MatterType, MatterVersion
 from .schema import FormContext, FormErrors, MatterDefinition, compute_facts, parse_matter, validate_form
 
-__all__ = ["LoadedMatter", "definition_of", "get_matter", "list_matters", "list_matters_by_category", "get_calendar", "forget_calendar",
+__all__ = ["LoadedMatter", "definition_of", "get_matter", "list_matters", "list_matters_by_category",
            "get_org_view", "check_form",
            "preview_route", "matter_to_json"]
 
@@ -69,28 +68,6 @@ def list_matters_by_category() -> list[tuple[str, list[LoadedMatter]]]:
     for loaded in list_matters():
         grouped.setdefault(loaded.definition.category, []).append(loaded)
     return list(grouped.items())
-
-
-CALENDAR_TTL = 30.0
-"""Seconds a process keeps the administrators' calendar overrides (they change a few times a year;
-a change made in this process is seen at once, one made by another process within this time)."""
-
-
-def get_calendar() -> WorkCalendar:
-    """The official calendar with the administrators' overrides."""
-    cache = current_app.extensions.setdefault("ia.calendar", {})
-    hit = cache.get("calendar")
-    if hit is not None and time.monotonic() - hit[0] < CALENDAR_TTL:
-        return hit[1]
-    overrides = dict(db.session.execute(select(CalendarOverride.day, CalendarOverride.is_working_day)).all())
-    calendar = WorkCalendar(overrides)
-    cache["calendar"] = (time.monotonic(), calendar)
-    return calendar
-
-
-def forget_calendar() -> None:
-    """Drop this process's copy of the overrides (after an administrator changed them)."""
-    current_app.extensions.get("ia.calendar", {}).clear()
 
 
 _view_lock = threading.Lock()

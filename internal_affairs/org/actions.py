@@ -51,16 +51,16 @@ class SyncPlanChanged(Conflict):
     code = "sync_plan_changed"
 
 
-def check_can_sync(actor: Person | None, scope: HrScope | None) -> None:
+def check_can_sync(acting_user: Person | None, scope: HrScope | None) -> None:
     """The district-wide sync (preview, apply) belongs to the district role: a system
-    administrator or HR of the district HR agency (区委组织部); the command line (no actor) may.
-    Raises :class:`PermissionDenied`."""
-    if actor is not None and (scope is None or not scope.district):
+    administrator or HR of the district HR agency (区委组织部); the command line (no acting user)
+    may. Raises :class:`PermissionDenied`."""
+    if acting_user is not None and (scope is None or not scope.district):
         raise PermissionDenied(_("全区组织架构同步只能由系统管理员或区委组织部人事人员执行；"
                                  "单位人事人员可以查看涉及本单位的变化。"))
 
 
-def check_can_view_sync(actor: Person, scope: HrScope) -> None:
+def check_can_view_sync(acting_user: Person, scope: HrScope) -> None:
     """District HR sees every sync run; an agency's HR sees the runs' changes to their agency.
     Raises :class:`PermissionDenied` for anyone else."""
     if not scope.is_hr:

@@ -19,7 +19,7 @@ from .models import ROLE_LABELS, Agency, Department, OrgGroup, OrgGroupMember, P
 __all__ = [
     "get_person_by_uid", "get_roles", "get_leader_chain", "get_agencies_tree", "get_current_state",
     "person_to_json", "get_sync_runs", "get_last_people_count", "RoleHolding", "get_role_holdings",
-    "get_group_leaders", "build_org_view", "get_agency_json", "is_system_admin", "hr_agency_ids",
+    "get_group_leaders", "build_org_view", "get_agency_json", "system_admins", "is_system_admin", "hr_agency_ids",
     "get_district_hr_agency", "HrScope", "get_hr_scope", "plan_for_agencies", "run_counts", "get_sync_run",
     "get_touched_state", "get_people_by_dn", "get_active_units", "get_active_external_ids",
 ]
@@ -82,11 +82,17 @@ def get_roles(person: Person, system_admins: tuple[str, ...] = ()) -> set[str]:
     return codes
 
 
-def is_system_admin(person: Person) -> bool:
-    """True when ``person`` is one of the configured system administrators (``IA_ADMINS``)."""
+def system_admins() -> tuple[str, ...]:
+    """The uids of the configured system administrators (``IA_ADMINS``): the one place that reads
+    the setting."""
     from flask import current_app
 
-    return person.uid in current_app.config.get("SYSTEM_ADMINS", ())
+    return tuple(current_app.config.get("SYSTEM_ADMINS", ()))
+
+
+def is_system_admin(person: Person) -> bool:
+    """True when ``person`` is one of the configured system administrators (``IA_ADMINS``)."""
+    return person.uid in system_admins()
 
 
 def hr_agency_ids(person: Person) -> set[int]:

@@ -80,22 +80,22 @@ def person(uid: str):
 @bp.route("/sync", methods=["GET", "POST"])
 @login_required
 def sync():
-    actor = current_user._get_current_object()
-    scope = get_hr_scope(actor, current_roles())
-    check_can_view_sync(actor, scope)
+    acting_user = current_user._get_current_object()
+    scope = get_hr_scope(acting_user, current_roles())
+    check_can_view_sync(acting_user, scope)
     form = SyncForm(prefix="preview")
     apply_form = ApplyForm(prefix="apply")
     if request.method == "POST":
-        check_can_sync(actor, scope)
+        check_can_sync(acting_user, scope)
         try:
             if "apply-run_id" in request.form and apply_form.validate_on_submit():
                 run_id = int(apply_form.run_id.data) if is_db_id(apply_form.run_id.data) else -1
-                run = do_apply_run(run_id, acting_user=actor, config=current_app.config, now=utcnow(),
+                run = do_apply_run(run_id, acting_user=acting_user, config=current_app.config, now=utcnow(),
                                    force=apply_form.force.data)
                 flash(_("同步已执行：%(counts)s", counts=_summary(run.counts)), "success")
                 return redirect(url_for("org.sync_run", run_id=run.id))
             if form.validate_on_submit():
-                run = do_sync(acting_user=actor, config=current_app.config, now=utcnow(), source="ldap",
+                run = do_sync(acting_user=acting_user, config=current_app.config, now=utcnow(), source="ldap",
                               dry_run=True, full=form.full.data, force=form.force.data)
                 return redirect(url_for("org.sync_run", run_id=run.id))
         except DomainError as exc:
@@ -113,9 +113,9 @@ def sync():
 @bp.get("/sync/runs/<int:run_id>")
 @login_required
 def sync_run(run_id: int):
-    actor = current_user._get_current_object()
-    scope = get_hr_scope(actor, current_roles())
-    check_can_view_sync(actor, scope)
+    acting_user = current_user._get_current_object()
+    scope = get_hr_scope(acting_user, current_roles())
+    check_can_view_sync(acting_user, scope)
     run = db.session.get(SyncRun, run_id)
     if run is None:
         raise NotFound()

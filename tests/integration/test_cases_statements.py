@@ -14,8 +14,9 @@ from internal_affairs.cases.models import Case
 from internal_affairs.clock import utcnow
 from internal_affairs.errors import StaleStateError
 from internal_affairs.extensions import db
-from internal_affairs.matters import queries as matter_queries
-from internal_affairs.matters.actions import do_load_catalog, do_set_calendar_override
+from internal_affairs.calendar import queries as calendar_queries
+from internal_affairs.calendar.actions import do_set_calendar_override
+from internal_affairs.matters.actions import do_load_catalog
 from internal_affairs.org.queries import get_person_by_uid
 from tests.integration.test_cases_flow import LEAVE, LEAVE_5, decide, open_task, submit, token
 
@@ -116,18 +117,18 @@ def test_calendar_overrides_are_kept_per_process_and_an_own_change_is_seen_at_on
 
     day = date(2026, 12, 7)  # a Monday
     clock = [1000.0]
-    monkeypatch.setattr(matter_queries.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(calendar_queries.time, "monotonic", lambda: clock[0])
     with demo_app.app_context():
         admin = get_person_by_uid("shenliheng")
-        assert matter_queries.get_calendar().is_working_day(day)
+        assert calendar_queries.get_calendar().is_working_day(day)
         do_set_calendar_override(day, False, "区委通知", acting_user=admin, roles={"admin"}, now=utcnow())
-        assert not matter_queries.get_calendar().is_working_day(day), "a change made here is seen at once"
+        assert not calendar_queries.get_calendar().is_working_day(day), "a change made here is seen at once"
         # another process removes it: seen here only once the kept copy is older than CALENDAR_TTL
         db.session.execute(text("DELETE FROM calendar_override"))
         db.session.commit()
-        assert not matter_queries.get_calendar().is_working_day(day)
-        clock[0] += matter_queries.CALENDAR_TTL + 1
-        assert matter_queries.get_calendar().is_working_day(day)
+        assert not calendar_queries.get_calendar().is_working_day(day)
+        clock[0] += calendar_queries.CALENDAR_TTL + 1
+        assert calendar_queries.get_calendar().is_working_day(day)
 
 
 def test_the_inbox_page_counts_its_boxes_once(c):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from internal_affairs.delegation.calendar import CalendarError, WorkCalendar, library_known_years
+from internal_affairs.calendar.working_days import CalendarError, WorkCalendar, library_known_years
 
 CAL = WorkCalendar()
 SHANGHAI = ZoneInfo("Asia/Shanghai")

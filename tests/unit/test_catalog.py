@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from internal_affairs.delegation.calendar import WorkCalendar
+from internal_affairs.calendar.working_days import WorkCalendar
 from internal_affairs.matters.actions import CATALOG_DIR, read_catalog
 from internal_affairs.matters.schema import (CatalogError, FormContext, FormErrors, compute_facts, parse_matter,
                                              validate_form)

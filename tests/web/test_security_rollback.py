@@ -176,7 +176,7 @@ def test_attachments(world, fail_after):
 
 
 def test_calendar_override(world, fail_after):
-    from internal_affairs.matters import actions
+    from internal_affairs.calendar import actions
 
     c, tokens = world
     before = table_state(c.application)
@@ -240,7 +240,7 @@ def test_an_unhandled_error_discards_what_the_request_left_pending(make_app):
     before any later hook could commit what was left in the session."""
     from internal_affairs.clock import utcnow
     from internal_affairs.extensions import db
-    from internal_affairs.matters.models import CalendarOverride
+    from internal_affairs.calendar.models import CalendarOverride
 
     app = make_app()
 
