@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.cases import LEAVE, LEAVE_5, decide, get, open_task, submit, token
-
-OVERSEAS = {"destinations": ["JP"], "start_date": "2027-01-04", "end_date": "2027-01-08", "purpose": "tourism",
-            "reason": "旅游"}
-TRIP = {"start_date": "2026-12-07", "end_date": "2026-12-08", "destination": "杭州", "purpose": "培训",
-        "transport": "train"}
-OVERTIME = {"date": "2026-12-05", "hours": "3", "reason": "值班", "compensation": "time_off"}
+from tests.support.cases import LEAVE, LEAVE_5, OVERSEAS, OVERTIME, TRIP, decide, get, open_task, submit, token
 
 
 def test_one_day_leave_end_to_end(c):

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from tests.support.app import api_token
 
-__all__ = ["LEAVE", "LEAVE_5", "token", "submit", "open_task", "decide", "get", "insert_case"]
+__all__ = ["LEAVE", "LEAVE_5", "OVERSEAS", "TRIP", "OVERTIME", "token", "submit", "open_task", "decide", "get", "insert_case"]
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
 LEAVE_5 = LEAVE | {"end_date": "2026-12-11"}
+OVERSEAS = {"destinations": ["JP"], "start_date": "2027-01-04", "end_date": "2027-01-08", "purpose": "tourism",
+            "reason": "旅游"}
+TRIP = {"start_date": "2026-12-07", "end_date": "2026-12-08", "destination": "杭州", "purpose": "培训",
+        "transport": "train"}
+OVERTIME = {"date": "2026-12-05", "hours": "3", "reason": "值班", "compensation": "time_off"}
 
 
 def token(client, uid: str) -> dict[str, str]:
