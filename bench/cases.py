@@ -7,6 +7,13 @@ on ``any`` steps; the targets and whether they are met; how long the load took; 
 
     .venv/bin/python bench/cases.py [--cases 200000] [--tasks-per-case 5] [--people 5000]
 
+``IA_BENCH_CASES`` sets the default of ``--cases`` (a quick run: ``--cases 3000 --people 400
+--race-steps 20 --requests-1 40 --requests-50 100 --clients 5``); the JSON object has the same keys
+at every size. The parts: ``_cases_setup`` (database, org chart), ``_cases_engine`` (cases through
+the engine), ``_cases_clone`` (the bulk copy), ``_cases_measure`` (gunicorn, CPU, load generator,
+statement counter), ``_cases_scenarios`` (the measurements), ``_cases_report`` (row counts,
+machine, verdicts).
+
 What it does, in order (progress goes to stderr):
 
 1. Recreates the database (``--db``, default ``ia_bench_cases``) and builds it the supported way:
@@ -25,10 +32,12 @@ What it does, in order (progress goes to stderr):
    ``--cases`` cases and ``--cases × --tasks-per-case`` tasks: each clone takes a template of its
    applicant's group, a new id, number (``区教育局-2025-000123``, gapless per agency and year, the
    counters moved on), applicant, title, form dates and timestamps shifted by whole weeks over
-   three years (about 4% still in flight, recent); steps, tasks (statuses, positions, parent and
-   blocking links) and revisions copied row for row. The templates' audit events are cloned and
-   re-hashed onto the chain in Python, so ``flask audit verify`` still passes. ``VACUUM ANALYZE``
-   and ``CHECKPOINT``; ``load_seconds`` is steps 1 to 3.
+   three years (about 4% still in flight, recent); every table a case owns (steps, tasks with
+   their statuses, positions, parent and blocking links, revisions, ...) copied row for row, its
+   tables and columns read from the models' metadata, so no column list follows the migrations.
+   The templates' audit events are appended again for each clone through ``record_event``, so
+   ``flask audit verify`` still passes. ``VACUUM ANALYZE`` and ``CHECKPOINT``; ``load_seconds`` is
+   steps 1 to 3.
 4. Counts the SQL statements of one inbox, detail and decision request in-process (Flask test
    client, a ``before_cursor_execute`` counter), at two page sizes and two case sizes, times each
    statement and runs ``EXPLAIN (ANALYZE, BUFFERS)`` on the inbox's statements and the slowest
@@ -53,900 +62,36 @@ person's roles and leader chain) is reported beside it. The scheduler process do
 (``"scheduler": "not yet built"``).
 """
 
+
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
-import platform
 import random
-import signal
-import socket
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
-from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # this checkout's internal_affairs and tests.support, not an installed one
 
-BASE_DN = "dc=jiahe,dc=gov,dc=cn"
-DB_DEFAULT = "postgresql://postgres@127.0.0.1:5432/ia_bench_cases"
-BIN = ROOT / ".venv" / "bin"
-PASSWORD = "demo1234"
-RACE_AGENCY = "区教育局"
-TZ = ZoneInfo("Asia/Shanghai")
-T0 = time.perf_counter()
+from _cases_clone import bulk_clone, load_templates, plan_clones, settle  # noqa: E402
+from _cases_engine import Engine, create_decision_cases, create_templates, org_facts  # noqa: E402
+from _cases_measure import mmm  # noqa: E402
+from _cases_report import add_verdicts, machine, row_counts  # noqa: E402
+from _cases_scenarios import Bench, count_statements, run_race, run_scenarios, start_server  # noqa: E402
+from _cases_setup import (BASE_DN, DB_DEFAULT, PASSWORD, RACE_AGENCY, app_environ, flask_cli, log,  # noqa: E402
+                          recreate_database, set_passwords, write_directory)
 
 
-def log(message: str) -> None:
-    sys.stderr.write(f"[{time.perf_counter() - T0:7.1f}s] {message}\n")
-    sys.stderr.flush()
-
-
-# ---- the database and the org chart ------------------------------------------------------------
-
-def app_environ(url: str) -> dict[str, str]:
-    return {"IA_DATABASE_URL": url, "IA_SECRET_KEY": "bench-cases-secret", "IA_LOCAL_LOGIN": "on"}
-
-
-def process_environ(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IA_")}
-    env.update(app_environ(url))
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
-
-def conninfo(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.host not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit(f"refusing a non-loopback database host: {parsed.host}")
-    admin = conninfo(str(parsed.set(database="postgres").render_as_string(hide_password=False)))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{parsed.database}"')
-
-
-def flask_cli(url: str, *args: str) -> str:
-    result = subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=process_environ(url),
-                            capture_output=True, text=True, timeout=900)
-    if result.returncode != 0:
-        raise SystemExit(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout.strip()
-
-
-def write_directory(path: Path, people: int, hr_holders: int, race_holders: int, seed: int) -> dict[str, list[str]]:
-    """A generated district as LDIF, with every agency's ``hr`` role widened to ``hr_holders``
-    people of the same department (``race_holders`` in 区教育局). Returns agency -> hr uids."""
-    from tests.support.directory import build_directory
-
-    directory = build_directory(people, seed=seed, base_dn=BASE_DN)
-    by_dn = {p.dn: p for p in directory.people}
-    holders: dict[str, list[str]] = {}
-    for dn, attrs in directory.records:
-        if not dn.startswith("cn=hr,ou=roles,"):
-            continue
-        agency = dn.split(",")[2].split("=", 1)[1]
-        members = [v for a, v in attrs if a == "member"]
-        want = race_holders if agency == RACE_AGENCY else hr_holders
-        first = by_dn[members[0]]
-        pool = sorted((p for p in directory.people if p.agency == agency and p.kind in ("staff", "dept_deputy")
-                       and p.dn not in members), key=lambda p: (p.department != first.department, p.uid))
-        extra = [p.dn for p in pool[:max(0, want - len(members))]]
-        at = max(i for i, (a, _v) in enumerate(attrs) if a == "member") + 1
-        attrs[at:at] = [("member", m) for m in extra]
-        holders[agency] = [by_dn[m].uid for m in members + extra]
-    path.write_text(directory.to_ldif(include_base=True))
-    return holders
-
-
-# ---- the engine: template cases and the cases the benchmark decides ----------------------------
-
-REASONS = ("家中有事需处理", "身体不适就医", "子女入学报名", "陪同家人就诊", "办理个人证件", "年度休假安排")
-DESTINATIONS = ("杭州", "宁波", "温州", "上海", "北京", "南京", "合肥")
-PURPOSES = ("参加业务培训", "参加工作会议", "开展调研", "项目对接", "检查指导")
-OT_REASONS = ("节假日值班", "迎检材料准备", "应急值守", "系统上线保障")
-COMMENTS = {"approve": "同意", "done": "已登记", "read": "已阅", "reject": "时间冲突，请另行安排",
-            "return": "请补充说明事由"}
-# matter scenario: (weight, matter, expected decisions to finish)
-MATTERS = {
-    "leave_1d": (30, "leave", 2), "leave_3d": (12, "leave", 3), "leave_5d": (8, "leave", 4),
-    "trip_2d": (18, "business_trip", 2), "trip_long": (6, "business_trip", 3),
-    "overtime_short": (18, "overtime", 1), "overtime_long": (8, "overtime", 2),
-}
-OUTCOMES = {"closed": {"done": 85, "rejected": 6, "withdrawn": 5, "resubmitted": 4},
-            "open": {"open": 85, "returned": 10, "draft": 5}}
-
-
-def weighted(rng: random.Random, table: dict[str, int | tuple]) -> str:
-    keys = list(table)
-    weights = [v[0] if isinstance(v, tuple) else v for v in table.values()]
-    return rng.choices(keys, weights)[0]
-
-
-def monday_after(day: date, weeks: int = 1) -> date:
-    return day + timedelta(days=7 * weeks - day.weekday())
-
-
-def make_form(rng: random.Random, scenario: str, now: datetime) -> dict:
-    start = monday_after(now.date(), rng.randint(1, 3))
-    if scenario.startswith("leave"):
-        days = {"leave_1d": 1, "leave_3d": 3, "leave_5d": 5}[scenario]
-        return {"leave_type": rng.choice(("annual", "personal", "sick", "family_visit")),
-                "start_date": start.isoformat(), "end_date": (start + timedelta(days=days - 1)).isoformat(),
-                "reason": rng.choice(REASONS)}
-    if scenario.startswith("trip"):
-        long = scenario == "trip_long"
-        return {"start_date": start.isoformat(), "end_date": (start + timedelta(days=3 if long else 1)).isoformat(),
-                "destination": rng.choice(DESTINATIONS[3:] if long else DESTINATIONS[:3]),
-                "outside_province": long, "purpose": rng.choice(PURPOSES),
-                "transport": rng.choice(("train", "plane") if long else ("train", "car"))}
-    return {"date": (start - timedelta(days=2)).isoformat(), "hours": "3" if scenario == "overtime_short" else "6",
-            "reason": rng.choice(OT_REASONS), "compensation": rng.choice(("time_off", "none"))}
-
-
-class Engine:
-    """Drives cases through ``internal_affairs.cases.actions`` in-process, at chosen times."""
-
-    def __init__(self, rng: random.Random):
-        from internal_affairs.cases import actions
-        from internal_affairs.cases.models import Task
-        from internal_affairs.extensions import db
-        from internal_affairs.org.models import Person
-
-        self.rng, self.actions, self.db, self.Task, self.Person = rng, actions, db, Task, Person
-        self.calls = 0
-
-    def person(self, pid: int):
-        return self.db.session.get(self.Person, pid)
-
-    def create(self, applicant_id: int, matter: str, form: dict, now: datetime, submit: bool = True):
-        self.calls += 1
-        return self.actions.do_create_case(matter, form, applicant=self.person(applicant_id), now=now, submit=submit)
-
-    def open_tasks(self, case_id: int) -> list:
-        from sqlalchemy import select
-
-        Task = self.Task
-        return list(self.db.session.execute(
-            select(Task).where(Task.case_id == case_id, Task.status == "pending", Task.kind != "obligation",
-                               Task.blocked_by_task_id.is_(None)).order_by(Task.id)).scalars())
-
-    def decide(self, case_id: int, now: datetime, decision: str | None = None) -> bool:
-        tasks = self.open_tasks(case_id)
-        if not tasks:
-            return False
-        task = self.rng.choice(tasks)  # an ``any`` step: one of its holders acts
-        decision = decision or {"approve": "approve", "handle": "done", "read": "read"}.get(task.kind, "done")
-        self.calls += 1
-        self.actions.do_decide(task.id, decision, actor=self.person(task.assignee_id), roles=set(), now=now,
-                               comment=COMMENTS[decision])
-        return True
-
-    def run(self, case_id: int, now: datetime, limit: int = 20) -> datetime:
-        for _ in range(limit):
-            now += timedelta(hours=self.rng.uniform(0.5, 20))
-            if not self.decide(case_id, now):
-                break
-        return now
-
-    def template(self, applicant_id: int, scenario: str, outcome: str, now: datetime) -> int:
-        """One case of ``scenario`` driven to ``outcome``; returns its id."""
-        matter, expected = MATTERS[scenario][1], MATTERS[scenario][2]
-        form = make_form(self.rng, scenario, now)
-        case = self.create(applicant_id, matter, form, now, submit=outcome != "draft")
-        case_id = case.id
-        later = now + timedelta(hours=self.rng.uniform(0.5, 20))
-        if outcome == "done":
-            self.run(case_id, now)
-        elif outcome == "open":
-            for _ in range(self.rng.randrange(expected)):
-                later += timedelta(hours=self.rng.uniform(0.5, 20))
-                self.decide(case_id, later)
-        elif outcome == "withdrawn":
-            self.calls += 1
-            self.actions.do_withdraw_case(case, actor=self.person(applicant_id), now=later, reason="计划有变")
-        elif outcome in ("rejected", "returned", "resubmitted"):
-            tasks = [t for t in self.open_tasks(case_id) if t.kind == "approve"]
-            if not tasks:  # the first step approved itself (秒批): nobody to reject or return
-                if outcome != "returned":
-                    self.run(case_id, now)
-            else:
-                decision = "reject" if outcome == "rejected" else "return"
-                self.calls += 1
-                self.actions.do_decide(tasks[0].id, decision, actor=self.person(tasks[0].assignee_id), roles=set(),
-                                       now=later, comment=COMMENTS[decision])
-                if outcome == "resubmitted":
-                    later += timedelta(hours=self.rng.uniform(1, 30))
-                    self.calls += 1
-                    from internal_affairs.cases.models import Case
-
-                    case = self.db.session.get(Case, case_id)
-                    key = "purpose" if "purpose" in case.form else "reason"
-                    self.actions.do_resubmit(case, dict(case.form, **{key: case.form.get(key, "") + "（已补充说明）"}),
-                                             actor=self.person(applicant_id), now=later)
-                    self.run(case_id, later)
-        self.db.session.expunge_all()
-        return case_id
-
-
-@dataclass
-class Org:
-    people: dict[int, dict]
-    groups: dict[tuple, list[int]]  # interchangeable applicants
-    group_of: dict[int, tuple]
-    hr: dict[int, list[int]]        # agency id -> hr holders
-    agency_names: dict[int, str]
-
-
-def org_facts() -> Org:
-    from sqlalchemy import text
-
-    from internal_affairs.extensions import db
-
-    rows = db.session.execute(text("""
-        SELECT p.id, p.uid, p.name, p.agency_id, p.department_id, p.manager_id, p.cadre_category,
-               EXISTS (SELECT 1 FROM org_group_member m JOIN org_group g ON g.id = m.group_id
-                       WHERE m.person_id = p.id AND g.active
-                         AND (g.kind <> 'role' OR g.role_code IN ('hr', 'cadre_management', 'discipline_review')))
-                 AS grouped
-        FROM person p WHERE p.active ORDER BY p.id""")).mappings().all()
-    people = {r["id"]: dict(r) for r in rows}
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for r in rows:
-        if r["manager_id"] is None or r["manager_id"] not in people:
-            continue
-        key = (("peers", r["agency_id"], r["department_id"], r["manager_id"], r["cadre_category"])
-               if not r["grouped"] else ("solo", r["id"]))
-        groups[key].append(r["id"])
-    hr: dict[int, list[int]] = defaultdict(list)
-    for agency_id, person_id in db.session.execute(text("""
-            SELECT g.agency_id, m.person_id FROM org_group g JOIN org_group_member m ON m.group_id = g.id
-            WHERE g.kind = 'role' AND g.role_code = 'hr' AND g.active ORDER BY m.person_id""")).all():
-        hr[agency_id].append(person_id)
-    names = dict(db.session.execute(text("SELECT id, name FROM agency")).all())
-    group_of = {pid: key for key, members in groups.items() for pid in members}
-    return Org(people, dict(groups), group_of, dict(hr), names)
-
-
-def create_templates(engine: Engine, org: Org, rng: random.Random, per_person: float, real_now: datetime) -> dict:
-    """Template cases for every group of interchangeable applicants. Returns id -> (group, category)."""
-    from internal_affairs.errors import DomainError
-
-    made: dict[int, tuple] = {}
-    failures: Counter = Counter()
-    keys = sorted(org.groups)
-    rng.shuffle(keys)
-    for n, key in enumerate(keys, 1):
-        members = org.groups[key]
-        if key[0] == "solo":  # a leader or an hr holder: an approved case, sometimes one in flight
-            plan = [("closed", "done")] + ([("open", None)] if rng.random() < 0.25 else [])
-        else:
-            plan = [("closed", "done"), ("open", None)] + [
-                ("open" if rng.random() < 0.1 else "closed", None)
-                for _ in range(max(1, round(len(members) * per_person) - 1))]
-        for category, outcome in plan:
-            outcome = outcome or weighted(rng, OUTCOMES[category])
-            scenario = weighted(rng, MATTERS)
-            start = real_now - (timedelta(days=rng.uniform(25, 60)) if category == "closed"
-                                else timedelta(days=rng.uniform(0.5, 12)))
-            try:
-                case_id = engine.template(rng.choice(members), scenario, outcome, start)
-            except DomainError as exc:
-                engine.db.session.rollback()
-                failures[f"{scenario}/{outcome}: {exc.code}"] += 1
-                continue
-            made[case_id] = (key, category)
-        if n % 200 == 0:
-            log(f"  templates: {n}/{len(keys)} groups, {len(made)} cases, {engine.calls} engine calls")
-    if failures:
-        log(f"  templates the engine refused (skipped): {dict(failures)}")
-    return made
-
-
-def create_decision_cases(engine: Engine, org: Org, rng: random.Random, approvers: int, per_approver: int,
-                          real_now: datetime) -> list[dict]:
-    """1-day leaves pending at the desks of ``approvers`` department heads (distinct departments):
-    the decisions the benchmark measures. Returns [{approver, tasks: [(task, case)]}]."""
-    candidates = sorted((k for k in org.groups if k[0] == "peers" and len(org.groups[k]) >= 3),
-                        key=lambda k: (-len(org.groups[k]), k))
-    chosen, seen = [], set()
-    for key in candidates:
-        if key[3] in seen or key[3] in {p for hs in org.hr.values() for p in hs}:
-            continue
-        seen.add(key[3])
-        chosen.append(key)
-        if len(chosen) == approvers:
-            break
-    lanes = []
-    for key in chosen:
-        manager = key[3]
-        tasks = []
-        for _ in range(per_approver):
-            now = real_now - timedelta(minutes=rng.uniform(5, 600))
-            case = engine.create(rng.choice(org.groups[key]), "leave", make_form(rng, "leave_1d", now), now)
-            pending = engine.open_tasks(case.id)
-            if len(pending) != 1 or pending[0].assignee_id != manager:
-                raise SystemExit(f"unexpected route for a 1-day leave: case {case.id}")
-            tasks.append((pending[0].id, case.id))
-            engine.db.session.expunge_all()
-        lanes.append({"approver": manager, "tasks": tasks})
-    return lanes
-
-
-def create_race_cases(engine: Engine, org: Org, rng: random.Random, steps: int, real_now: datetime) -> dict:
-    """``steps`` overtime cases (≤ 4 h: the first step approves itself) waiting at their ``any``
-    人事备案 step for every hr holder of 区教育局. Returns holder -> [(task, case)]."""
-    agency = next(a for a, n in org.agency_names.items() if n == RACE_AGENCY)
-    holders = set(org.hr[agency])
-    applicants = [pid for pid, p in org.people.items() if p["agency_id"] == agency and pid not in holders
-                  and pid in org.group_of]
-    by_holder: dict[int, list] = defaultdict(list)
-    for i in range(steps):
-        now = real_now - timedelta(seconds=steps - i)
-        case = engine.create(rng.choice(applicants), "overtime", make_form(rng, "overtime_short", now), now)
-        pending = engine.open_tasks(case.id)
-        if {t.assignee_id for t in pending} != holders or len(pending) != len(holders):
-            raise SystemExit(f"race case {case.id}: expected one pending task per hr holder")
-        for t in pending:
-            by_holder[t.assignee_id].append((t.id, case.id))
-        engine.db.session.expunge_all()
-    return dict(by_holder)
-
-
-# ---- the bulk clone -----------------------------------------------------------------------------
-
-@dataclass
-class Template:
-    id: int
-    group: tuple
-    category: str
-    applicant_id: int
-    agency_id: int
-    created_at: datetime
-    submitted_at: datetime | None
-    number: str | None
-    title: str
-    form: dict
-    steps: int = 0
-    tasks: int = 0
-    events: list = field(default_factory=list)
-
-
-def load_templates(made: dict[int, tuple]) -> dict[int, Template]:
-    from sqlalchemy import text
-
-    from internal_affairs.extensions import db
-
-    ids = sorted(made)
-    templates: dict[int, Template] = {}
-    for r in db.session.execute(text("""
-            SELECT id, applicant_id, agency_id, created_at, submitted_at, number, title, form FROM "case"
-            WHERE id = ANY(:ids)"""), {"ids": ids}).mappings():
-        group, category = made[r["id"]]
-        form = r["form"] if isinstance(r["form"], dict) else json.loads(r["form"])
-        templates[r["id"]] = Template(r["id"], group, category, r["applicant_id"], r["agency_id"], r["created_at"],
-                                      r["submitted_at"], r["number"], r["title"], form)
-    for table, attr in (("case_step", "steps"), ("task", "tasks")):
-        for case_id, n in db.session.execute(text(f'SELECT case_id, count(*) FROM {table} WHERE case_id = ANY(:ids) '
-                                                  'GROUP BY case_id'), {"ids": ids}).all():
-            setattr(templates[case_id], attr, n)
-    return templates
-
-
-def plan_clones(rng: random.Random, org: Org, templates: dict[int, Template], n_clones: int, n_tasks: int,
-                open_fraction: float, real_now: datetime) -> tuple[list[dict], dict]:
-    """Which template each clone copies, for whom, and when, so that the clones hold exactly
-    ``n_tasks`` tasks (templates are swapped within the applicant's group until they do)."""
-    by_group: dict[tuple, list[Template]] = defaultdict(list)
-    for t in templates.values():
-        by_group[(t.group, t.category)].append(t)
-    for ts in by_group.values():
-        ts.sort(key=lambda t: (t.tasks, t.id))
-    applicants = {cat: [pid for pid in org.people if (org.group_of.get(pid), cat) in by_group]
-                  for cat in ("closed", "open")}
-    clones = []
-    for _ in range(n_clones):
-        category = "open" if rng.random() < open_fraction else "closed"
-        pid = rng.choice(applicants[category])
-        t = rng.choice(by_group[(org.group_of[pid], category)])
-        clones.append({"template": t, "applicant": pid, "category": category})
-    total = sum(c["template"].tasks for c in clones)
-    swaps = 0
-    for _attempt in range(40 * max(1, n_clones)):
-        diff = n_tasks - total
-        if diff == 0:
-            break
-        c = clones[rng.randrange(n_clones)]
-        cur = c["template"]
-        options = [t for t in by_group[(cur.group, c["category"])]
-                   if (0 < t.tasks - cur.tasks <= diff) or (diff <= t.tasks - cur.tasks < 0)]
-        if options:
-            new = rng.choice(options)
-            total += new.tasks - cur.tasks
-            c["template"] = new
-            swaps += 1
-    # when: whole weeks back (closed: over three years; in flight: within the last two weeks)
-    weeks_back = 156
-    for c in clones:
-        weeks = rng.randint(0, weeks_back) if c["category"] == "closed" else rng.randint(0, 1)
-        shift = timedelta(weeks=-weeks, seconds=-rng.uniform(0, 3 * 3600))
-        c["shift"] = shift
-        c["at"] = c["template"].created_at + shift
-    clones.sort(key=lambda c: c["at"])
-    stats = {"templates_swapped_to_hit_task_total": swaps, "clone_tasks": total, "clone_tasks_target": n_tasks,
-             "open_fraction": open_fraction}
-    return clones, stats
-
-
-def _shift_form(form: dict, days: int) -> tuple[dict, dict[str, str]]:
-    out, replaced = dict(form), {}
-    for key in ("start_date", "end_date", "date"):
-        value = form.get(key)
-        if isinstance(value, str) and len(value) == 10:
-            new = (date.fromisoformat(value) + timedelta(days=days)).isoformat()
-            out[key], replaced[value] = new, new
-    return out, replaced
-
-
-def bulk_clone(url: str, org: Org, templates: dict[int, Template], clones: list[dict]) -> dict:
-    """Insert the clones: cases, steps, tasks, revisions, audit events; move the counters on."""
-    import psycopg
-    from sqlalchemy import DateTime
-
-    from internal_affairs.audit.actions import _canonical
-    from internal_affairs.cases.models import Case, CaseRevision, CaseStep, Task
-    from internal_affairs.org.models import Person
-
-    timings = {}
-    with psycopg.connect(conninfo(url)) as conn:
-        cur = conn.cursor()
-        base_case = cur.execute('SELECT coalesce(max(id), 0) FROM "case"').fetchone()[0]
-        base_step = cur.execute("SELECT coalesce(max(id), 0) FROM case_step").fetchone()[0]
-        base_task = cur.execute("SELECT coalesce(max(id), 0) FROM task").fetchone()[0]
-        counters = {(a, y): n for a, y, n in cur.execute("SELECT agency_id, year, last FROM case_counter")}
-
-        # ids, numbers, titles, forms of the clones
-        started = time.perf_counter()
-        step_next, task_next = base_step + 1, base_task + 1
-        for k, c in enumerate(clones):
-            t: Template = c["template"]
-            c["case_id"] = base_case + 1 + k
-            c["step_base"], c["task_base"] = step_next, task_next
-            step_next += t.steps
-            task_next += t.tasks
-            days = c["shift"].days + (1 if c["shift"].seconds else 0)  # the date part of a whole-week shift
-            form, replaced = _shift_form(t.form, days)
-            old_name, new_name = org.people[t.applicant_id]["name"], org.people[c["applicant"]]["name"]
-            title = t.title.replace(old_name, new_name, 1)
-            for old, new in replaced.items():
-                title = title.replace(old, new)
-            c["form"], c["title"] = form, title
-            if t.number is None:
-                c["number"] = None
-            else:
-                year = (t.submitted_at + c["shift"]).replace(tzinfo=timezone.utc).astimezone(TZ).year
-                n = counters.get((t.agency_id, year), 0) + 1
-                counters[(t.agency_id, year)] = n
-                c["number"] = f"{org.agency_names[t.agency_id]}-{year}-{n:06d}"
-        cur.execute("""CREATE TEMP TABLE bench_clone (case_id int PRIMARY KEY, template_id int, applicant_id int,
-                       shift interval, number text, title text, form json, step_base int, task_base int)""")
-        with cur.copy("COPY bench_clone FROM STDIN") as copy:
-            for c in clones:
-                copy.write_row((c["case_id"], c["template"].id, c["applicant"], c["shift"], c["number"], c["title"],
-                                json.dumps(c["form"]), c["step_base"], c["task_base"]))
-        ids = sorted(templates)
-        cur.execute("""CREATE TEMP TABLE bench_tstep AS SELECT case_id AS template_id, id AS step_id,
-                       row_number() OVER (PARTITION BY case_id ORDER BY id) - 1 AS ord
-                       FROM case_step WHERE case_id = ANY(%s)""", (ids,))
-        cur.execute("""CREATE TEMP TABLE bench_ttask AS SELECT case_id AS template_id, id AS task_id,
-                       row_number() OVER (PARTITION BY case_id ORDER BY id) - 1 AS ord
-                       FROM task WHERE case_id = ANY(%s)""", (ids,))
-        cur.execute("CREATE INDEX ON bench_tstep (step_id); CREATE INDEX ON bench_ttask (task_id); "
-                    "ANALYZE bench_clone; ANALYZE bench_tstep; ANALYZE bench_ttask")
-        timings["plan_and_copy_seconds"] = round(time.perf_counter() - started, 1)
-
-        def clone_sql(table, alias: str, source: str, overrides: dict[str, str], omit: tuple[str, ...] = ()) -> str:
-            """INSERT … SELECT copying every column of ``table`` (whatever columns it has today):
-            links to cases, steps and tasks follow the clone, people who were the template's
-            applicant become the clone's, timestamps move by the clone's shift."""
-            names, exprs, joins = [], [], []
-            for col in table.columns:
-                if col.name in omit:
-                    continue
-                names.append(f'"{col.name}"')
-                fks = {fk.column.table.name for fk in col.foreign_keys}
-                ref = f'{alias}."{col.name}"'
-                if col.name in overrides:
-                    exprs.append(overrides[col.name])
-                elif "task" in fks or "case_step" in fks:
-                    ords, base, key = (("bench_ttask", "c.task_base", "task_id") if "task" in fks
-                                       else ("bench_tstep", "c.step_base", "step_id"))
-                    j = f"x_{col.name}"
-                    joins.append(f"LEFT JOIN {ords} {j} ON {j}.{key} = {ref}")
-                    exprs.append(f"{base} + {j}.ord")
-                elif "case" in fks:
-                    exprs.append("c.case_id")
-                elif Person.__table__.name in fks:
-                    exprs.append(f"CASE WHEN {ref} = tc.applicant_id THEN c.applicant_id ELSE {ref} END")
-                elif isinstance(col.type, DateTime):
-                    exprs.append(f"{ref} + c.shift")
-                else:
-                    exprs.append(ref)
-            return (f'INSERT INTO "{table.name}" ({", ".join(names)}) SELECT {", ".join(exprs)} {source} '
-                    f'{" ".join(joins)} ORDER BY 1')
-
-        statements = {
-            "case": clone_sql(Case.__table__, "t", 'FROM bench_clone c JOIN "case" t ON t.id = c.template_id '
-                              'JOIN "case" tc ON tc.id = c.template_id',
-                              {"id": "c.case_id", "number": "c.number", "title": "c.title", "form": "c.form"}),
-            "case_step": clone_sql(CaseStep.__table__, "s", "FROM bench_clone c JOIN bench_tstep ts ON "
-                                   "ts.template_id = c.template_id JOIN case_step s ON s.id = ts.step_id "
-                                   'JOIN "case" tc ON tc.id = c.template_id', {"id": "c.step_base + ts.ord"}),
-            "task": clone_sql(Task.__table__, "k", "FROM bench_clone c JOIN bench_ttask tt ON "
-                              "tt.template_id = c.template_id JOIN task k ON k.id = tt.task_id "
-                              'JOIN "case" tc ON tc.id = c.template_id', {"id": "c.task_base + tt.ord"}),
-            "case_revision": clone_sql(CaseRevision.__table__, "r", "FROM bench_clone c JOIN case_revision r ON "
-                                       'r.case_id = c.template_id JOIN "case" tc ON tc.id = c.template_id', {},
-                                       ("id",)),
-        }
-        for name, statement in statements.items():
-            started = time.perf_counter()
-            cur.execute(statement)
-            timings[f"insert_{name}_seconds"] = round(time.perf_counter() - started, 1)
-            log(f"  cloned {name}: {cur.rowcount} rows in {timings[f'insert_{name}_seconds']} s")
-        # any other table holding rows of the templates is not cloned: say so
-        from internal_affairs.extensions import db as _db
-
-        skipped = {}
-        for table in _db.metadata.sorted_tables:
-            if table.name in statements or table.name == "audit_event":
-                continue
-            for col in table.columns:
-                if any(fk.column.table.name == "case" for fk in col.foreign_keys):
-                    n = cur.execute(f'SELECT count(*) FROM "{table.name}" WHERE "{col.name}" = ANY(%s)',
-                                    (ids,)).fetchone()[0]
-                    if n:
-                        skipped[f"{table.name}.{col.name}"] = n
-        timings["template_rows_not_cloned"] = skipped
-        for table in ("case", "case_step", "task", "case_revision"):
-            cur.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                        f"(SELECT coalesce(max(id), 1) FROM \"{table}\"))")
-        for (agency, year), last in counters.items():
-            cur.execute("""INSERT INTO case_counter (agency_id, year, last) VALUES (%s, %s, %s)
-                           ON CONFLICT (agency_id, year) DO UPDATE SET last = EXCLUDED.last""", (agency, year, last))
-        cur.execute("SELECT setval(pg_get_serial_sequence('case_counter', 'id'), (SELECT max(id) FROM case_counter))")
-        conn.commit()
-
-        # the audit chain: the templates' events, cloned and re-hashed in order
-        started = time.perf_counter()
-        task_ord = {tid: o for _t, tid, o in cur.execute("SELECT template_id, task_id, ord FROM bench_ttask")}
-        for row in cur.execute("""
-                SELECT (data->>'case_id')::int, occurred_at, actor_id, actor_label, on_behalf_of_id, action,
-                       object_type, object_id, data::text
-                FROM audit_event WHERE object_type = 'case' AND (data->>'case_id')::int = ANY(%s) ORDER BY seq""",
-                               (ids,)):
-            templates[row[0]].events.append(row[1:])
-        seq, prev = cur.execute("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1").fetchone()
-        next_id = cur.execute("SELECT max(id) FROM audit_event").fetchone()[0] + 1
-        uids = {pid: p["uid"] for pid, p in org.people.items()}
-        task_keys = ("task_id", "replacement", "added_task", "consult_task")
-        events = 0
-        with cur.copy("COPY audit_event (id, seq, occurred_at, actor_id, actor_label, on_behalf_of_id, action, "
-                      "object_type, object_id, data, prev_hash, hash) FROM STDIN") as copy:
-            for c in clones:
-                t: Template = c["template"]
-                for occurred, actor, label, behalf, action, otype, oid, data_text in t.events:
-                    object_id = (str(c["case_id"]) if oid == str(t.id) else c["number"] if oid == t.number
-                                 else oid)
-                    data = json.loads(data_text)
-                    data["case_id"] = c["case_id"]
-                    if "number" in data:
-                        data["number"] = c["number"]
-                    for key in task_keys:
-                        if isinstance(data.get(key), int) and data[key] in task_ord:
-                            data[key] = c["task_base"] + task_ord[data[key]]
-                    if isinstance(data.get("tasks"), list):
-                        data["tasks"] = [c["task_base"] + task_ord.get(x, 0) for x in data["tasks"]]
-                    if actor == t.applicant_id:
-                        actor, label = c["applicant"], uids[c["applicant"]]
-                    seq += 1
-                    event = SimpleNamespace(seq=seq, occurred_at=occurred + c["shift"], actor_id=actor,
-                                            actor_label=label, on_behalf_of_id=behalf, action=action,
-                                            object_type=otype, object_id=object_id, data=data, prev_hash=prev)
-                    digest = hashlib.sha256(_canonical(event)).hexdigest()
-                    copy.write_row((next_id, seq, event.occurred_at, actor, label, behalf, action, otype, object_id,
-                                    json.dumps(data), prev, digest))
-                    prev = digest
-                    next_id += 1
-                    events += 1
-        cur.execute("SELECT setval(pg_get_serial_sequence('audit_event', 'id'), (SELECT max(id) FROM audit_event))")
-        conn.commit()
-        timings["audit_events_cloned"] = events
-        timings["audit_seconds"] = round(time.perf_counter() - started, 1)
-        log(f"  cloned audit_event: {events} events re-hashed in {timings['audit_seconds']} s")
-    return timings
-
-
-def settle(url: str, vacuum: bool) -> float:
-    """``VACUUM (ANALYZE)`` (what autovacuum would do after a bulk load), a ``CHECKPOINT`` (so the
-    load's dirty pages are not written during the measurements), then wait (at most 120 s) until
-    no autovacuum worker runs."""
-    import psycopg
-
-    started = time.perf_counter()
-    with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        if vacuum:
-            conn.execute("VACUUM (ANALYZE)")
-        conn.execute("CHECKPOINT")
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'").fetchone()[0]:
-            time.sleep(1)
-    return round(time.perf_counter() - started, 1)
-
-
-# ---- measuring ------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Gunicorn:
-    def __init__(self, url: str, workers: int, logdir: Path):
-        self.port = free_port()
-        self.log = logdir / "gunicorn.log"
-        self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--error-logfile",
-             str(self.log), "wsgi:app"], cwd=ROOT, env=process_environ(url), stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
-            try:
-                status, _ = self.request("GET", "/healthz")
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise SystemExit("gunicorn did not answer /healthz within 60 s")
-
-    def request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
-        import http.client
-
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        headers = {"Accept": "application/json"}
-        payload = None
-        if body is not None:
-            payload, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-        if token:
-            headers["Authorization"] = token
-        try:
-            conn.request(method, path, body=payload, headers=headers)
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # the master stops its own workers
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)  # the process group this script started
-                self.proc.wait(timeout=10)
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU a process has used, from /proc (0 for one that is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class CpuMeter:
-    """CPU used by the server (gunicorn's master and workers) and by PostgreSQL (the backends
-    connected to the benchmark's database) between two samples, read from /proc."""
-
-    def __init__(self, gunicorn: Gunicorn, url: str):
-        self.master, self.url = gunicorn.proc.pid, url
-
-    def _server_pids(self) -> list[int]:
-        pids = [self.master]
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == self.master:
-                        pids.append(int(entry.name))
-                except (OSError, IndexError, ValueError):
-                    continue
-        return pids
-
-    def _backend_pids(self) -> list[int]:
-        import psycopg
-
-        with psycopg.connect(conninfo(self.url), autocommit=True) as conn:
-            return [row[0] for row in conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
-
-    def sample(self) -> dict[str, dict[int, float]]:
-        return {"server": {pid: _cpu_seconds(pid) for pid in self._server_pids()},
-                "postgres": {pid: _cpu_seconds(pid) for pid in self._backend_pids()}}
-
-    def per_request_ms(self, before: dict, requests: int) -> dict[str, float]:
-        """Milliseconds of CPU per request since ``before``, over ``requests`` requests (backends
-        that connected meanwhile count from zero)."""
-        after = self.sample()
-        return {side: round(sum(cpu - before[side].get(pid, 0.0) for pid, cpu in after[side].items())
-                            / requests * 1000, 3) for side in ("server", "postgres")}
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-def summarize(result: dict, statements: int | None = None) -> dict:
-    lat = sorted(result["latencies_ms"])
-    n = len(lat)
-    out = {
-        "requests": n, "clients": result["threads"],
-        "p50_ms": round(percentile(lat, 50), 2), "p95_ms": round(percentile(lat, 95), 2),
-        "p99_ms": round(percentile(lat, 99), 2), "max_ms": round(lat[-1], 2) if lat else None,
-        "mean_ms": round(sum(lat) / n, 2) if n else None,
-        "requests_per_second": round(n / result["wall_seconds"], 1) if result["wall_seconds"] else None,
-        "status": result["status"],
-    }
-    if result["codes"]:
-        out["error_codes"] = result["codes"]
-    if statements is not None:
-        out["sql_statements_per_request"] = statements
-    out["load_generator_cpu_seconds"] = round(result["client_cpu_seconds"], 2)
-    if result["failures"]:
-        out["transport_failures"] = result["failures"]
-    return out
-
-
-def load(port: int, tokens: dict[str, str], *, queue=None, lanes=None, concurrency: int = 1, warmup=()) -> dict:
-    job = {"port": port, "tokens": tokens, "warmup": list(warmup)}
-    if lanes is not None:
-        job["lanes"] = lanes
-    else:
-        job["queue"], job["concurrency"] = list(queue), concurrency
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "_load.py")], input=json.dumps(job),
-                            capture_output=True, text=True, timeout=1800)
-    if result.returncode != 0:
-        raise SystemExit(f"load generator failed: {result.stderr[-2000:]}")
-    return json.loads(result.stdout)
-
-
-class StatementCounter:
-    """Counts (and times) every statement the app sends, in-process."""
-
-    def __init__(self, engine):
-        from sqlalchemy import event
-
-        self.items: list[dict] = []
-        self.active = False
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
-
-    def _before(self, conn, cursor, statement, parameters, context, executemany):
-        if self.active:
-            conn.info["bench_started"] = time.perf_counter()
-
-    def _after(self, conn, cursor, statement, parameters, context, executemany):
-        if self.active:
-            ms = (time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())) * 1000
-            self.items.append({"sql": statement, "params": parameters, "ms": ms, "many": executemany})
-
-    def measure(self, fn):
-        self.items, self.active = [], True
-        started = time.perf_counter()
-        try:
-            response = fn()
-        finally:
-            self.active = False
-        return response, (time.perf_counter() - started) * 1000, list(self.items)
-
-
-def explain(statement: dict) -> dict:
-    """EXPLAIN (ANALYZE, BUFFERS) of one captured statement, in a transaction rolled back."""
-    from internal_affairs.extensions import db
-
-    from sqlalchemy.exc import DBAPIError
-
-    out = {"sql": " ".join(statement["sql"].split())[:1500], "ms_in_request": round(statement["ms"], 2)}
-    with db.engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement["sql"], statement["params"]).all()
-            out["plan"] = [r[0] for r in rows]
-        except DBAPIError as exc:  # e.g. re-running an INSERT hits its unique keys
-            out["plan_error"] = str(exc.orig).splitlines()[0]
-        finally:
-            trans.rollback()
-    return out
-
-
-def mmm(values: list) -> list:
-    values = sorted(values)
-    return [values[0], values[len(values) // 2], values[-1]] if values else []
-
-
-def short(sql: str, n: int = 160) -> str:
-    return " ".join(sql.split())[:n]
-
-
-# ---- the run --------------------------------------------------------------------------------------
-
-def row_counts(url: str) -> dict:
-    import psycopg
-
-    with psycopg.connect(conninfo(url)) as conn:
-        one = lambda q: conn.execute(q).fetchone()[0]  # noqa: E731
-        return {
-            "person": one("SELECT count(*) FROM person"), "agency": one("SELECT count(*) FROM agency"),
-            "case": one('SELECT count(*) FROM "case"'),
-            "case_by_status": dict(conn.execute('SELECT status, count(*) FROM "case" GROUP BY 1 ORDER BY 2 DESC').fetchall()),
-            "case_step": one("SELECT count(*) FROM case_step"), "task": one("SELECT count(*) FROM task"),
-            "task_by_status": dict(conn.execute("SELECT status, count(*) FROM task GROUP BY 1 ORDER BY 2 DESC").fetchall()),
-            "case_revision": one("SELECT count(*) FROM case_revision"),
-            "audit_event": one("SELECT count(*) FROM audit_event"), "api_token": one("SELECT count(*) FROM api_token"),
-            "database_mb": round(one("SELECT pg_database_size(current_database())") / 2**20),
-            "task_table_mb": round(one("SELECT pg_total_relation_size('task')") / 2**20),
-        }
-
-
-def machine(url: str) -> dict:
-    import psycopg
-
-    with psycopg.connect(conninfo(url)) as conn:
-        settings = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in (
-            "server_version", "shared_buffers", "work_mem", "effective_cache_size", "max_connections",
-            "synchronous_commit", "random_page_cost", "jit", "max_parallel_workers_per_gather",
-            "shared_preload_libraries")}
-    mem = None
-    try:
-        mem = round(int(next(l for l in open("/proc/meminfo") if l.startswith("MemTotal")).split()[1]) / 2**20, 1)
-    except (OSError, StopIteration):
-        pass
-    return {"cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)),
-            "cpu_model": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
-                              None) if Path("/proc/cpuinfo").exists() else platform.processor(),
-            "memory_gb": mem, "python": platform.python_version(), "platform": platform.platform(),
-            "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
-            "database": {"engine": "PostgreSQL", "url": url.split("@")[-1], **settings}}
-
-
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", type=int, default=200_000)
+    parser.add_argument("--cases", type=int, default=int(os.environ.get("IA_BENCH_CASES", 200_000)))
     parser.add_argument("--tasks-per-case", type=float, default=5.0)
     parser.add_argument("--people", type=int, default=5000, help="size of the generated district")
     parser.add_argument("--templates-per-person", type=float, default=0.35,
@@ -964,416 +109,130 @@ def main() -> None:
     args = parser.parse_args()
     if not args.db.startswith("postgresql"):
         raise SystemExit("--db must be a PostgreSQL URL")
+    return args
+
+
+def load_data(args, rng: random.Random, real_now: datetime, workdir: Path, out: dict):
+    """Steps 1 to 3: the database, the org chart and the catalog; the engine-made cases; the bulk
+    copy; then who is measured. Returns the app, the org facts, the decision lanes and the people."""
+    from internal_affairs import create_app
+    from internal_affairs.extensions import db
+
+    # 1. database, org chart, catalog, passwords
+    load_started = time.perf_counter()
+    phases = {}
+    recreate_database(args.db)
+    flask_cli(args.db, "db", "upgrade")
+    ldif = workdir / "district.ldif"
+    write_directory(ldif, args.people, args.hr_holders, args.race_holders, seed=1)
+    flask_cli(args.db, "org", "load-ldif", str(ldif), "--base-dn", BASE_DN)
+    flask_cli(args.db, "matters", "load")
+    app = create_app({"ENVIRON": app_environ(args.db), "INSTANCE_PATH": str(workdir / "instance")})
+    with app.app_context():
+        set_passwords(args.db, PASSWORD)
+    phases["schema_org_catalog_seconds"] = round(time.perf_counter() - load_started, 1)
+    log(f"schema, {args.people} people, catalog: {phases['schema_org_catalog_seconds']} s")
+
+    with app.app_context():
+        org = org_facts()
+        engine = Engine(rng)
+        # 2. templates and the measured cases, through the engine
+        started = time.perf_counter()
+        made = create_templates(engine, org, rng, args.templates_per_person, real_now)
+        phases["engine_templates_seconds"] = round(time.perf_counter() - started, 1)
+        log(f"{len(made)} template cases ({engine.calls} engine calls) in {phases['engine_templates_seconds']} s")
+        per_approver = (math.ceil(args.requests_1 / args.clients) + math.ceil(args.requests_50 / args.clients)
+                        + 2 + 2 + 3)  # + warmups + spares for the statement counts
+        started = time.perf_counter()
+        lanes = create_decision_cases(engine, org, rng, args.clients, per_approver, real_now)
+        phases["engine_decision_cases_seconds"] = round(time.perf_counter() - started, 1)
+        engine_cases = db.session.execute(db.text('SELECT count(*) FROM "case"')).scalar()
+        engine_tasks = db.session.execute(db.text("SELECT count(*) FROM task")).scalar()
+        log(f"{args.clients} × {per_approver} decision cases in {phases['engine_decision_cases_seconds']} s")
+
+        # 3. the bulk clone
+        templates = load_templates(made)
+        n_clones = args.cases - engine_cases
+        n_tasks = round(args.cases * args.tasks_per_case) - engine_tasks
+        if n_clones < 0 or n_tasks < 0:
+            raise SystemExit("--cases is too small for the engine-made cases")
+        started = time.perf_counter()
+        clones, clone_stats = plan_clones(rng, org, templates, n_clones, n_tasks, args.open_fraction, real_now)
+        db.session.remove()
+        timings = bulk_clone(args.db, org, templates, clones)
+        phases["bulk_clone_seconds"] = round(time.perf_counter() - started, 1)
+        phases["bulk_clone_detail"] = timings
+        db.session.remove()
+        phases["vacuum_analyze_checkpoint_seconds"] = settle(args.db, vacuum=True)
+        out["load_seconds"] = round(time.perf_counter() - load_started, 1)
+        out["load_phases"] = phases
+        out["data"] = {"engine_made_cases": engine_cases, "engine_made_tasks": engine_tasks,
+                       "template_cases": len(made), "cloned_cases": len(clones), **clone_stats,
+                       "race_cases_made_before_the_race": args.race_steps,
+                       "hr_holders_per_agency": args.hr_holders, "hr_holders_race_agency": args.race_holders}
+        out["row_counts_at_measurement"] = row_counts(args.db)
+        log(f"load done in {out['load_seconds']} s: {out['row_counts_at_measurement']['case']} cases, "
+            f"{out['row_counts_at_measurement']['task']} tasks")
+        # who is measured
+        heavy = db.session.execute(db.text("""
+            SELECT t.assignee_id, count(*) AS total, count(*) FILTER (WHERE t.status = 'pending') AS pending
+            FROM task t GROUP BY t.assignee_id ORDER BY count(*) DESC LIMIT :n"""), {"n": args.clients}).all()
+        inbox_users = [r[0] for r in heavy]
+        approvers = [lane["approver"] for lane in lanes]
+        detail_cases = {}
+        for pid in inbox_users:
+            rows = db.session.execute(db.text("""
+                SELECT DISTINCT case_id FROM task WHERE assignee_id = :p ORDER BY case_id"""), {"p": pid}).scalars().all()
+            detail_cases[pid] = rng.sample(rows, min(len(rows), 200))
+        light = db.session.execute(db.text("""
+            SELECT assignee_id FROM task GROUP BY assignee_id HAVING count(*) FILTER (WHERE status = 'pending') > 0
+            ORDER BY count(*) ASC LIMIT 1""")).scalar()
+        out["measured_people"] = {
+            "inbox_and_detail": {"people": len(inbox_users), "basis": "the people with the most tasks",
+                                 "tasks_each_min_median_max": mmm([r[1] for r in heavy]),
+                                 "pending_each_min_median_max": mmm([r[2] for r in heavy])},
+            "decisions": {"people": len(approvers), "basis": "department heads approving 1-day leaves "
+                          "(the step ends, 人事登记 tasks are created for the hr holders)"},
+        }
+        db.session.remove()
+        db.engine.dispose()
+
+    race_agency = next(a for a, n in org.agency_names.items() if n == RACE_AGENCY)
+    people = {"inbox_users": inbox_users, "approvers": approvers, "race_holders": org.hr[race_agency],
+              "light": light, "detail_cases": detail_cases}
+    return app, org, lanes, people
+
+
+def main() -> None:
+    args = parse_args()
     rng = random.Random(args.seed)
     real_now = datetime.now(timezone.utc).replace(tzinfo=None)
     out: dict = {"benchmark": "bench/cases.py", "issue_size": {"cases": 200_000, "tasks": 1_000_000},
                  "size": {"cases": args.cases, "tasks": round(args.cases * args.tasks_per_case),
                           "people": args.people}}
     workdir = Path(tempfile.mkdtemp(prefix="ia-bench-cases-"))
-    gunicorn = None
+    bench = None
     try:
-        # 1. database, org chart, catalog, passwords
-        load_started = time.perf_counter()
-        phases = {}
-        recreate_database(args.db)
-        flask_cli(args.db, "db", "upgrade")
-        ldif = workdir / "district.ldif"
-        write_directory(ldif, args.people, args.hr_holders, args.race_holders, seed=1)
-        flask_cli(args.db, "org", "load-ldif", str(ldif), "--base-dn", BASE_DN)
-        flask_cli(args.db, "matters", "load")
-        from werkzeug.security import generate_password_hash
-        import psycopg
-
-        with psycopg.connect(conninfo(args.db)) as conn:
-            conn.execute("UPDATE person SET local_password_hash = %s", (generate_password_hash(PASSWORD),))
-        phases["schema_org_catalog_seconds"] = round(time.perf_counter() - load_started, 1)
-        log(f"schema, {args.people} people, catalog: {phases['schema_org_catalog_seconds']} s")
-
-        from internal_affairs import create_app
-        from internal_affairs.extensions import db
-
-        app = create_app({"ENVIRON": app_environ(args.db), "INSTANCE_PATH": str(workdir / "instance")})
-        with app.app_context():
-            org = org_facts()
-            engine = Engine(rng)
-            # 2. templates and the measured cases, through the engine
-            started = time.perf_counter()
-            made = create_templates(engine, org, rng, args.templates_per_person, real_now)
-            phases["engine_templates_seconds"] = round(time.perf_counter() - started, 1)
-            log(f"{len(made)} template cases ({engine.calls} engine calls) in {phases['engine_templates_seconds']} s")
-            per_approver = (math.ceil(args.requests_1 / args.clients) + math.ceil(args.requests_50 / args.clients)
-                            + 2 + 2 + 3)  # + warmups + spares for the statement counts
-            started = time.perf_counter()
-            lanes = create_decision_cases(engine, org, rng, args.clients, per_approver, real_now)
-            phases["engine_decision_cases_seconds"] = round(time.perf_counter() - started, 1)
-            engine_cases = db.session.execute(db.text('SELECT count(*) FROM "case"')).scalar()
-            engine_tasks = db.session.execute(db.text("SELECT count(*) FROM task")).scalar()
-            log(f"{args.clients} × {per_approver} decision cases in {phases['engine_decision_cases_seconds']} s")
-
-            # 3. the bulk clone
-            templates = load_templates(made)
-            n_clones = args.cases - engine_cases
-            n_tasks = round(args.cases * args.tasks_per_case) - engine_tasks
-            if n_clones < 0 or n_tasks < 0:
-                raise SystemExit("--cases is too small for the engine-made cases")
-            started = time.perf_counter()
-            clones, clone_stats = plan_clones(rng, org, templates, n_clones, n_tasks, args.open_fraction, real_now)
-            db.session.remove()
-            timings = bulk_clone(args.db, org, templates, clones)
-            phases["bulk_clone_seconds"] = round(time.perf_counter() - started, 1)
-            phases["bulk_clone_detail"] = timings
-            phases["vacuum_analyze_checkpoint_seconds"] = settle(args.db, vacuum=True)
-            out["load_seconds"] = round(time.perf_counter() - load_started, 1)
-            out["load_phases"] = phases
-            out["data"] = {"engine_made_cases": engine_cases, "engine_made_tasks": engine_tasks,
-                           "template_cases": len(made), "cloned_cases": len(clones), **clone_stats,
-                           "race_cases_made_before_the_race": args.race_steps,
-                           "hr_holders_per_agency": args.hr_holders, "hr_holders_race_agency": args.race_holders}
-            out["row_counts_at_measurement"] = row_counts(args.db)
-            log(f"load done in {out['load_seconds']} s: {out['row_counts_at_measurement']['case']} cases, "
-                f"{out['row_counts_at_measurement']['task']} tasks")
-
-            # who is measured
-            heavy = db.session.execute(db.text("""
-                SELECT t.assignee_id, count(*) AS total, count(*) FILTER (WHERE t.status = 'pending') AS pending
-                FROM task t GROUP BY t.assignee_id ORDER BY count(*) DESC LIMIT :n"""), {"n": args.clients}).all()
-            inbox_users = [r[0] for r in heavy]
-            uid_of = {pid: p["uid"] for pid, p in org.people.items()}
-            approvers = [lane["approver"] for lane in lanes]
-            race_agency = next(a for a, n in org.agency_names.items() if n == RACE_AGENCY)
-            race_holders = org.hr[race_agency]
-            detail_cases = {}
-            for pid in inbox_users:
-                rows = db.session.execute(db.text("""
-                    SELECT DISTINCT case_id FROM task WHERE assignee_id = :p ORDER BY case_id"""), {"p": pid}).scalars().all()
-                detail_cases[pid] = rng.sample(rows, min(len(rows), 200))
-            light = db.session.execute(db.text("""
-                SELECT assignee_id FROM task GROUP BY assignee_id HAVING count(*) FILTER (WHERE status = 'pending') > 0
-                ORDER BY count(*) ASC LIMIT 1""")).scalar()
-            out["measured_people"] = {
-                "inbox_and_detail": {"people": len(inbox_users), "basis": "the people with the most tasks",
-                                     "tasks_each_min_median_max": mmm([r[1] for r in heavy]),
-                                     "pending_each_min_median_max": mmm([r[2] for r in heavy])},
-                "decisions": {"people": len(approvers), "basis": "department heads approving 1-day leaves "
-                              "(the step ends, 人事登记 tasks are created for the hr holders)"},
-            }
-            db.session.remove()
-            db.engine.dispose()
-
-        # 4. gunicorn, tokens
-        gunicorn = Gunicorn(args.db, args.workers, workdir)
-        log(f"gunicorn -w {args.workers} on 127.0.0.1:{gunicorn.port}")
-        tokens: dict[str, str] = {}
-
-        def token(pid: int) -> str:
-            key = str(pid)
-            if key not in tokens:
-                status, body = gunicorn.request("POST", "/api/v1/auth/token",
-                                                {"username": uid_of[pid], "password": PASSWORD})
-                if status != 200:
-                    raise SystemExit(f"token for {uid_of[pid]}: {status} {body[:300]!r}")
-                tokens[key] = "Bearer " + json.loads(body)["token"]
-            return key
-
-        for pid in inbox_users + approvers + race_holders + [light]:
-            token(pid)
-        log(f"{len(tokens)} tokens issued")
-        # B_read: the issue's "JSON endpoint reading one row by primary key": GET /api/v1/org/agencies/1
-        # with a bearer token, like every other API call measured here; GET /healthz stands in if absent
-        b_token = str(inbox_users[0])
-        b_path, b_tok, b_real = "/healthz", None, False
-        for tok in (b_token,):
-            if gunicorn.request("GET", "/api/v1/org/agencies/1", token=tokens[tok] if tok else None)[0] == 200:
-                b_path, b_tok, b_real = "/api/v1/org/agencies/1", tok, True
-                break
-        log(f"B_read is GET {b_path}{' with a token' if b_tok else ''}")
-
-        # 5. statement counts in-process (same database, same tokens). No app context is held around
-        # the requests: each pushes its own, as under gunicorn (fresh session, fresh current_user).
-        def query(sql: str, params: dict | None = None) -> list:
-            with app.app_context():
-                rows = db.session.execute(db.text(sql), params or {}).all()
-                db.session.remove()
-                return rows
-
-        with app.app_context():
-            counter = StatementCounter(db.engine)
-        client = app.test_client()
-        hdr = lambda pid: {"Authorization": tokens[str(pid)], "Accept": "application/json"}  # noqa: E731
-
-        def probe(label: str, fn) -> dict:
-            response, ms, items = counter.measure(fn)
-            if response.status_code >= 300:
-                raise SystemExit(f"{label} ({response.request.method} {response.request.path}): "
-                                 f"{response.status_code} {response.get_data(as_text=True)[:300]}")
-            return {"status": response.status_code, "statements": len(items), "in_process_ms": round(ms, 2),
-                    "sql_ms": round(sum(i["ms"] for i in items), 2), "items": items}
-
-        heavy_user = inbox_users[0]
-        for _ in range(3):  # the first requests of a process build its caches
-            client.get("/api/v1/inbox?box=todo", headers=hdr(heavy_user))
-        probes = {
-            "inbox_heaviest_per_page_20": probe("inbox", lambda: client.get("/api/v1/inbox?box=todo",
-                                                                            headers=hdr(heavy_user))),
-            "inbox_heaviest_per_page_200": probe("inbox", lambda: client.get(
-                "/api/v1/inbox?box=todo&per_page=200", headers=hdr(heavy_user))),
-            "inbox_light_user": probe("inbox", lambda: client.get("/api/v1/inbox?box=todo", headers=hdr(light))),
-            "inbox_done_box": probe("inbox", lambda: client.get("/api/v1/inbox?box=done", headers=hdr(heavy_user))),
-        }
-        case_tasks = dict(query("""SELECT case_id, count(*) FROM task WHERE case_id IN
-                                   (SELECT case_id FROM task WHERE assignee_id = :p) GROUP BY case_id""",
-                                {"p": heavy_user}))
-        small_case = min(case_tasks, key=lambda c: (case_tasks[c], c))
-        big_case = max(case_tasks, key=lambda c: (case_tasks[c], c))
-        small_key, big_key = f"detail_case_with_{case_tasks[small_case]}_tasks", f"detail_case_with_{case_tasks[big_case]}_tasks"
-        probes[small_key] = probe("detail", lambda: client.get(f"/api/v1/cases/{small_case}", headers=hdr(heavy_user)))
-        probes[big_key] = probe("detail", lambda: client.get(f"/api/v1/cases/{big_case}", headers=hdr(heavy_user)))
-        spare_lane = lanes[0]
-        spares = spare_lane["tasks"][-3:]
-        del spare_lane["tasks"][-3:]
-        approve = {"decision": "approve", "comment": "同意"}
-        probes["decision_leader_approve_step_ends"] = probe("decision", lambda: client.post(
-            f"/api/v1/tasks/{spares[0][0]}/decision", json=approve, headers=hdr(spare_lane["approver"])))
-        probes["decision_leader_approve_step_ends_again"] = probe("decision", lambda: client.post(
-            f"/api/v1/tasks/{spares[1][0]}/decision", json=approve, headers=hdr(spare_lane["approver"])))
-        hr_task = query("SELECT id, assignee_id FROM task WHERE case_id = :c AND status = 'pending' ORDER BY id LIMIT 1",
-                        {"c": spares[0][1]})[0]
-        token(hr_task[1])
-        probes["decision_hr_done_case_finishes"] = probe("decision", lambda: client.post(
-            f"/api/v1/tasks/{hr_task[0]}/decision", json={"decision": "done", "comment": "已登记"},
-            headers=hdr(hr_task[1])))
-        probes["me"] = probe("me", lambda: client.get("/api/v1/me", headers=hdr(heavy_user)))
-        probes["healthz"] = probe("healthz", lambda: client.get("/healthz"))
-        if b_real:
-            probes["B_read"] = probe("B_read", lambda: client.get(b_path, headers=hdr(b_tok) if b_tok else {}))
-
-        def slowest(name: str, n: int, reads: bool = False) -> list:
-            items = [i for i in probes[name]["items"] if not i["many"] and (
-                not reads or i["sql"].lstrip().split(None, 1)[0].upper() in ("SELECT", "UPDATE", "DELETE"))]
-            return sorted(items, key=lambda i: -i["ms"])[:n]
-
-        with app.app_context():
-            explains = {
-                "inbox_heaviest_per_page_20": [explain(i) for i in probes["inbox_heaviest_per_page_20"]["items"]
-                                               if i["sql"].lstrip().upper().startswith("SELECT")],
-                "decision_slowest_statements": [explain(i) for i in slowest("decision_leader_approve_step_ends_again", 4,
-                                                                              reads=True)],
-                "detail_slowest_statements": [explain(i) for i in slowest(big_key, 2, reads=True)],
-            }
-            db.session.remove()
-            db.engine.dispose()
-        sql = {}
-        for name, p in probes.items():
-            sql[name] = {k: v for k, v in p.items() if k != "items"} | {
-                "slowest": [{"ms": round(i["ms"], 2), "sql": short(i["sql"])} for i in slowest(name, 3)]}
-        out["sql_per_request"] = sql
-        out["explain_analyze"] = explains
-        log("statement counts and plans done")
-
-        # 6. the scenarios over HTTP
-        port = gunicorn.port
-        n1, n50, c = args.requests_1, args.requests_50, args.clients
-        stmts = {k: v["statements"] for k, v in out["sql_per_request"].items()}
-        results: dict[str, dict] = {}
-
-        meter = CpuMeter(gunicorn, args.db)
-
-        def measured(**job) -> tuple[dict, dict]:
-            """A load run and the CPU per request it cost (warmup included in both counts)."""
-            before = meter.sample()
-            r = load(port, tokens, **job)
-            sent = len(r["latencies_ms"]) + len(job.get("warmup", ()))
-            cpu = meter.per_request_ms(before, sent)
-            cpu["load_generator"] = round(r["client_cpu_seconds"] / len(r["latencies_ms"]) * 1000, 3)
-            return r, cpu
-
-        def scenario(name: str, reqs1, reqs50, statements, warm=30):
-            warm1, warm50 = reqs1[:warm], reqs50[:warm * 3]
-            r1 = load(port, tokens, queue=reqs1[warm:warm + n1], concurrency=1, warmup=warm1)
-            r50, cpu = measured(queue=reqs50[warm * 3:warm * 3 + n50], concurrency=c, warmup=warm50)
-            results[name] = {"1_client": summarize(r1, statements),
-                             f"{c}_clients": summarize(r50, statements) | {"cpu_ms_per_request": cpu}}
-            log(f"{name}: 1 client p95 {results[name]['1_client']['p95_ms']} ms, "
-                f"{c} clients {results[name][f'{c}_clients']['requests_per_second']} req/s")
-
-        def cycle(items, n):
-            return [items[i % len(items)] for i in range(n)]
-
-        settle(args.db, vacuum=False)
-        health = [["GET", b_path, b_tok, None]]
-        b_stmts = stmts["B_read" if b_real else "healthz"]
-        b_runs = []
-
-        def b_read(when: str) -> None:
-            r, cpu = measured(queue=cycle(health, n50), concurrency=c, warmup=cycle(health, 90))
-            b_runs.append(summarize(r, b_stmts) | {"cpu_ms_per_request": cpu, "when": when})
-
-        scenario("B_read", cycle(health, n1 + 30), cycle(health, n50 + 90), b_stmts)
-        b_runs.append(results["B_read"][f"{c}_clients"] | {"when": "first"})
-        me = [["GET", "/api/v1/me", str(p), None] for p in inbox_users]
-        scenario("B_auth_me", cycle(me, n1 + 30), cycle(me, n50 + 90), stmts["me"])
-        inbox = [["GET", "/api/v1/inbox?box=todo", str(p), None] for p in inbox_users]
-        scenario("inbox_todo_first_page", cycle(inbox, n1 + 30), cycle(inbox, n50 + 90),
-                 stmts["inbox_heaviest_per_page_20"])
-        detail = [["GET", f"/api/v1/cases/{detail_cases[p][i % len(detail_cases[p])]}", str(p), None]
-                  for i in range(200) for p in inbox_users]
-        rng.shuffle(detail)
-        scenario("case_detail", detail[:n1 + 30], detail[-(n50 + 90):], stmts[big_key])
-
-        b_read("before the decisions")
-        # decisions: each task decided once; at 50 clients each client is one department head
-        def decision(pid, task_id):
-            return ["POST", f"/api/v1/tasks/{task_id}/decision", str(pid), {"decision": "approve", "comment": "同意"}]
-
-        pools = {lane["approver"]: list(lane["tasks"]) for lane in lanes}
-        order = [a for a in approvers]
-        one_client, warm_one = [], []
-        i = 0
-        while len(one_client) < n1 + 10:
-            a = order[i % len(order)]
-            one_client.append(decision(a, pools[a].pop()[0]))
-            i += 1
-        warm_one, one_client = one_client[:10], one_client[10:]
-        r1 = load(port, tokens, queue=one_client, concurrency=1, warmup=warm_one)
-        per = math.ceil(n50 / c)
-        warm_many = [decision(a, pools[a].pop()[0]) for a in order for _ in range(2)]
-        lanes50 = [[decision(a, pools[a].pop()[0]) for _ in range(per)] for a in order]
-        r50, cpu = measured(lanes=lanes50, warmup=warm_many)
-        stm = stmts["decision_leader_approve_step_ends_again"]
-        results["decision_approve"] = {"1_client": summarize(r1, stm),
-                                       f"{c}_clients": summarize(r50, stm) | {"cpu_ms_per_request": cpu}}
-        log(f"decisions: 1 client p95 {results['decision_approve']['1_client']['p95_ms']} ms, "
-            f"{c} clients {results['decision_approve'][f'{c}_clients']['requests_per_second']} req/s")
-        b_read("after the decisions")
-        median = sorted(b_runs, key=lambda r: r["requests_per_second"])[len(b_runs) // 2]
-        results["B_read"] = {
-            "endpoint": f"GET {b_path}" + (" (bearer token)" if b_tok else ""),
-            "stand_in": None if b_real else (
-                "the issue's B_read (a JSON endpoint reading one row by primary key) is not in the app yet; "
-                "/healthz runs SELECT 1 without authentication and answers {\"status\": \"ok\"}"),
-            "1_client": results["B_read"]["1_client"],
-            f"{c}_clients": {k: v for k, v in median.items() if k != "when"} | {"of_runs": "median of 3"},
-            f"{c}_clients_runs_requests_per_second": {r["when"]: r["requests_per_second"] for r in b_runs},
-        }
-        results["B_auth_me"] = {"endpoint": "GET /api/v1/me",
-                                "note": "authenticated: token, person, roles, groups, leader chain"} | results["B_auth_me"]
-        out["scenarios"] = results
-
-        # 7. the race: many holders of 1,000 ``any`` steps decide at once
-        with app.app_context():
-            started = time.perf_counter()
-            race = create_race_cases(Engine(rng), org, rng, args.race_steps + 1,
-                                     datetime.now(timezone.utc).replace(tzinfo=None))
-            race_setup = round(time.perf_counter() - started, 1)
-            db.session.remove()
-            db.engine.dispose()
-        # one of them is decided in-process first: the statements of a decision on a 10-holder step
-        probe_case = max(case for ts in race.values() for _t, case in ts)
-        holder, probe_task = next((h, t) for h, ts in race.items() for t, case in ts if case == probe_case)
-        race = {h: [(t, case) for t, case in ts if case != probe_case] for h, ts in race.items()}
-        p = probe("decision", lambda: client.post(f"/api/v1/tasks/{probe_task}/decision",
-                                                  json={"decision": "read", "comment": "已阅"}, headers=hdr(holder)))
-        out["sql_per_request"][f"decision_read_any_step_{args.race_holders}_holders_case_finishes"] = {
-            k: v for k, v in p.items() if k != "items"} | {
-            "slowest": [{"ms": round(i["ms"], 2), "sql": short(i["sql"])}
-                        for i in sorted(p["items"], key=lambda i: -i["ms"])[:3]]}
-        race_case_ids = sorted({case for ts in race.values() for _t, case in ts})
-        log(f"race: {len(race_case_ids)} cases at their any step in {race_setup} s")
-        by_case: dict[int, list] = defaultdict(list)
-        for holder, ts in race.items():
-            for task_id, case_id in ts:
-                by_case[case_id].append(["POST", f"/api/v1/tasks/{task_id}/decision", str(holder),
-                                         {"decision": "read", "comment": "已阅"}])
-        attempts = []
-        for case_id in race_case_ids:
-            group = by_case[case_id]
-            rng.shuffle(group)
-            attempts.extend(group)
-        rr = load(port, tokens, queue=attempts, concurrency=c)
-        import psycopg
-
-        with psycopg.connect(conninfo(args.db)) as conn:
-            per_case = conn.execute("""
-                SELECT c.status, count(*) FILTER (WHERE t.status = 'read') AS winners,
-                       count(*) FILTER (WHERE t.status = 'pending') AS still_pending
-                FROM "case" c JOIN task t ON t.case_id = c.id AND t.kind = 'read'
-                WHERE c.id = ANY(%s) GROUP BY c.id, c.status""", (race_case_ids,)).fetchall()
-        summary = summarize(rr)
-        status = Counter({int(k): v for k, v in rr["status"].items()})
-        out["race"] = {
-            "any_steps": len(race_case_ids), "holders_per_step": args.race_holders, "attempts": len(attempts),
-            "clients": c, "setup_seconds": race_setup,
-            "http_200_winners": status.get(200, 0), "http_409": status.get(409, 0),
-            "http_409_codes": {k: v for k, v in rr["codes"].items()},
-            "http_5xx": sum(v for k, v in status.items() if k >= 500),
-            "other": {str(k): v for k, v in status.items() if k not in (200, 409) and k < 500},
-            "db_steps_with_exactly_one_winner": sum(1 for _s, w, _p in per_case if w == 1),
-            "db_tasks_left_pending": sum(p for _s, _w, p in per_case),
-            "db_case_status": dict(Counter(s for s, _w, _p in per_case)),
-            "p50_ms": summary["p50_ms"], "p95_ms": summary["p95_ms"], "p99_ms": summary["p99_ms"],
-            "requests_per_second": summary["requests_per_second"],
-        }
-        log(f"race: {out['race']['http_200_winners']} winners, {out['race']['http_409']} 409s, "
-            f"{out['race']['http_5xx']} 5xx")
+        app, org, lanes, people = load_data(args, rng, real_now, workdir, out)
+        bench = Bench(args, rng, app, org, lanes, people, out)
+        start_server(bench, workdir)          # 4. gunicorn, tokens
+        count_statements(bench)               # 5. statement counts in-process
+        run_scenarios(bench)                  # 6. the scenarios over HTTP
+        run_race(bench)                       # 7. the race: many holders of the ``any`` steps decide at once
     except BaseException:
         log(f"failed; the LDIF and gunicorn.log are in {workdir}")
         raise
     finally:
-        if gunicorn is not None:
-            gunicorn.stop()
+        if bench is not None and bench.gunicorn is not None:
+            bench.gunicorn.stop()
             log("gunicorn stopped")
 
-    # verdicts
-    res = out["scenarios"]
-    many = f"{args.clients}_clients"
-    b_read = res["B_read"][many]["requests_per_second"]
-    me_rps = res["B_auth_me"][many]["requests_per_second"]
-
-    def verdict(value, target, op):
-        return {"value": value, "target": target, "met": bool(value is not None and (value <= target if op == "<="
-                                                                                      else value >= target))}
-
-    out["targets"] = {
-        "inbox_p95_ms_at_1_client": verdict(res["inbox_todo_first_page"]["1_client"]["p95_ms"], 30, "<="),
-        "detail_p95_ms_at_1_client": verdict(res["case_detail"]["1_client"]["p95_ms"], 30, "<="),
-        "inbox_rps_share_of_B_read_at_50": verdict(round(res["inbox_todo_first_page"][many]["requests_per_second"]
-                                                         / b_read, 3), 0.5, ">="),
-        "decision_rps_share_of_B_read_at_50": verdict(round(res["decision_approve"][many]["requests_per_second"]
-                                                            / b_read, 3), 0.3, ">="),
-        "race_exactly_one_winner_per_step": verdict(out["race"]["db_steps_with_exactly_one_winner"],
-                                                    args.race_steps, ">="),
-        "race_winners": {"value": out["race"]["http_200_winners"], "target": args.race_steps,
-                         "met": out["race"]["http_200_winners"] == args.race_steps},
-        "race_clean_409s": {"value": out["race"]["http_409"], "target": len(attempts) - args.race_steps,
-                            "met": out["race"]["http_409"] == len(attempts) - args.race_steps
-                            and set(out["race"]["http_409_codes"]) <= {"stale_decision"}},
-        "race_zero_5xx": verdict(out["race"]["http_5xx"], 0, "<="),
-        "statements_constant_inbox_page_20_vs_200": {
-            "value": [out["sql_per_request"]["inbox_heaviest_per_page_20"]["statements"],
-                      out["sql_per_request"]["inbox_heaviest_per_page_200"]["statements"]],
-            "met": out["sql_per_request"]["inbox_heaviest_per_page_20"]["statements"]
-            == out["sql_per_request"]["inbox_heaviest_per_page_200"]["statements"]},
-        "B_read_endpoint": res["B_read"]["endpoint"] + ("" if not res["B_read"]["stand_in"] else " (stand-in)"),
-        "shares_of_B_auth_me_rps_at_50": {
-            "inbox": round(res["inbox_todo_first_page"][many]["requests_per_second"] / me_rps, 3),
-            "decision": round(res["decision_approve"][many]["requests_per_second"] / me_rps, 3)},
-    }
-    detail_keys = [k for k in out["sql_per_request"] if k.startswith("detail_")]
-    out["targets"]["statements_constant_detail_small_vs_big_case"] = {
-        "value": {k: out["sql_per_request"][k]["statements"] for k in detail_keys},
-        "met": len({out["sql_per_request"][k]["statements"] for k in detail_keys}) == 1}
-    out["topology"] = {"server": f"gunicorn {args.workers} sync workers (1 thread each), 127.0.0.1",
-                       "scheduler": "not yet built",
-                       "load_generator": f"bench/_load.py: a separate process, up to {args.clients} threads, "
-                                         "stdlib http.client over loopback, fixed request counts after a warmup",
-                       "same_machine": "server, PostgreSQL and load generator share the CPUs"}
+    add_verdicts(out, args, bench.attempts)
     out["row_counts_at_end"] = row_counts(args.db)
     out["machine"] = machine(args.db)
     first = ("benchmark", "size", "issue_size", "topology", "machine", "load_seconds", "targets", "scenarios", "race")
     ordered = {k: out[k] for k in first if k in out} | {k: v for k, v in out.items() if k not in first}
     print(json.dumps(ordered, ensure_ascii=False, indent=1, default=str))
-    import shutil
-
     shutil.rmtree(workdir, ignore_errors=True)  # kept (LDIF, gunicorn.log) only when a run fails
 
 

@@ -8,7 +8,7 @@ departments with a 负责人 and a 分管领导, some nested 股, an ``hr`` role
 bureaux have none), and about 1.5% inactive people; manager links run 科员 → 股长 → 科长 →
 分管副局长 → 局长 → the 副区长 in charge.
 
-The routes are the first catalog's (``tests/unit/test_routing_catalog.py`` until the catalog
+The routes are the first catalog's (``tests/support/routing.py`` until the catalog
 YAML holds them). Prints one JSON object; times are wall-clock on one core.
 
     .venv/bin/python bench/resolve.py [--people 50000] [--seed 20260214]

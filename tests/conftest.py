@@ -1,41 +1,16 @@
 """Shared fixtures: an app on a migrated database (SQLite, or PostgreSQL with
-``IA_TEST_DATABASE_URL``), a client, and helpers to log in and load a directory."""
+``IA_TEST_DATABASE_URL``), a client, the demo district and the catalog. The helpers tests call
+themselves (log in, API tokens, loading the demo) are in :mod:`tests.support.app`."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-DEMO_LDIF = ROOT / "demo" / "district.ldif"
-BASE_DN = "dc=jiahe,dc=gov,dc=cn"
-
-PG_URL = os.environ.get("IA_TEST_DATABASE_URL")
-
-
-def _pg_url(url: str) -> str:
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
-
-
-def _migrate(app) -> None:
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        upgrade()
-
-
-def _base_environ(db_url: str) -> dict[str, str]:
-    return {"IA_DATABASE_URL": db_url, "IA_SECRET_KEY": "test-secret", "IA_LOCAL_LOGIN": "on",
-            "IA_ADMINS": "shenliheng"}
+from tests.support.app import PG_URL, base_environ, load_catalog, load_demo, migrate, pg_url, truncate_all
 
 
 @pytest.fixture(scope="session")
@@ -45,14 +20,14 @@ def db_template(tmp_path_factory):
     from internal_affairs import create_app
 
     if PG_URL:
-        url = make_url(_pg_url(PG_URL))
+        url = make_url(pg_url(PG_URL))
         admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{url.database}"'))
         admin.dispose()
-        app = create_app({"ENVIRON": _base_environ(PG_URL), "INSTANCE_PATH": str(tmp_path_factory.mktemp("inst"))})
-        _migrate(app)
+        app = create_app({"ENVIRON": base_environ(PG_URL), "INSTANCE_PATH": str(tmp_path_factory.mktemp("inst"))})
+        migrate(app)
         with app.app_context():
             from internal_affairs.extensions import db
 
@@ -64,23 +39,14 @@ def db_template(tmp_path_factory):
         admin.dispose()
         return
     path = tmp_path_factory.mktemp("dbtemplate") / "template.db"
-    app = create_app({"ENVIRON": _base_environ(f"sqlite:///{path}"),
+    app = create_app({"ENVIRON": base_environ(f"sqlite:///{path}"),
                       "INSTANCE_PATH": str(tmp_path_factory.mktemp("inst"))})
-    _migrate(app)
+    migrate(app)
     with app.app_context():
         from internal_affairs.extensions import db
 
         db.engine.dispose()  # the last connection closed checkpoints the WAL into the file we copy
     yield path
-
-
-def _truncate_all(app) -> None:
-    from internal_affairs.extensions import db
-
-    with app.app_context():
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        db.session.commit()
 
 
 @pytest.fixture
@@ -97,11 +63,11 @@ def make_app(db_template, tmp_path):
             db_file = tmp_path / f"test{len(created)}.db"
             shutil.copy(db_template, db_file)
             url = f"sqlite:///{db_file}"
-        env = _base_environ(url) | environ
+        env = base_environ(url) | environ
         app = create_app({"ENVIRON": env, "INSTANCE_PATH": str(tmp_path / "instance"), "TESTING": True,
                           "WTF_CSRF_ENABLED": True})
         if PG_URL:
-            _truncate_all(app)
+            truncate_all(app)
         created.append(app)
         return app
 
@@ -129,64 +95,11 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def load_demo(app, path: Path = DEMO_LDIF):
-    """Sync the demo directory from its LDIF and give everyone the demo password."""
-    from internal_affairs.clock import utcnow
-    from internal_affairs.extensions import db
-    from internal_affairs.org.actions import do_sync
-    from internal_affairs.org.models import Person
-    from sqlalchemy import select
-
-    with app.app_context():
-        run = do_sync(acting_user=None, config=app.config, now=utcnow(), source=path, base_dn=BASE_DN)
-        for person in db.session.execute(select(Person)).scalars():
-            person.local_password_hash = _DEMO_HASH
-        db.session.commit()
-        return run.id
-
-
-def _demo_hash() -> str:
-    from werkzeug.security import generate_password_hash
-
-    return generate_password_hash("demo1234", method="pbkdf2:sha256:1000")
-
-
-_DEMO_HASH = _demo_hash()
-
-
 @pytest.fixture
 def demo_app(app):
+    """The demo district (every person's password ``demo1234``)."""
     load_demo(app)
     return app
-
-
-def load_catalog(app) -> None:
-    """Load the shipped matter catalog, as ``flask matters load`` does."""
-    from internal_affairs.clock import utcnow
-    from internal_affairs.matters.actions import do_load_catalog
-
-    with app.app_context():
-        do_load_catalog(acting_user=None, now=utcnow())
-
-
-def load_catalog_with(app, directory, *extra: dict) -> None:
-    """Load the shipped matter catalog together with ``extra`` matter definitions, as
-    ``flask matters load`` would from ``directory`` holding them all."""
-    from pathlib import Path
-
-    import yaml
-
-    from internal_affairs.clock import utcnow
-    from internal_affairs.matters.actions import CATALOG_DIR, do_load_catalog
-
-    directory.mkdir()
-    for path in Path(CATALOG_DIR).glob("*.yaml"):
-        (directory / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    for definition in extra:
-        (directory / f"{definition['code']}.yaml").write_text(yaml.safe_dump(definition, allow_unicode=True),
-                                                            encoding="utf-8")
-    with app.app_context():
-        do_load_catalog(acting_user=None, now=utcnow(), directory=directory)
 
 
 @pytest.fixture
@@ -199,25 +112,3 @@ def catalog_app(demo_app):
 @pytest.fixture
 def demo_client(demo_app):
     return demo_app.test_client()
-
-
-def csrf_token(client, path: str = "/login") -> str:
-    import re
-
-    html = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-def login(client, uid: str, password: str = "demo1234"):
-    """Log in through the login form (with its CSRF token)."""
-    token = csrf_token(client)
-    return client.post("/login", data={"username": uid, "password": password, "csrf_token": token})
-
-
-def api_token(client, uid: str, password: str = "demo1234") -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", json={"username": uid, "password": password})
-    assert response.status_code == 200, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}

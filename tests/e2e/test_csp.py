@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from internal_affairs.http_security import CONTENT_SECURITY_POLICY
-from tests.conftest import api_token
+from tests.support.app import api_token
 from tests.support.browser import log_in
 
 pytestmark = pytest.mark.e2e

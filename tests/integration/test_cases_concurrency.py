@@ -19,7 +19,7 @@ from internal_affairs.cases.models import Case, CaseStep, Task
 from internal_affairs.clock import utcnow
 from internal_affairs.extensions import db
 from internal_affairs.org.queries import get_person_by_uid
-from tests.conftest import PG_URL, api_token, load_catalog_with
+from tests.support.app import PG_URL, api_token, load_catalog_with
 
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}

@@ -14,7 +14,7 @@ from internal_affairs.cases.models import Case, CaseStep
 from internal_affairs.clock import utcnow
 from internal_affairs.extensions import db
 from internal_affairs.org.queries import get_person_by_uid
-from tests.conftest import load_catalog_with
+from tests.support.app import load_catalog_with
 
 COUNTERSIGN = {
     "code": "countersign_test", "name": "会签测试", "category": "测试", "basis": "测试", "owner_role": "hr",

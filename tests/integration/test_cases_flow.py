@@ -2,46 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import api_token
-
-LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
-LEAVE_5 = LEAVE | {"end_date": "2026-12-11"}
-OVERSEAS = {"destinations": ["JP"], "start_date": "2027-01-04", "end_date": "2027-01-08", "purpose": "tourism",
-            "reason": "旅游"}
-TRIP = {"start_date": "2026-12-07", "end_date": "2026-12-08", "destination": "杭州", "purpose": "培训",
-        "transport": "train"}
-OVERTIME = {"date": "2026-12-05", "hours": "3", "reason": "值班", "compensation": "time_off"}
-
-
-def token(c, uid):
-    if uid not in c.tokens:
-        c.tokens[uid] = api_token(c, uid)
-    return c.tokens[uid]
-
-
-def submit(c, uid, matter, form, **extra):
-    response = c.post("/api/v1/cases", json={"matter_type": matter, "form": form, **extra}, headers=token(c, uid))
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def open_task(case, uid):
-    for step in case["steps"]:
-        for task in step["tasks"]:
-            if task["assignee"] == uid and task["status"] == "pending":
-                return task["id"]
-    raise AssertionError(f"no open task for {uid}: {[(s['name'], s['status']) for s in case['steps']]}")
-
-
-def decide(c, uid, case, decision="approve", comment="同意", **extra):
-    response = c.post(f"/api/v1/tasks/{open_task(case, uid)}/decision",
-                      json={"decision": decision, "comment": comment, **extra}, headers=token(c, uid))
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-def get(c, uid, case):
-    return c.get(f"/api/v1/cases/{case['id']}", headers=token(c, uid)).get_json()
+from tests.support.cases import LEAVE, LEAVE_5, OVERSEAS, OVERTIME, TRIP, decide, get, open_task, submit, token
 
 
 def test_one_day_leave_end_to_end(c):

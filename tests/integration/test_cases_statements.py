@@ -4,10 +4,8 @@ the calendar overrides each process keeps."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from internal_affairs.cases import actions
 from internal_affairs.cases.models import Case
@@ -18,25 +16,8 @@ from internal_affairs.calendar import queries as calendar_queries
 from internal_affairs.calendar.actions import do_set_calendar_override
 from internal_affairs.matters.actions import do_load_catalog
 from internal_affairs.org.queries import get_person_by_uid
-from tests.integration.test_cases_flow import LEAVE, LEAVE_5, decide, open_task, submit, token
-
-
-@contextmanager
-def counted(app):
-    """Collect the SQL statements run inside the block."""
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def count(conn, cursor, statement, *args):
-        if statement not in ("BEGIN", "BEGIN IMMEDIATE"):  # SQLite's, emitted as a statement (sqlite.py)
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from tests.support.cases import LEAVE, LEAVE_5, decide, open_task, submit, token
+from tests.support.statements import counted
 
 
 def _decide_counted(c, uid, case, **kw):
@@ -132,7 +113,7 @@ def test_calendar_overrides_are_kept_per_process_and_an_own_change_is_seen_at_on
 
 
 def test_the_inbox_page_counts_its_boxes_once(c):
-    from tests.conftest import login
+    from tests.support.app import login
 
     for _ in range(2):
         submit(c, "xujing", "leave", LEAVE)

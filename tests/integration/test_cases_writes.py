@@ -18,8 +18,8 @@ from internal_affairs.extensions import db
 from internal_affairs.sqlite import write_intent
 from internal_affairs.org.models import Person
 from internal_affairs.org.queries import get_person_by_uid
-from tests.integration.test_cases_flow import LEAVE, LEAVE_5
-from tests.integration.test_cases_statements import counted
+from tests.support.cases import LEAVE, LEAVE_5
+from tests.support.statements import counted
 
 
 def _columns(model) -> list[str]:

@@ -16,7 +16,7 @@ from internal_affairs.auth.models import ApiToken
 from internal_affairs.cases.models import Case, Task
 from internal_affairs.extensions import db
 from internal_affairs.org.models import Person
-from tests.conftest import PG_URL, csrf_token, load_catalog_with, load_demo
+from tests.support.app import PG_URL, csrf_token, load_catalog_with, load_demo
 from tests.support.live import call, serve, simultaneously
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from internal_affairs.extensions import db
-from tests.conftest import PG_URL, _base_environ, _pg_url
+from tests.support.app import PG_URL, base_environ, pg_url
 
 
 @contextmanager
@@ -21,7 +21,7 @@ def _empty_database(tmp_path):
     if not PG_URL:
         yield f"sqlite:///{tmp_path / 'migrations.db'}"
         return
-    url = make_url(_pg_url(PG_URL))
+    url = make_url(pg_url(PG_URL))
     scratch = url.set(database=f"{url.database}_migrations")
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -41,7 +41,7 @@ def test_every_migration_downgrades_and_upgrades_again(tmp_path):
     from internal_affairs import create_app
 
     with _empty_database(tmp_path) as url:
-        app = create_app({"ENVIRON": _base_environ(url), "INSTANCE_PATH": str(tmp_path / "instance")})
+        app = create_app({"ENVIRON": base_environ(url), "INSTANCE_PATH": str(tmp_path / "instance")})
         with app.app_context():
             upgrade()
             downgrade(revision="base")

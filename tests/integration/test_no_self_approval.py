@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from tests.conftest import csrf_token, login
+from tests.support.app import csrf_token, login
 
 from tests.support.cases import LEAVE, get, submit, token
 
@@ -93,7 +93,7 @@ def test_an_administrator_configured_later_picks_the_case_up(c, catalog_app):
 
 
 def test_with_another_administrator_the_error_tasks_go_to_them_only(make_app):
-    from tests.conftest import load_catalog, load_demo
+    from tests.support.app import load_catalog, load_demo
 
     app = make_app(IA_ADMINS="shenliheng,zhouqiming")
     load_demo(app)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import DEMO_LDIF
+from tests.support.app import DEMO_LDIF
 from tests.support.ldif_edit import Directory
 
 

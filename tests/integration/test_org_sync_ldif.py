@@ -11,7 +11,7 @@ from internal_affairs.extensions import db
 from internal_affairs.org.actions import SyncBlocked, SyncFailed, do_sync
 from internal_affairs.org.models import OrgGroupMember, Person, SyncRun
 from internal_affairs.org.queries import get_leader_chain, get_person_by_uid, get_roles
-from tests.conftest import BASE_DN, DEMO_LDIF
+from tests.support.app import BASE_DN, DEMO_LDIF
 from tests.support.ldif_edit import Directory
 
 

@@ -13,7 +13,7 @@ from internal_affairs.org.queries import get_current_state, get_people_by_dn, ge
 from org_sync.model import DirGroup, Snapshot
 from org_sync.plan import touched_part
 from org_sync.snapshot import normalize_dn
-from tests.conftest import BASE_DN, DEMO_LDIF
+from tests.support.app import BASE_DN, DEMO_LDIF
 
 
 @pytest.fixture

@@ -21,17 +21,11 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from tests.support.slapd import SLAPD_PATH, SlapdServer, slapd_available  # noqa: E402
+from tests.support.slapd import SLAPD_PATH, SlapdServer, slapd_available
 
 _sandbox_counter = itertools.count(1)
 

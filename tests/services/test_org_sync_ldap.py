@@ -11,7 +11,7 @@ from sqlalchemy import select
 from internal_affairs.extensions import db
 from internal_affairs.org.models import Person, SyncRun
 from internal_affairs.org.queries import get_leader_chain, get_person_by_uid, get_roles
-from tests.conftest import DEMO_LDIF, api_token, csrf_token, login
+from tests.support.app import DEMO_LDIF, api_token, csrf_token, login
 
 BASE = "dc=jiahe,dc=gov,dc=cn"
 RETIRED = "ou=retired,dc=gov,dc=cn"

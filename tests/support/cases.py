@@ -1,10 +1,19 @@
-"""Helpers for tests that drive cases through the API: tokens kept per person, submit, read."""
+"""Helpers for tests that drive cases through the API: tokens kept per person, submit, find the
+open task, decide, read."""
 
 from __future__ import annotations
 
-from tests.conftest import api_token
+from tests.support.app import api_token
+
+__all__ = ["LEAVE", "LEAVE_5", "OVERSEAS", "TRIP", "OVERTIME", "token", "submit", "open_task", "decide", "get", "insert_case"]
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
+LEAVE_5 = LEAVE | {"end_date": "2026-12-11"}
+OVERSEAS = {"destinations": ["JP"], "start_date": "2027-01-04", "end_date": "2027-01-08", "purpose": "tourism",
+            "reason": "旅游"}
+TRIP = {"start_date": "2026-12-07", "end_date": "2026-12-08", "destination": "杭州", "purpose": "培训",
+        "transport": "train"}
+OVERTIME = {"date": "2026-12-05", "hours": "3", "reason": "值班", "compensation": "time_off"}
 
 
 def token(client, uid: str) -> dict[str, str]:
@@ -20,6 +29,23 @@ def submit(client, uid: str, matter: str, form: dict, **extra) -> dict:
     response = client.post("/api/v1/cases", json={"matter_type": matter, "form": form, **extra},
                            headers=token(client, uid))
     assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def open_task(case: dict, uid: str) -> int:
+    """The id of ``uid``'s pending task in the case document; fails the test when there is none."""
+    for step in case["steps"]:
+        for task in step["tasks"]:
+            if task["assignee"] == uid and task["status"] == "pending":
+                return task["id"]
+    raise AssertionError(f"no open task for {uid}: {[(s['name'], s['status']) for s in case['steps']]}")
+
+
+def decide(client, uid: str, case: dict, decision: str = "approve", comment: str = "同意", **extra) -> dict:
+    """``uid`` decides their open task of ``case``; asserts the 200 and returns the case document."""
+    response = client.post(f"/api/v1/tasks/{open_task(case, uid)}/decision",
+                           json={"decision": decision, "comment": comment, **extra}, headers=token(client, uid))
+    assert response.status_code == 200, response.get_json()
     return response.get_json()
 
 

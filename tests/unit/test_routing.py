@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from test_routing_catalog import ROUTES, district
 
 from internal_affairs.routing.conditions import (
     evaluate_condition,
@@ -24,6 +23,7 @@ from internal_affairs.routing.errors import (
 )
 from internal_affairs.routing.orgview import PersonView, rank_level
 from internal_affairs.routing.resolver import REASONS, resolve_route
+from tests.support.routing import ROUTES, district
 
 ORG = district()
 

@@ -10,11 +10,11 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_routing_catalog import ROUTES
 
 from internal_affairs.routing.dsl import LeaderChain, parse_route
 from internal_affairs.routing.orgview import AgencyView, DepartmentView, OrgView, PersonView
 from internal_affairs.routing.resolver import resolve_route
+from tests.support.routing import ROUTES
 
 AGENCY_NAMES = ("区纪委", "区委组织部", "区教育局", "区财政局")
 RANKS = (None, "一级科员", "四级主任科员", "副科", "正科", "副处", "正处", "未知职级")

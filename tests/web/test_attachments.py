@@ -18,8 +18,8 @@ from internal_affairs.clock import utcnow
 from internal_affairs.extensions import db
 from internal_affairs.matters.queries import get_matter
 from internal_affairs.org.models import Person
-from tests.conftest import api_token, load_catalog, load_demo
-from tests.unit.test_attachment_sniff import docx, jpeg, pdf, png
+from tests.support.app import api_token, load_catalog, load_demo
+from tests.support.files import docx, jpeg, pdf, png
 
 APPLICANT = "xujing"        # 区教育局, staff
 HR_SAME_AGENCY = "linxiaoyan"  # 区教育局 HR

@@ -8,7 +8,7 @@ import pytest
 
 from internal_affairs.extensions import db
 from internal_affairs.org.queries import get_person_by_uid
-from tests.conftest import api_token, csrf_token, login
+from tests.support.app import api_token, csrf_token, login
 
 
 def test_login_page_in_chinese_and_english(demo_client):
@@ -55,7 +55,7 @@ def test_deactivated_person_cannot_log_in(demo_app):
 
 
 def test_local_login_is_off_unless_configured(make_app):
-    from tests.conftest import load_demo
+    from tests.support.app import load_demo
 
     app = make_app(IA_LOCAL_LOGIN="off")
     load_demo(app)

@@ -6,7 +6,7 @@ from io import BytesIO
 
 import pytest
 
-from tests.conftest import api_token
+from tests.support.app import api_token
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
 

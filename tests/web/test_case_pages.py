@@ -7,7 +7,7 @@ from io import BytesIO
 
 import pytest
 
-from tests.conftest import csrf_token, login
+from tests.support.app import csrf_token, login
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
 LEAVE_5 = LEAVE | {"end_date": "2026-12-11"}

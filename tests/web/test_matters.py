@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import api_token, csrf_token, login
+from tests.support.app import api_token, csrf_token, login
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import api_token, csrf_token, login
+from tests.support.app import api_token, csrf_token, login
 
 OVERSEAS = {"start_date": "2027-01-04", "end_date": "2027-01-08", "purpose": "tourism", "reason": "旅游"}
 

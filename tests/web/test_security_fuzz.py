@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import api_token
+from tests.support.app import api_token
 from tests.support.dbstate import table_state
 from tests.support.hostile import deep_json, hostile_bodies, hostile_strings, json_text
 

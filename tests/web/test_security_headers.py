@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from internal_affairs.http_security import CONTENT_SECURITY_POLICY
-from tests.conftest import ROOT, api_token, login
+from tests.support.app import ROOT, api_token, login
 
 COMMON = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
 

@@ -7,7 +7,7 @@ from io import BytesIO
 
 import pytest
 
-from tests.conftest import PG_URL, api_token, csrf_token, login
+from tests.support.app import PG_URL, api_token, csrf_token, login
 from tests.support.dbstate import table_state
 from tests.support.hostile import deep_json
 
@@ -248,7 +248,7 @@ def test_directory_names_lose_bidi_controls_on_sync(app, tmp_path):
     from internal_affairs.extensions import db
     from internal_affairs.org.actions import do_sync
     from internal_affairs.org.models import Person
-    from tests.conftest import BASE_DN, DEMO_LDIF
+    from tests.support.app import BASE_DN, DEMO_LDIF
     from tests.support.ldif_edit import Directory
 
     directory = Directory.load(DEMO_LDIF)

@@ -10,7 +10,7 @@ from io import BytesIO
 
 import pytest
 
-from tests.conftest import BASE_DN, DEMO_LDIF, api_token, csrf_token, login
+from tests.support.app import BASE_DN, DEMO_LDIF, api_token, csrf_token, login
 from tests.support.dbstate import row_counts, table_state
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}

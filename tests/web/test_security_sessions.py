@@ -16,7 +16,7 @@ from internal_affairs.cases.models import Case
 from internal_affairs.clock import utcnow
 from internal_affairs.extensions import db
 from internal_affairs.org.actions import do_sync
-from tests.conftest import BASE_DN, DEMO_LDIF, api_token, csrf_token, load_demo, login
+from tests.support.app import BASE_DN, DEMO_LDIF, api_token, csrf_token, load_demo, login
 from tests.support.ldif_edit import Directory
 
 COOKIE = "session"

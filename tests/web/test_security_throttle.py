@@ -17,7 +17,7 @@ from internal_affairs.auth.throttle import LoginThrottled
 from internal_affairs.clock import utcnow
 from internal_affairs.errors import AuthenticationFailed
 from internal_affairs.extensions import db
-from tests.conftest import csrf_token, load_demo, login
+from tests.support.app import csrf_token, load_demo, login
 
 
 def _token(client, uid: str, password: str, **headers):

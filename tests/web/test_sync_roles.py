@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import api_token, csrf_token, load_demo, login
+from tests.support.app import api_token, csrf_token, load_demo, login
 
 EDUCATION_PEOPLE = 16  # demo/README.md
 DISTRICT_PEOPLE = 86

@@ -10,7 +10,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import api_token, csrf_token, login
+from tests.support.app import api_token, csrf_token, login
 from tests.support.cases import insert_case
 from tests.support.pdf import build_pdf
 
