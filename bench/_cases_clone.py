@@ -7,8 +7,8 @@ a table hanging off a case is copied without touching this file. Each clone gets
 rows keep their order), a new gapless number, its applicant, a title and form dates of its own,
 and every timestamp moved by its shift; foreign keys follow the clone (to the case and to rows of
 the case's own tables), and people who were the template's applicant become the clone's. The
-clones' audit events are appended through the public ``record_event`` (the chain stays valid by
-construction, ``flask audit verify`` passes)."""
+clones' audit events are appended through the audit module's public batch append ``record_events``
+(the chain stays valid by construction, ``flask audit verify`` passes)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from types import SimpleNamespace
 
 from _cases_engine import Org
 from _cases_setup import TZ, conninfo, log
@@ -317,11 +316,12 @@ def bulk_clone(url: str, org: Org, templates: dict[int, Template], clones: list[
 
 def clone_audit(org: Org, templates: dict[int, Template], clones: list[dict], task_ord: dict[int, int],
                 batch: int = 2000) -> int:
-    """Append each clone's copy of its template's case events through ``record_event`` (ids and
-    numbers of the clone, its applicant as the actor where the template's was, times shifted)."""
+    """Append each clone's copy of its template's case events through the audit module's public
+    batch append ``record_events`` (ids and numbers of the clone, its applicant as the actor where
+    the template's was, times shifted), ``batch`` events a call."""
     from sqlalchemy import select
 
-    from internal_affairs.audit.actions import record_event
+    from internal_affairs.audit.actions import Event, record_events
     from internal_affairs.audit.models import AuditEvent
     from internal_affairs.extensions import db
 
@@ -336,6 +336,7 @@ def clone_audit(org: Org, templates: dict[int, Template], clones: list[dict], ta
     db.session.commit()
     uids = {pid: p["uid"] for pid, p in org.people.items()}
     events = 0
+    pending: list = []
     for c in clones:
         t: Template = c["template"]
         for occurred, actor, label, behalf, action, oid, data_text in t.events:
@@ -351,12 +352,13 @@ def clone_audit(org: Org, templates: dict[int, Template], clones: list[dict], ta
                 data["tasks"] = [c["base_task"] + task_ord.get(x, 0) for x in data["tasks"]]
             if actor == t.applicant_id:
                 actor, label = c["applicant"], uids[c["applicant"]]
-            record_event(action, actor=SimpleNamespace(id=actor, uid=label), object_type="case", object_id=object_id,
-                         data=data, now=occurred + c["shift"],
-                         on_behalf_of=SimpleNamespace(id=behalf) if behalf is not None else None)
-            events += 1
-            if events % batch == 0:
+            pending.append(Event(action, "case", object_id, occurred + c["shift"], actor_id=actor,
+                                 actor_label=label or "system", on_behalf_of_id=behalf, data=data))
+            if len(pending) == batch:
+                events += record_events(pending)
                 db.session.commit()
+                pending = []
+    events += record_events(pending)
     db.session.commit()
     return events
 

@@ -35,8 +35,8 @@ What it does, in order (progress goes to stderr):
    three years (about 4% still in flight, recent); every table a case owns (steps, tasks with
    their statuses, positions, parent and blocking links, revisions, ...) copied row for row, its
    tables and columns read from the models' metadata, so no column list follows the migrations.
-   The templates' audit events are appended again for each clone through ``record_event``, so
-   ``flask audit verify`` still passes. ``VACUUM ANALYZE`` and ``CHECKPOINT``; ``load_seconds`` is
+   The templates' audit events are appended again for each clone through the public batch
+   append ``record_events``, so ``flask audit verify`` still passes. ``VACUUM ANALYZE`` and ``CHECKPOINT``; ``load_seconds`` is
    steps 1 to 3.
 4. Counts the SQL statements of one inbox, detail and decision request in-process (Flask test
    client, a ``before_cursor_execute`` counter), at two page sizes and two case sizes, times each
