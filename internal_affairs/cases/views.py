@@ -360,7 +360,7 @@ def edit_draft(case_id: int):
         values = form_from_request(definition, request.form)
         files, deferred, shown = _materials_input(definition)
         try:
-            case = do_update_draft(case, values, actor=me, now=utcnow())
+            case = do_update_draft(case, values, acting_user=me, now=utcnow())
         except DomainError as exc:
             errors, status = _form_failure(exc)
         else:
@@ -429,7 +429,7 @@ def batch():
         if not task_ids:
             continue
         try:
-            results = do_batch_decision(task_ids, decision, actor=me, roles=current_roles(), now=utcnow(),
+            results = do_batch_decision(task_ids, decision, acting_user=me, roles=current_roles(), now=utcnow(),
                                         comment=comment)
         except DomainError as exc:
             _flash_error(exc)
@@ -521,7 +521,7 @@ def decide(case_id: int, task_id: int):
     comment = request.form.get("comment", "")
     to_step = (request.form.get("to_step") or None) if decision == "return" else None
     message = DONE_MESSAGES.get(decision, _l("已处理。"))
-    return _act(case_id, lambda: do_decide(task_id, decision, actor=_me(), roles=current_roles(), now=utcnow(),
+    return _act(case_id, lambda: do_decide(task_id, decision, acting_user=_me(), roles=current_roles(), now=utcnow(),
                                            comment=comment, to_step=to_step),
                 message, values={"comment": comment, "task_id": task_id})
 
@@ -534,7 +534,7 @@ def forward(case_id: int, task_id: int):
     to = (request.form.get("to") or "").strip()
     comment = request.form.get("comment", "")
     values = {"forward_op": op, "forward_to": to, "forward_comment": comment, "task_id": task_id}
-    kwargs = dict(actor=_me(), roles=current_roles(), now=utcnow(), comment=comment)
+    kwargs = dict(acting_user=_me(), roles=current_roles(), now=utcnow(), comment=comment)
     runs = {
         "transfer": (lambda: do_transfer(task_id, to, **kwargs), _l("已转办。")),
         "consult": (lambda: do_consult(task_id, to, **kwargs), _l("已发出征询，对方回复后您再作决定。")),
@@ -554,7 +554,7 @@ def forward(case_id: int, task_id: int):
 @login_required
 def remove_approver(case_id: int, task_id: int):
     """减签: take back an approver one added."""
-    return _act(case_id, lambda: do_remove_approver(task_id, actor=_me(), roles=current_roles(), now=utcnow()),
+    return _act(case_id, lambda: do_remove_approver(task_id, acting_user=_me(), roles=current_roles(), now=utcnow()),
                 _l("已减签。"))
 
 
@@ -562,7 +562,7 @@ def remove_approver(case_id: int, task_id: int):
 @login_required
 def withdraw_decision(case_id: int, task_id: int):
     """Take back one's own decision while the next step has not acted."""
-    return _act(case_id, lambda: do_withdraw_decision(task_id, actor=_me(), roles=current_roles(), now=utcnow()),
+    return _act(case_id, lambda: do_withdraw_decision(task_id, acting_user=_me(), roles=current_roles(), now=utcnow()),
                 _l("已撤回您的决定，请重新处理。"))
 
 
@@ -572,7 +572,7 @@ def withdraw(case_id: int):
     """The applicant withdraws the case."""
     case = access_case(case_id, _me(), current_roles())
     reason = request.form.get("reason", "")
-    return _act(case_id, lambda: do_withdraw_case(case, actor=_me(), now=utcnow(), reason=reason),
+    return _act(case_id, lambda: do_withdraw_case(case, acting_user=_me(), now=utcnow(), reason=reason),
                 _l("申请已撤回。"), values={"reason": reason}, rename={"comment": "reason"})
 
 
@@ -583,7 +583,7 @@ def remind(case_id: int):
     case = access_case(case_id, _me(), current_roles())
 
     def run():
-        do_remind(case, actor=_me(), now=utcnow())
+        do_remind(case, acting_user=_me(), now=utcnow())
         return case
 
     return _act(case_id, run, _l("已催办，审批人会收到提醒。"))
@@ -597,7 +597,7 @@ def cc(case_id: int):
     raw = request.form.get("to", "")
     uids = [u for u in raw.replace("，", ",").replace("、", ",").replace(" ", ",").split(",") if u]
     from_task = int(request.form["from_task"]) if is_db_id(request.form.get("from_task")) else None
-    return _act(case_id, lambda: do_cc(case, uids, actor=_me(), now=utcnow()), _l("已抄送。"),
+    return _act(case_id, lambda: do_cc(case, uids, acting_user=_me(), now=utcnow()), _l("已抄送。"),
                 values={"cc_to": raw, "task_id": from_task}, rename={"to": "cc_to"})
 
 
@@ -658,7 +658,7 @@ def resubmit(case_id: int):
         values = form_from_request(definition, request.form)
         files, _deferred, _shown = _materials_input(definition)
         try:
-            case = do_resubmit(case, values, actor=me, now=utcnow(), system_admins=_admins())
+            case = do_resubmit(case, values, acting_user=me, now=utcnow(), system_admins=_admins())
         except DomainError as exc:
             errors, status = _form_failure(exc)
         else:
