@@ -33,9 +33,9 @@ from ..org.models import Agency, Person
 from ..routing.errors import ConditionEvaluationError, UnknownPersonError
 from ..routing.resolver import resolve_route
 from .access import can_view_case, lock_case_of_task
-from .queries import hold_people, named_in_case
+from .queries import hold_people, learnt, named_in_case, relearn
 from . import engine
-from .writes import apply_outcome, to_state
+from .writes import resolve_ids, to_state, write_changes
 from .errors import (InvalidTransitionError, MissingMaterialError, NotYourTaskError, OwnCaseError, RateLimitedError,
                      SelfApprovalError, StaleDecisionError, TaskBlockedError)
 from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision, Reminder,
@@ -213,8 +213,11 @@ def _run(command, *args: Any, **kwargs: Any) -> engine.Outcome:
         raise _refused(refusal) from None
 
 
-def _actor(person: Person, roles: AbstractSet[str] = frozenset()) -> engine.Actor:
-    return engine.Actor(person.id, person.name, "admin" in roles)
+def _actor(person: Person, roles: AbstractSet[str] = frozenset(), state: engine.Case | None = None) -> engine.Actor:
+    """The engine's acting person. Being an administrator matters to the engine only for an error
+    task waiting for one, so the roles (read lazily) are asked only when ``state`` has one."""
+    waiting = state is not None and any(t.assignee_id is None and t.status == OPEN_TASK for t in state.tasks)
+    return engine.Actor(person.id, person.name, waiting and "admin" in roles)
 
 
 class _Calendar:
@@ -233,6 +236,15 @@ class _Calendar:
 
     def due_after_date(self, day: date, days: int) -> datetime | None:
         return _due_after_date(self._get(), day, days)
+
+
+def _apply(case: Case, before: engine.Case, outcome: engine.Outcome, *, acting_user: Person, now: datetime) -> None:
+    """Write what the engine changed and append its audit events, in order, as ``acting_user``
+    (the system's own for ``by_system`` events)."""
+    ids = write_changes(case, before, outcome.case)
+    for event in outcome.events:
+        record_event(event.action, actor=None if event.by_system else acting_user, object_type="case",
+                     object_id=outcome.case.number or case.id, data=resolve_ids(event.data, ids), now=now)
 
 
 def _engine_people(found: Iterable[Person]) -> dict[str, engine.Person]:
@@ -370,9 +382,9 @@ def _submit(case: Case, loaded: LoadedMatter, *, applicant: Person, now: datetim
             for u in list(lane.get("approvers", [])) + list(lane.get("error_assignees", []))}
     env = _env(case, before, system_admins=system_admins, calendar=calendar,
                people=_plan_people(case, before, uids))
-    outcome = _run(engine.submit, before, preview, actor=_actor(applicant), variant=plan.variant, number=number,
+    outcome = _run(engine.submit, before, preview, acting_user=_actor(applicant), variant=plan.variant, number=number,
                    due_at=_due(calendar, now, definition.time_limit), now=now, env=env, deferred=deferred)
-    apply_outcome(case, before, outcome, acting_user=applicant, now=now)
+    _apply(case, before, outcome, acting_user=applicant, now=now)
     db.session.commit()
     return case
 
@@ -401,9 +413,11 @@ def _task_action(task_id: Any, command, *args: Any, acting_user: Person, roles: 
         hold_people([acting_user] + ([target] if target is not None else []))
     if target is not None:
         args = (engine.Person(target.id, target.uid, target.name, target.active), *args)
-    outcome = _run(command, before, task_id, *args, actor=_actor(acting_user, roles), now=now, **kwargs)
-    apply_outcome(case, before, outcome, acting_user=acting_user, now=now)
+    outcome = _run(command, before, task_id, *args, acting_user=_actor(acting_user, roles, before), now=now, **kwargs)
+    _apply(case, before, outcome, acting_user=acting_user, now=now)
+    memo = learnt()
     commit_keeping_state()
+    relearn(memo)
     return case
 
 
@@ -504,8 +518,8 @@ def do_withdraw_case(case: Case, *, acting_user: Person, now: datetime, reason: 
     before = to_state(case)
     _run(engine.check_withdraw_case, before, _actor(acting_user))
     reason = _comment(reason)
-    outcome = _run(engine.withdraw_case, before, actor=_actor(acting_user), now=now, reason=reason)
-    apply_outcome(case, before, outcome, acting_user=acting_user, now=now)
+    outcome = _run(engine.withdraw_case, before, acting_user=_actor(acting_user), now=now, reason=reason)
+    _apply(case, before, outcome, acting_user=acting_user, now=now)
     db.session.commit()
     return case
 
@@ -541,9 +555,9 @@ def do_resubmit(case: Case, form: Any, *, acting_user: Person, now: datetime,
 
     env = _env(case, before, system_admins=system_admins)
     outcome = _run(engine.resubmit, before, cleaned, title=_title(definition, case.applicant, cleaned),
-                   actor=_actor(acting_user), now=now, env=env, matter_restarts=definition.resubmit == "restart",
+                   acting_user=_actor(acting_user), now=now, env=env, matter_restarts=definition.resubmit == "restart",
                    resolve=resolve, revision=revisions + 1, changed=diff)
-    apply_outcome(case, before, outcome, acting_user=acting_user, now=now)
+    _apply(case, before, outcome, acting_user=acting_user, now=now)
     db.session.commit()
     return case
 

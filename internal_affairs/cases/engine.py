@@ -23,7 +23,9 @@ __all__ = [
     "CaseStatus", "StepStatus", "TaskStatus", "TaskKind", "Person", "Actor", "Obligation", "Progress", "Step", "Task",
     "Case", "Event", "Outcome", "Env", "Deadlines", "Refusal", "Capabilities", "DECISIONS", "ALLOWED", "REMIND_INTERVAL",
     "N_", "submit", "decide", "transfer", "consult", "add_approver", "remove_approver", "withdraw_decision",
-    "withdraw_case", "resubmit", "check_cc", "check_remind", "capabilities", "uids_named",
+    "withdraw_case", "resubmit", "transition", "CASE_TRANSITIONS", "check_holder", "check_decision", "check_forward",
+    "check_withdraw_decision", "check_remove_approver", "check_withdraw_case", "check_resubmit", "check_remind",
+    "check_cc", "check_edit_draft", "check_submit", "capabilities", "uids_named",
 ]
 
 
@@ -301,6 +303,27 @@ class Env:
     replan: Replan | None = None
 
 
+CASE_TRANSITIONS: Mapping[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.DRAFT: frozenset({CaseStatus.IN_PROGRESS, CaseStatus.WITHDRAWN}),
+    CaseStatus.IN_PROGRESS: frozenset({CaseStatus.APPROVED, CaseStatus.COMPLETED, CaseStatus.REJECTED,
+                                       CaseStatus.RETURNED, CaseStatus.WITHDRAWN}),
+    CaseStatus.RETURNED: frozenset({CaseStatus.IN_PROGRESS, CaseStatus.WITHDRAWN}),
+    CaseStatus.APPROVED: frozenset({CaseStatus.COMPLETED}),
+    CaseStatus.REJECTED: frozenset(),
+    CaseStatus.COMPLETED: frozenset(),
+    CaseStatus.WITHDRAWN: frozenset(),
+}
+"""Where a case may go from each status; every change of a case's status goes through
+:func:`transition`."""
+
+
+def transition(case: Case, status: CaseStatus) -> None:
+    """Move ``case`` to ``status``. Refuses ``invalid_transition`` for a move the table does not have."""
+    if status not in CASE_TRANSITIONS[case.status]:
+        raise Refusal("invalid_transition")
+    case.status = status
+
+
 def uids_named(case: Case) -> set[str]:
     """Every uid the case's current plan names (approvers and repairers of every lane)."""
     uids: set[str] = set()
@@ -493,7 +516,7 @@ class _Run:
         case.finished_at = now
         obligations = self.env.obligations()
         if obligations:
-            case.status = CaseStatus.APPROVED
+            transition(case, CaseStatus.APPROVED)
             for ob in obligations:
                 day = case.form.get(ob.from_field) if ob.from_field else None
                 due = None
@@ -504,8 +527,8 @@ class _Run:
                 task.obligation_code = ob.code
             case.finished_at = None
         else:
-            case.status = (CaseStatus.COMPLETED if all(s.kind in ("handle", "read") for s in case.steps)
-                           else CaseStatus.APPROVED)
+            transition(case, CaseStatus.COMPLETED if all(s.kind in ("handle", "read") for s in case.steps)
+                       else CaseStatus.APPROVED)
         self.system_event("cases.case.approved", status=str(case.status))
 
     def lane_tasks(self, step: Step, branch: str | None) -> list[Task]:
@@ -563,7 +586,8 @@ class _Run:
     def maybe_complete(self) -> None:
         pending = [t for t in self.case.tasks if t.kind == TaskKind.OBLIGATION and t.status == OPEN]
         if not pending and self.case.status == CaseStatus.APPROVED:
-            self.case.status, self.case.finished_at = CaseStatus.COMPLETED, self.now
+            transition(self.case, CaseStatus.COMPLETED)
+            self.case.finished_at = self.now
             self.system_event("cases.case.completed")
 
     def cancel_open(self, note: str, *, keep_obligations: bool = True, steps_from: int | None = None) -> None:
@@ -578,13 +602,13 @@ class _Run:
                     continue
             task.status, task.note, task.decided_at = TaskStatus.CANCELLED, note, self.now
 
-    def claim(self, task: Task, actor: Actor, *, status: TaskStatus, decision: str, comment: str | None) -> None:
+    def claim(self, task: Task, acting_user: Actor, *, status: TaskStatus, decision: str, comment: str | None) -> None:
         """Record the decision on the task, exactly once."""
         if task.status != OPEN:
             raise Refusal("stale")
         self.bump()
         task.status, task.decision, task.comment, task.decided_at = status, decision, comment, self.now
-        task.acted_by_id, task.on_behalf_of_id, task.version = actor.id, None, task.version + 1
+        task.acted_by_id, task.on_behalf_of_id, task.version = acting_user.id, None, task.version + 1
 
 
 def _lane_spec(step: Step, branch: str | None) -> Mapping[str, Any]:
@@ -609,14 +633,14 @@ def _task_or_refuse(case: Case, task_id: int) -> Task:
     return task
 
 
-def check_holder(case: Case, task: Task, actor: Actor) -> None:
-    """``actor`` may act on ``task`` now: they hold it, or it waits for an administrator and they
+def check_holder(case: Case, task: Task, acting_user: Actor) -> None:
+    """``acting_user`` may act on ``task`` now: they hold it, or it waits for an administrator and they
     are one. Nobody acts on their own case but to fulfil their obligations. Refuses ``own_case``,
     ``not_your_task``, ``stale``, ``blocked``."""
-    if case.applicant_id == actor.id and task.kind != TaskKind.OBLIGATION:
+    if case.applicant_id == acting_user.id and task.kind != TaskKind.OBLIGATION:
         raise Refusal("own_case")
     waiting = task.assignee_id is None
-    if (waiting and not actor.admin) or (not waiting and task.assignee_id != actor.id):
+    if (waiting and not acting_user.admin) or (not waiting and task.assignee_id != acting_user.id):
         raise Refusal("not_your_task")
     if task.status != OPEN:
         raise Refusal("stale")
@@ -624,27 +648,27 @@ def check_holder(case: Case, task: Task, actor: Actor) -> None:
         raise Refusal("blocked")
 
 
-def check_decision(case: Case, task: Task, actor: Actor, decision: str) -> None:
-    """``actor`` may decide ``task`` with ``decision`` now (besides the comment and return target)."""
-    check_holder(case, task, actor)
+def check_decision(case: Case, task: Task, acting_user: Actor, decision: str) -> None:
+    """``acting_user`` may decide ``task`` with ``decision`` now (besides the comment and return target)."""
+    check_holder(case, task, acting_user)
     if decision not in ALLOWED.get(task.kind, ()):
         raise Refusal("invalid", "decision_not_allowed", field="decision")
     if case.status not in (CaseStatus.IN_PROGRESS, CaseStatus.APPROVED):
         raise Refusal("invalid_transition")
 
 
-def check_forward(case: Case, task: Task, actor: Actor, *, adding: bool = False) -> None:
-    """``actor`` may hand ``task`` on (transfer, consult) or, ``adding``, add an approver to it."""
-    check_holder(case, task, actor)
+def check_forward(case: Case, task: Task, acting_user: Actor, *, adding: bool = False) -> None:
+    """``acting_user`` may hand ``task`` on (transfer, consult) or, ``adding``, add an approver to it."""
+    check_holder(case, task, acting_user)
     if adding and task.kind not in (TaskKind.APPROVE, TaskKind.HANDLE):
         raise Refusal("invalid", "cannot_add", field="task")
 
 
-def check_withdraw_decision(case: Case, task: Task, actor: Actor) -> None:
+def check_withdraw_decision(case: Case, task: Task, acting_user: Actor) -> None:
     """An approver takes back their own decision while the next step has not acted yet."""
-    if case.applicant_id == actor.id:
+    if case.applicant_id == acting_user.id:
         raise Refusal("own_case")
-    if task.acted_by_id != actor.id or task.status not in POSITIVE or task.step_id is None:
+    if task.acted_by_id != acting_user.id or task.status not in POSITIVE or task.step_id is None:
         raise Refusal("invalid_transition", "only_own_decision")
     if case.status != CaseStatus.IN_PROGRESS:
         raise Refusal("invalid_transition", "finished")
@@ -658,20 +682,20 @@ def check_withdraw_decision(case: Case, task: Task, actor: Actor) -> None:
             raise Refusal("invalid_transition", "later_acted")
 
 
-def check_remove_approver(case: Case, added: Task, actor: Actor) -> None:
+def check_remove_approver(case: Case, added: Task, acting_user: Actor) -> None:
     """The holder removes an approver they added, before that person decided."""
-    if case.applicant_id == actor.id:
+    if case.applicant_id == acting_user.id:
         raise Refusal("own_case")
     parent = case.task(added.parent_task_id) if added.parent_task_id else None
-    if not added.origin.startswith("added_") or parent is None or parent.assignee_id != actor.id:
+    if not added.origin.startswith("added_") or parent is None or parent.assignee_id != acting_user.id:
         raise Refusal("forbidden", "only_own_added")
     if added.status != OPEN:
         raise Refusal("stale", "added_decided")
 
 
-def check_withdraw_case(case: Case, actor: Actor) -> None:
+def check_withdraw_case(case: Case, acting_user: Actor) -> None:
     """The applicant withdraws before anyone decided."""
-    _check_applicant(case, actor)
+    _check_applicant(case, acting_user)
     if case.status not in (CaseStatus.DRAFT, CaseStatus.IN_PROGRESS, CaseStatus.RETURNED):
         raise Refusal("invalid_transition", "finished")
     decided = any(t.acted_by_id is not None and t.status in DECIDED for t in case.tasks)
@@ -679,15 +703,15 @@ def check_withdraw_case(case: Case, actor: Actor) -> None:
         raise Refusal("invalid_transition", "already_decided")
 
 
-def check_resubmit(case: Case, actor: Actor) -> None:
-    _check_applicant(case, actor)
+def check_resubmit(case: Case, acting_user: Actor) -> None:
+    _check_applicant(case, acting_user)
     if case.status != CaseStatus.RETURNED:
         raise Refusal("invalid_transition", "only_returned")
 
 
-def check_remind(case: Case, actor: Actor, *, last: datetime | None = None, now: datetime | None = None) -> None:
+def check_remind(case: Case, acting_user: Actor, *, last: datetime | None = None, now: datetime | None = None) -> None:
     """催办: the applicant, while the case is in progress, at most once every :data:`REMIND_INTERVAL`."""
-    _check_applicant(case, actor)
+    _check_applicant(case, acting_user)
     if case.status != CaseStatus.IN_PROGRESS:
         raise Refusal("invalid_transition", "not_in_progress")
     if last is not None and now is not None and now - last < REMIND_INTERVAL:
@@ -695,28 +719,28 @@ def check_remind(case: Case, actor: Actor, *, last: datetime | None = None, now:
         raise Refusal("rate_limited", n=minutes)
 
 
-def check_cc(case: Case, actor: Actor) -> None:
+def check_cc(case: Case, acting_user: Actor) -> None:
     """The applicant and anyone who holds (or held) a task of the case may CC."""
-    if case.applicant_id != actor.id and not any(t.assignee_id == actor.id for t in case.tasks):
+    if case.applicant_id != acting_user.id and not any(t.assignee_id == acting_user.id for t in case.tasks):
         raise Refusal("forbidden", "cc_not_involved")
 
 
-def check_edit_draft(case: Case, actor: Actor) -> None:
-    if case.applicant_id != actor.id:
+def check_edit_draft(case: Case, acting_user: Actor) -> None:
+    if case.applicant_id != acting_user.id:
         raise Refusal("forbidden", "draft_applicant_only")
     if case.status != CaseStatus.DRAFT:
         raise Refusal("invalid_transition", "only_draft_edit")
 
 
-def check_submit(case: Case, actor: Actor) -> None:
-    if case.applicant_id != actor.id:
+def check_submit(case: Case, acting_user: Actor) -> None:
+    if case.applicant_id != acting_user.id:
         raise Refusal("forbidden", "submit_applicant_only")
     if case.status != CaseStatus.DRAFT:
         raise Refusal("invalid_transition", "only_draft_submit")
 
 
-def _check_applicant(case: Case, actor: Actor) -> None:
-    if case.applicant_id != actor.id:
+def _check_applicant(case: Case, acting_user: Actor) -> None:
+    if case.applicant_id != acting_user.id:
         raise Refusal("forbidden", "applicant_only")
 
 
@@ -819,15 +843,16 @@ def capabilities(case: Case, viewer: Actor) -> Capabilities:
 
 # ---- the commands ----------------------------------------------------------------------------
 
-def submit(case: Case, plan: Mapping[str, Any], *, actor: Actor, variant: str | None, number: str,
+def submit(case: Case, plan: Mapping[str, Any], *, acting_user: Actor, variant: str | None, number: str,
            due_at: datetime | None, now: datetime, env: Env, deferred: Iterable[str] = ()) -> Outcome:
     """Put a draft in progress on the resolved ``plan`` (its preview, with ``steps``): the steps
     are made from it and the first that waits for people is started (or the case finishes).
     Events ``cases.case.submitted``, then the steps' own."""
-    check_submit(case, actor)
+    check_submit(case, acting_user)
     run = _Run(case, env, now)
     c = run.case
-    c.plan, c.variant, c.number, c.status = plan, variant, number, CaseStatus.IN_PROGRESS
+    transition(c, CaseStatus.IN_PROGRESS)
+    c.plan, c.variant, c.number = plan, variant, number
     c.submitted_at, c.due_at, c.updated_at = now, due_at, now
     _make_steps(run, plan)
     run.events.append(Event("cases.case.submitted", {"case_id": c.id, "number": number, "variant": variant,
@@ -843,7 +868,7 @@ def _make_steps(run: _Run, plan: Mapping[str, Any]) -> None:
                                    time_limit=spec.get("time_limit")))
 
 
-def decide(case: Case, task_id: int, decision: str, *, actor: Actor, now: datetime, env: Env,
+def decide(case: Case, task_id: int, decision: str, *, acting_user: Actor, now: datetime, env: Env,
            comment: str | None = None, to_step: Any = None) -> Outcome:
     """Approve, reject, return (to the applicant, or ``to_step``, an earlier step done), mark
     done or read. Event ``cases.task.decided``."""
@@ -852,20 +877,21 @@ def decide(case: Case, task_id: int, decision: str, *, actor: Actor, now: dateti
     run = _Run(case, env, now)
     c = run.case
     task = _task_or_refuse(c, task_id)
-    check_decision(c, task, actor, decision)
+    check_decision(c, task, acting_user, decision)
     target = None
     if decision == "return" and to_step is not None:
         target = _return_target(c, task, to_step)
     if decision in ("reject", "return") and task.kind == TaskKind.APPROVE and not comment:
         raise Refusal("invalid", "comment_required", field="comment")
     if task.assignee_id is None:
-        task.assignee_id = actor.id  # an administrator takes the waiting error task
-    run.claim(task, actor, status=RESULT_STATUS[decision], decision=decision, comment=comment)
+        task.assignee_id = acting_user.id  # an administrator takes the waiting error task
+    run.claim(task, acting_user, status=RESULT_STATUS[decision], decision=decision, comment=comment)
     if decision in ("approve", "done", "read"):
         run.after_positive(task)
     elif decision == "reject":
         run.cancel_open(N_("申请未获同意"))
-        c.status, c.finished_at, c.current_step = CaseStatus.REJECTED, now, None
+        transition(c, CaseStatus.REJECTED)
+        c.finished_at, c.current_step = now, None
         for step in c.ordered_steps():
             if step.status == StepStatus.ACTIVE:
                 step.status, step.finished_at = StepStatus.REJECTED, now
@@ -894,8 +920,8 @@ def _return(run: _Run, task: Task, target: Step | None) -> None:
     case.return_count += 1
     if target is None:
         run.cancel_open(N_("已退回申请人修改"))
-        case.status, case.returned_from_step, case.current_step = (CaseStatus.RETURNED,
-                                                                   current.index if current else None, None)
+        transition(case, CaseStatus.RETURNED)
+        case.returned_from_step, case.current_step = current.index if current else None, None
         if current is not None:
             current.status, current.finished_at = StepStatus.RETURNED, now
             current.progress = replace(current.progress, resume=Resume(task.branch, task.position))
@@ -909,14 +935,14 @@ def _return(run: _Run, task: Task, target: Step | None) -> None:
     run.advance(target.index)
 
 
-def withdraw_decision(case: Case, task_id: int, *, actor: Actor, now: datetime, env: Env) -> Outcome:
+def withdraw_decision(case: Case, task_id: int, *, acting_user: Actor, now: datetime, env: Env) -> Outcome:
     """Take back one's own decision while the next step has not acted: later steps go back to
     planned, their open tasks are cancelled, the lane's tasks the decision closed reopen and the
     decider gets a new task. Event ``cases.task.decision_withdrawn``."""
     run = _Run(case, env, now)
     c = run.case
     task = _task_or_refuse(c, task_id)
-    check_withdraw_decision(c, task, actor)
+    check_withdraw_decision(c, task, acting_user)
     run.bump()
     step = c.step(task.step_id)
     assert step is not None
@@ -928,7 +954,7 @@ def withdraw_decision(case: Case, task_id: int, *, actor: Actor, now: datetime, 
         if other.status == TaskStatus.CANCELLED and other.closed_by_task_id == task.id:
             other.status, other.note, other.decided_at, other.closed_by_task_id = OPEN, None, None, None
     task.status, task.note = TaskStatus.CANCELLED, N_("审批人撤回了此决定")
-    replacement = run.new_task(step, Person(actor.id, ""), kind=task.kind, branch=task.branch,
+    replacement = run.new_task(step, Person(acting_user.id, ""), kind=task.kind, branch=task.branch,
                                position=task.position, origin=task.origin, parent=task)
     if task.branch:
         step.progress = replace(step.progress,
@@ -939,27 +965,27 @@ def withdraw_decision(case: Case, task_id: int, *, actor: Actor, now: datetime, 
                        result=replacement)
 
 
-def _hand_on_check(case: Case, task: Task, actor: Actor, target: Person, refusal: str, *, adding: bool = False) -> None:
-    check_forward(case, task, actor)
-    if target.id in (actor.id, case.applicant_id):
+def _hand_on_check(case: Case, task: Task, acting_user: Actor, target: Person, refusal: str, *, adding: bool = False) -> None:
+    check_forward(case, task, acting_user)
+    if target.id in (acting_user.id, case.applicant_id):
         raise Refusal("self_approval", refusal, field="to")
     if adding and task.kind not in (TaskKind.APPROVE, TaskKind.HANDLE):
         raise Refusal("invalid", "cannot_add", field="task")
 
 
-def transfer(case: Case, task_id: int, target: Person, *, actor: Actor, now: datetime,
+def transfer(case: Case, task_id: int, target: Person, *, acting_user: Actor, now: datetime,
              comment: str | None = None) -> Outcome:
     """转办: ``target`` decides in the holder's place. Event ``cases.task.transferred``."""
     run = _Run(case, Env(), now)
     c = run.case
     task = _task_or_refuse(c, task_id)
-    _hand_on_check(c, task, actor, target, "transfer_self")
+    _hand_on_check(c, task, acting_user, target, "transfer_self")
     if task.assignee_id is None:
-        task.assignee_id = actor.id
-    run.claim(task, actor, status=TaskStatus.TRANSFERRED, decision="transfer", comment=comment)
+        task.assignee_id = acting_user.id
+    run.claim(task, acting_user, status=TaskStatus.TRANSFERRED, decision="transfer", comment=comment)
     new = run.new_task(c.step(task.step_id), target, kind=task.kind, branch=task.branch, position=task.position,
                        origin="transfer" if task.origin == "plan" else task.origin, parent=task,
-                       note=N_("由%(name)s转办", name=actor.name), due_at=task.due_at)
+                       note=N_("由%(name)s转办", name=acting_user.name), due_at=task.due_at)
     for other in c.tasks:
         if other.blocked_by_task_id == task.id and other.status == OPEN:
             other.blocked_by_task_id = new.id
@@ -967,16 +993,16 @@ def transfer(case: Case, task_id: int, target: Person, *, actor: Actor, now: dat
                        result=new)
 
 
-def consult(case: Case, task_id: int, target: Person, *, actor: Actor, now: datetime,
+def consult(case: Case, task_id: int, target: Person, *, acting_user: Actor, now: datetime,
             comment: str | None = None) -> Outcome:
     """征询意见: ask ``target``'s opinion; the task waits for it and comes back to its holder.
     Event ``cases.task.consulted``."""
     run = _Run(case, Env(), now)
     c = run.case
     task = _task_or_refuse(c, task_id)
-    _hand_on_check(c, task, actor, target, "consult_self")
+    _hand_on_check(c, task, acting_user, target, "consult_self")
     if task.assignee_id is None:
-        task.assignee_id = actor.id
+        task.assignee_id = acting_user.id
     run.bump()
     asked = run.new_task(c.step(task.step_id), target, kind=TaskKind.CONSULT, branch=task.branch, origin="consult",
                          parent=task, note=comment, due_at=task.due_at)
@@ -985,7 +1011,7 @@ def consult(case: Case, task_id: int, target: Person, *, actor: Actor, now: date
                        result=asked)
 
 
-def add_approver(case: Case, task_id: int, target: Person, *, actor: Actor, now: datetime, position: str,
+def add_approver(case: Case, task_id: int, target: Person, *, acting_user: Actor, now: datetime, position: str,
                  comment: str | None = None) -> Outcome:
     """加签: ``target`` approves before the holder (who then decides) or after the holder (before
     the step moves on). Event ``cases.task.approver_added``."""
@@ -994,9 +1020,9 @@ def add_approver(case: Case, task_id: int, target: Person, *, actor: Actor, now:
     run = _Run(case, Env(), now)
     c = run.case
     task = _task_or_refuse(c, task_id)
-    _hand_on_check(c, task, actor, target, "add_self", adding=True)
+    _hand_on_check(c, task, acting_user, target, "add_self", adding=True)
     if task.assignee_id is None:
-        task.assignee_id = actor.id
+        task.assignee_id = acting_user.id
     run.bump()
     added = run.new_task(c.step(task.step_id), target, kind=task.kind, branch=task.branch, position=task.position,
                          origin=f"added_{position}", parent=task, note=comment, due_at=task.due_at)
@@ -1008,13 +1034,13 @@ def add_approver(case: Case, task_id: int, target: Person, *, actor: Actor, now:
                                                       "added_task": added.id}, result=added)
 
 
-def remove_approver(case: Case, task_id: int, *, actor: Actor, now: datetime, env: Env) -> Outcome:
+def remove_approver(case: Case, task_id: int, *, acting_user: Actor, now: datetime, env: Env) -> Outcome:
     """减签: the holder removes an approver they added, before that person decided. Event
     ``cases.task.approver_removed``."""
     run = _Run(case, env, now)
     c = run.case
     added = _task_or_refuse(c, task_id)
-    check_remove_approver(c, added, actor)
+    check_remove_approver(c, added, acting_user)
     parent = c.task(added.parent_task_id)
     assert parent is not None
     run.bump()
@@ -1027,32 +1053,34 @@ def remove_approver(case: Case, task_id: int, *, actor: Actor, now: datetime, en
     return run.outcome("cases.task.approver_removed", {"task_id": added.id}, result=added)
 
 
-def withdraw_case(case: Case, *, actor: Actor, now: datetime, reason: str | None = None) -> Outcome:
+def withdraw_case(case: Case, *, acting_user: Actor, now: datetime, reason: str | None = None) -> Outcome:
     """The applicant withdraws before anyone decided. Event ``cases.case.withdrawn``."""
     run = _Run(case, Env(), now)
     c = run.case
-    check_withdraw_case(c, actor)
+    check_withdraw_case(c, acting_user)
     run.bump()
     run.cancel_open(N_("申请人已撤回"), keep_obligations=False)
-    c.status, c.finished_at, c.current_step = CaseStatus.WITHDRAWN, now, None
+    transition(c, CaseStatus.WITHDRAWN)
+    c.finished_at, c.current_step = now, None
     for step in c.ordered_steps():
         if step.status in (StepStatus.ACTIVE, StepStatus.PLANNED):
             step.status = StepStatus.CANCELLED
     return run.outcome("cases.case.withdrawn", {"reason": reason})
 
 
-def resubmit(case: Case, form: Mapping[str, Any], *, title: str, actor: Actor, now: datetime, env: Env,
+def resubmit(case: Case, form: Mapping[str, Any], *, title: str, acting_user: Actor, now: datetime, env: Env,
              matter_restarts: bool, resolve: Callable[[], tuple[Mapping[str, Any], str | None, Mapping[str, Person]]],
              revision: int, changed: Iterable[str]) -> Outcome:
     """A returned case goes on with an amended form: back to the step that returned it, or from
     the start on a freshly resolved plan (the matter says ``resubmit: restart``, or the case was
     returned from nowhere). ``resolve`` gives the fresh plan, its variant and the people it names.
     Events ``cases.case.plan_changed`` (restart), ``cases.case.resubmitted``, then the steps'."""
-    check_resubmit(case, actor)
+    check_resubmit(case, acting_user)
     run = _Run(case, env, now)
     c = run.case
     run.bump()
-    c.form, c.title, c.status = dict(form), title, CaseStatus.IN_PROGRESS
+    transition(c, CaseStatus.IN_PROGRESS)
+    c.form, c.title = dict(form), title
     restart = matter_restarts or c.returned_from_step is None
     if restart:
         plan, variant, people = resolve()

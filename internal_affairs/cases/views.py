@@ -462,9 +462,8 @@ def _render_case(case: Case, *, errors: dict[str, str] | None = None, values: di
         task = tasks.get(mine["id"])
         if task is None or task["kind"] == "obligation":
             continue
-        step = step_of.get(task["id"])
-        earlier = [s for s in data["steps"] if step and s["index"] < step["index"] and s["status"] == "done"]
-        panels.append({"task": task, "step": step, "blocked": mine["blocked"], "return_to": earlier})
+        earlier = [{"name": name} for name in data["capabilities"]["return_to"].get(str(task["id"]), ())]
+        panels.append({"task": task, "step": step_of.get(task["id"]), "blocked": mine["blocked"], "return_to": earlier})
     materials = {m.code: m for m in definition.materials}
     returned_by = next((t for s in reversed(data["steps"]) for t in reversed(s["tasks"])
                         if t["decision"] == "return"), None)

@@ -2,7 +2,7 @@
 command made written back, with public SQLAlchemy only.
 
 :func:`to_state` turns a loaded case, its steps and its tasks into the engine's plain state.
-:func:`apply_outcome` compares the state a command returned with the one it was given and writes
+:func:`write_changes` compares the state a command returned with the one it was given and writes
 the difference: the case's row first, with ``UPDATE … WHERE id = :id AND version = <read>`` (a
 row count of 0 means another action moved the case on since it was read: nothing is written and
 :class:`StaleStateError` (409) is raised), then the changed steps and tasks with one Core UPDATE
@@ -18,18 +18,17 @@ from __future__ import annotations
 
 from enum import Enum
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import bindparam, inspect, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..audit.actions import record_event
 from ..errors import StaleStateError
 from ..extensions import db
 from . import engine
 from .models import Case, CaseStep, Task
 
-__all__ = ["to_state", "apply_outcome"]
+__all__ = ["to_state", "write_changes", "resolve_ids"]
 
 CASE_FIELDS = ("status", "form", "plan", "title", "number", "variant", "current_step", "returned_from_step",
                "return_count", "submitted_at", "due_at", "finished_at", "updated_at", "version")
@@ -99,18 +98,20 @@ def _update_case(keys: frozenset[str]):
             .values({key: bindparam(key) for key in sorted(keys)}))
 
 
-def _resolve(value: Any, ids: dict[int, int]) -> Any:
+def resolve_ids(data: Mapping[str, Any], ids: Mapping[int, int]) -> dict[str, Any]:
+    """``data`` (an engine event's) with the new rows' engine ids replaced by their ids."""
+    return {k: _resolve(v, ids) if k != "case_id" else v for k, v in data.items()}
+
+
+def _resolve(value: Any, ids: Mapping[int, int]) -> Any:
     return ids.get(value, value) if isinstance(value, int) and not isinstance(value, bool) and value < 0 else value
 
 
-def apply_outcome(case: Case, before: engine.Case, outcome: engine.Outcome, *, acting_user: Any,
-                  now: Any) -> dict[int, int]:
-    """Write what ``outcome`` changed of ``case`` (read as ``before``) and record its events, in
-    order, as ``acting_user`` (the system's own for ``by_system`` events). Returns the ids the new
-    steps and tasks got, by their engine ids. Raises :class:`StaleStateError` when the case
-    changed since it was read."""
+def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[int, int]:
+    """Write what changed of ``case`` from ``before`` (as it was read) to ``after`` (as an engine
+    command left it). Returns the ids the new steps and tasks got, by their engine ids (see
+    :func:`resolve_ids`). Raises :class:`StaleStateError` when the case changed since it was read."""
     session = db.session()
-    after = outcome.case
     ids: dict[int, int] = {}
     changed = _changes(before, after, CASE_FIELDS)
     if changed:
@@ -175,8 +176,4 @@ def apply_outcome(case: Case, before: engine.Case, outcome: engine.Outcome, *, a
         set_committed_value(case, "steps", sorted(list(case.steps) + step_rows, key=lambda s: s.index))
     if task_rows:
         set_committed_value(case, "tasks", list(case.tasks) + task_rows)
-    for event in outcome.events:
-        data = {k: _resolve(v, ids) if k != "case_id" else v for k, v in event.data.items()}
-        record_event(event.action, actor=None if event.by_system else acting_user, object_type="case",
-                     object_id=after.number or case.id, data=data, now=now)
     return ids

@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select, text
 from internal_affairs.cases import actions, engine
 from internal_affairs.cases.access import lock_case_of_task
 from internal_affairs.cases.models import OPEN_TASK, Case, CaseStep, Task
-from internal_affairs.cases.writes import apply_outcome, to_state
+from internal_affairs.cases.writes import to_state, write_changes
 from internal_affairs.clock import utcnow
 from internal_affairs.errors import StaleStateError
 from internal_affairs.extensions import db
@@ -128,13 +128,13 @@ def test_a_case_changed_since_it_was_read_is_refused_before_anything_is_written(
         before = to_state(case)
         people = {p.uid: engine.Person(p.id, p.uid, p.name, p.active) for p in db.session.execute(
             select(Person).where(Person.uid.in_(engine.uids_named(before)))).scalars()}
-        outcome = engine.decide(before, task_id, "approve", actor=engine.Actor(leader.id, leader.name), now=utcnow(),
+        outcome = engine.decide(before, task_id, "approve", acting_user=engine.Actor(leader.id, leader.name), now=utcnow(),
                                 env=engine.Env(people=people), comment="同意")
         assert len([t for t in outcome.case.tasks if t.id < 0]) == 1, "the next in the chain gets a task"
         # another writer moved the case on after this session read it
         db.session.execute(text('UPDATE "case" SET version = version + 1 WHERE id = :id'), {"id": case.id})
         with pytest.raises(StaleStateError) as refused:
-            apply_outcome(case, before, outcome, acting_user=leader, now=utcnow())
+            write_changes(case, before, outcome.case)
         assert refused.value.http_status == 409
         status = db.session.connection().execute(text("SELECT status FROM task WHERE id = :id"), {"id": task_id})
         assert status.scalar_one() == OPEN_TASK, "the task was not written"

@@ -46,7 +46,7 @@ class Clock:
 def submitted(*steps: dict, obligations=()) -> engine.Case:
     """A case submitted on ``steps``, its new ids made positive as the database would."""
     env = Env(people=PEOPLE, deadlines=Clock(), obligations=lambda: obligations)
-    out = engine.submit(draft(), {"steps": list(steps)}, actor=actor(APPLICANT), variant=None, number="N-1",
+    out = engine.submit(draft(), {"steps": list(steps)}, acting_user=actor(APPLICANT), variant=None, number="N-1",
                         due_at=None, now=T0, env=env)
     return _persist(out.case)
 
@@ -76,7 +76,7 @@ def open_of(case: engine.Case, p: Person) -> engine.Task:
 
 
 def decide(case, p, decision="approve", comment="意见", **kw) -> engine.Case:
-    return _persist(engine.decide(case, open_of(case, p).id, decision, actor=actor(p), now=T0, env=env(), comment=comment,
+    return _persist(engine.decide(case, open_of(case, p).id, decision, acting_user=actor(p), now=T0, env=env(), comment=comment,
                                   **kw).case)
 
 
@@ -94,7 +94,7 @@ def test_the_engine_imports_no_flask_and_no_database():
 def test_a_command_leaves_the_case_it_was_given_as_it_was():
     case = submitted(step("领导", "serial", "a", "b"))
     before = repr(case)
-    engine.decide(case, open_of(case, A).id, "approve", actor=actor(A), now=T0, env=env())
+    engine.decide(case, open_of(case, A).id, "approve", acting_user=actor(A), now=T0, env=env())
     assert repr(case) == before
 
 
@@ -111,7 +111,7 @@ def test_a_serial_lane_goes_person_by_person_and_then_the_next_step():
 
 def test_an_any_lane_is_finished_by_one_and_the_others_are_cancelled():
     case = submitted(step("会商", "any", "a", "b", "c"))
-    out = engine.decide(case, open_of(case, B).id, "approve", actor=actor(B), now=T0, env=env())
+    out = engine.decide(case, open_of(case, B).id, "approve", acting_user=actor(B), now=T0, env=env())
     cancelled = [t for t in out.case.tasks if t.status == TaskStatus.CANCELLED]
     assert {t.assignee_id for t in cancelled} == {A.id, C.id}
     assert all(t.closed_by_task_id == open_of(case, B).id and t.note == "已由他人处理" for t in cancelled)
@@ -155,24 +155,24 @@ def test_a_step_naming_only_the_applicant_waits_for_an_administrator_other_than_
     task = case.tasks[0]
     assert task.kind == "error" and task.assignee_id is None and task.note == "申请人不能审批自己的申请。"
     with pytest.raises(Refusal) as refused:
-        engine.decide(case, task.id, "done", actor=actor(APPLICANT, admin=True), now=T0, env=env())
+        engine.decide(case, task.id, "done", acting_user=actor(APPLICANT, admin=True), now=T0, env=env())
     assert refused.value.code == "own_case"
     with pytest.raises(Refusal) as refused:
-        engine.decide(case, task.id, "done", actor=actor(A), now=T0, env=env())
+        engine.decide(case, task.id, "done", acting_user=actor(A), now=T0, env=env())
     assert refused.value.code == "not_your_task"
-    out = engine.decide(case, task.id, "done", actor=actor(A, admin=True), now=T0, env=env())
+    out = engine.decide(case, task.id, "done", acting_user=actor(A, admin=True), now=T0, env=env())
     assert out.case.tasks[0].assignee_id == A.id and out.case.status == CaseStatus.APPROVED
 
 
 def test_obligations_keep_the_case_approved_until_done():
     ob = engine.Obligation("back", "销假", "start_date", 2)
     case = submitted(step("领导", "any", "a"), obligations=(ob,))
-    out = engine.decide(case, open_of(case, A).id, "approve", actor=actor(A), now=T0, env=env((ob,)))
+    out = engine.decide(case, open_of(case, A).id, "approve", acting_user=actor(A), now=T0, env=env((ob,)))
     case = _persist(out.case)
     assert case.status == CaseStatus.APPROVED and case.finished_at is None
     duty = open_of(case, APPLICANT)
     assert duty.kind == "obligation" and duty.obligation_code == "back" and duty.due_at == datetime(2026, 12, 9)
-    out = engine.decide(case, duty.id, "done", actor=actor(APPLICANT), now=T0, env=env((ob,)))
+    out = engine.decide(case, duty.id, "done", acting_user=actor(APPLICANT), now=T0, env=env((ob,)))
     assert out.case.status == CaseStatus.COMPLETED
     assert [e.action for e in out.events] == ["cases.case.completed", "cases.task.decided"]
 
@@ -193,7 +193,7 @@ def test_return_to_the_applicant_then_resubmit_resumes_where_it_was():
     case = decide(case, B, "return")
     assert case.status == CaseStatus.RETURNED and case.return_count == 1 and case.returned_from_step == 0
     assert case.ordered_steps()[0].progress.resume == engine.Resume(None, 1)
-    out = engine.resubmit(case, case.form, title="t", actor=actor(APPLICANT), now=T0, env=env(),
+    out = engine.resubmit(case, case.form, title="t", acting_user=actor(APPLICANT), now=T0, env=env(),
                           matter_restarts=False, resolve=lambda: pytest.fail("no restart"), revision=1, changed=[])
     case = _persist(out.case)
     assert [e.action for e in out.events] == ["cases.case.resubmitted"]
@@ -204,7 +204,7 @@ def test_return_to_the_applicant_then_resubmit_resumes_where_it_was():
 def test_resubmit_restart_supersedes_the_steps_and_plans_again():
     case = submitted(step("领导", "any", "a"))
     case = decide(case, A, "return")
-    out = engine.resubmit(case, case.form, title="t", actor=actor(APPLICANT), now=T0, env=env(), matter_restarts=True,
+    out = engine.resubmit(case, case.form, title="t", acting_user=actor(APPLICANT), now=T0, env=env(), matter_restarts=True,
                           resolve=lambda: ({"steps": [step("新", "any", "c")]}, "v2", {}), revision=1, changed=["x"])
     case = _persist(out.case)
     assert [e.action for e in out.events] == ["cases.case.plan_changed", "cases.case.resubmitted"]
@@ -227,29 +227,29 @@ def test_withdraw_a_decision_reopens_the_lane_until_the_next_step_acts():
     case = submitted(step("会商", "any", "a", "b"), step("人事", "any", "c"))
     decided = open_of(case, A).id
     case = decide(case, A)
-    out = engine.withdraw_decision(case, decided, actor=actor(A), now=T0, env=env())
+    out = engine.withdraw_decision(case, decided, acting_user=actor(A), now=T0, env=env())
     new = _persist(out.case)
     assert {t.assignee_id for t in new.tasks if t.status == "pending"} == {A.id, B.id}
     assert new.ordered_steps()[1].status == StepStatus.PLANNED and new.current_step == 0
     case = decide(case, C)
     with pytest.raises(Refusal) as refused:
-        engine.withdraw_decision(case, decided, actor=actor(A), now=T0, env=env())
+        engine.withdraw_decision(case, decided, acting_user=actor(A), now=T0, env=env())
     assert (refused.value.code, refused.value.reason) == ("invalid_transition", "finished")
 
 
 def test_consult_and_add_before_block_the_holder_until_answered():
     case = submitted(step("领导", "any", "a"))
     task = open_of(case, A)
-    case = _persist(engine.consult(case, task.id, B, actor=actor(A), now=T0, comment="?").case)
+    case = _persist(engine.consult(case, task.id, B, acting_user=actor(A), now=T0, comment="?").case)
     assert case.task(task.id).blocked_by_task_id == open_of(case, B).id
     with pytest.raises(Refusal) as refused:
         decide(case, A)
     assert refused.value.code == "blocked"
     case = decide(case, B, "done")
     assert case.task(task.id).blocked_by_task_id is None and case.status == CaseStatus.IN_PROGRESS
-    case = _persist(engine.add_approver(case, task.id, C, actor=actor(A), now=T0, position="before").case)
+    case = _persist(engine.add_approver(case, task.id, C, acting_user=actor(A), now=T0, position="before").case)
     added = open_of(case, C)
-    case = _persist(engine.remove_approver(case, added.id, actor=actor(A), now=T0, env=env()).case)
+    case = _persist(engine.remove_approver(case, added.id, acting_user=actor(A), now=T0, env=env()).case)
     assert case.task(added.id).status == TaskStatus.CANCELLED and case.task(task.id).blocked_by_task_id is None
     case = decide(case, A)
     assert case.status == CaseStatus.APPROVED
@@ -258,10 +258,10 @@ def test_consult_and_add_before_block_the_holder_until_answered():
 def test_add_after_runs_after_the_holder_and_transfer_hands_the_task_on():
     case = submitted(step("领导", "any", "a"))
     task = open_of(case, A)
-    case = _persist(engine.add_approver(case, task.id, B, actor=actor(A), now=T0, position="after").case)
+    case = _persist(engine.add_approver(case, task.id, B, acting_user=actor(A), now=T0, position="after").case)
     case = decide(case, A)
     assert case.status == CaseStatus.IN_PROGRESS and open_of(case, B).blocked_by_task_id is None
-    case = _persist(engine.transfer(case, open_of(case, B).id, C, actor=actor(B), now=T0).case)
+    case = _persist(engine.transfer(case, open_of(case, B).id, C, acting_user=actor(B), now=T0).case)
     assert open_of(case, C).origin == "added_after" and open_of(case, C).note == "由乙转办"
     case = decide(case, C)
     assert case.status == CaseStatus.APPROVED
@@ -272,7 +272,7 @@ def test_nobody_hands_a_task_to_themselves_or_the_applicant(target):
     case = submitted(step("领导", "any", "a"))
     for command in (engine.transfer, engine.consult):
         with pytest.raises(Refusal) as refused:
-            command(case, open_of(case, A).id, target, actor=actor(A), now=T0)
+            command(case, open_of(case, A).id, target, acting_user=actor(A), now=T0)
         assert refused.value.code == "self_approval"
 
 
@@ -291,12 +291,12 @@ def _in_state(status: str) -> engine.Case:
     if status == "approved":
         ob = engine.Obligation("back", "销假", None, 1)
         case = decide(case, A)
-        return _persist(engine.decide(case, open_of(case, B).id, "approve", actor=actor(B), now=T0,
+        return _persist(engine.decide(case, open_of(case, B).id, "approve", acting_user=actor(B), now=T0,
                                       env=env((ob,))).case)
     if status == "completed":
         return decide(submitted(step("办理", "any", "a", kind="handle")), A, "done")
     if status == "withdrawn":
-        return _persist(engine.withdraw_case(case, actor=actor(APPLICANT), now=T0).case)
+        return _persist(engine.withdraw_case(case, acting_user=actor(APPLICANT), now=T0).case)
     raise AssertionError(status)
 
 
@@ -306,13 +306,13 @@ def _first_open(case):
 
 COMMANDS = {
     "approve": lambda c: engine.decide(c, _first_open(c).id if _first_open(c) else 999, "approve",
-                                       actor=actor(A), now=T0, env=env()),
-    "withdraw_case": lambda c: engine.withdraw_case(c, actor=actor(APPLICANT), now=T0),
-    "resubmit": lambda c: engine.resubmit(c, c.form, title="t", actor=actor(APPLICANT), now=T0, env=env(),
+                                       acting_user=actor(A), now=T0, env=env()),
+    "withdraw_case": lambda c: engine.withdraw_case(c, acting_user=actor(APPLICANT), now=T0),
+    "resubmit": lambda c: engine.resubmit(c, c.form, title="t", acting_user=actor(APPLICANT), now=T0, env=env(),
                                           matter_restarts=False, resolve=lambda: ({"steps": []}, None, {}),
                                           revision=1, changed=[]),
     "remind": lambda c: engine.check_remind(c, actor(APPLICANT)),
-    "submit": lambda c: engine.submit(c, {"steps": [step("领导", "any", "a")]}, actor=actor(APPLICANT), variant=None,
+    "submit": lambda c: engine.submit(c, {"steps": [step("领导", "any", "a")]}, acting_user=actor(APPLICANT), variant=None,
                                       number="N", due_at=None, now=T0, env=env()),
 }
 ALLOWED_IN = {
@@ -363,3 +363,15 @@ def test_capabilities_of_a_decider_name_the_decision_they_may_withdraw():
     assert engine.capabilities(case, actor(B)).return_to == {open_of(case, B).id: ("领导",)}
     case = decide(case, B)
     assert engine.capabilities(case, actor(A)).withdraw_decision == set()
+
+
+@pytest.mark.parametrize("status", STATES)
+def test_a_case_moves_only_along_the_transitions_table(status):
+    for target in engine.CaseStatus:
+        case = _in_state(status)
+        if target in engine.CASE_TRANSITIONS[case.status]:
+            engine.transition(case, target)
+            assert case.status == target
+        else:
+            with pytest.raises(Refusal):
+                engine.transition(case, target)
