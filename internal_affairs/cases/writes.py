@@ -7,7 +7,8 @@ the difference: the case's row first, with ``UPDATE … WHERE id = :id AND versi
 row count of 0 means another action moved the case on since it was read: nothing is written and
 :class:`StaleStateError` (409) is raised), then the changed steps and tasks with one Core UPDATE
 per table and set of columns (several rows go as one executemany), and the new steps and tasks
-through the session (one INSERT … RETURNING each, their column defaults applied as usual). Task
+with one ORM bulk INSERT … RETURNING each (their column defaults applied as in any INSERT), which
+gives them back as loaded objects. Task
 rows are not guarded by their own ``version``: a task changes only together with its case's
 guarded version bump, in the same transaction, under the case's row lock. The loaded objects are
 then told what the database now holds (:func:`set_committed_value`), so the case document built
@@ -20,7 +21,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import bindparam, inspect, update
+from sqlalchemy import bindparam, insert, inspect, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import StaleStateError
@@ -103,6 +104,12 @@ def resolve_ids(data: Mapping[str, Any], ids: Mapping[int, int]) -> dict[str, An
     return {k: _resolve(v, ids) if k != "case_id" else v for k, v in data.items()}
 
 
+_INSERT_STEPS = insert(CaseStep).returning(CaseStep, sort_by_parameter_order=True)
+_INSERT_TASKS = insert(Task).returning(Task, sort_by_parameter_order=True)
+"""ORM bulk INSERTs: one statement for all the new rows, which come back as loaded objects (the
+columns' defaults applied as in any INSERT), without the unit of work's bookkeeping."""
+
+
 def _resolve(value: Any, ids: Mapping[int, int]) -> Any:
     return ids.get(value, value) if isinstance(value, int) and not isinstance(value, bool) and value < 0 else value
 
@@ -137,23 +144,21 @@ def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[i
     new_steps = [s for s in after.steps if s.id < 0]
     step_rows: list[CaseStep] = []
     if new_steps:
-        step_rows = [CaseStep(case_id=case.id, **{k: _stored(k, getattr(s, k)) for k in STEP_FIELDS})
-                     for s in new_steps]
-        session.add_all(step_rows)
-        session.flush()
+        step_rows = list(session.scalars(_INSERT_STEPS, [
+            {"case_id": case.id} | {k: _stored(k, getattr(s, k)) for k in STEP_FIELDS} for s in new_steps]))
         ids.update({s.id: row.id for s, row in zip(new_steps, step_rows)})
     new_tasks = [t for t in after.tasks if t.id < 0]
     task_rows: list[Task] = []
     if new_tasks:
+        params = []
         for t in new_tasks:
             values = {k: _stored(k, getattr(t, k)) for k in TASK_FIELDS}
             for ref in _TASK_REFS:
                 if isinstance(values[ref], int) and values[ref] < 0 and values[ref] not in ids:
                     raise AssertionError("a new task refers to a newer one")  # the engine never does
                 values[ref] = _resolve(values[ref], ids)
-            task_rows.append(Task(**values))
-        session.add_all(task_rows)
-        session.flush()
+            params.append(values)
+        task_rows = list(session.scalars(_INSERT_TASKS, params))
         ids.update({t.id: row.id for t, row in zip(new_tasks, task_rows)})
     rows_by_task = {t.id: t for t in case.tasks}
     task_updates: dict[frozenset[str], list[dict[str, Any]]] = {}
