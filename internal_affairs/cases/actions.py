@@ -302,7 +302,7 @@ def do_create_case(matter_code: Any, form: Any, *, applicant: Person, now: datet
     loaded = get_matter(matter_code)
     cleaned = check_form(loaded.definition, form if form is not None else {})
     case = Case(agency_id=applicant.agency_id, matter_type_id=loaded.type.id, matter_version_id=loaded.version.id,
-                applicant_id=applicant.id, status="draft", title=_title(loaded.definition, applicant, cleaned),
+                applicant_id=applicant.id, status=engine.CaseStatus.DRAFT.value, title=_title(loaded.definition, applicant, cleaned),
                 form=cleaned, plan={}, created_at=now, updated_at=now, version=1, return_count=0, steps=[], tasks=[])
     db.session.add(case)
     _event("cases.case.created", case, applicant, now, matter=loaded.type.code, version=loaded.version.version)
@@ -589,7 +589,7 @@ def do_remind(case: Case, *, acting_user: Person, now: datetime) -> list[Task]:
     _run(engine.check_remind, state, _actor(acting_user))
     last = db.session.execute(select(func.max(Reminder.created_at)).where(Reminder.case_id == case.id)).scalar()
     _run(engine.check_remind, state, _actor(acting_user), last=last, now=now)
-    open_tasks = [t for t in case.tasks if t.status == OPEN_TASK and t.kind != "obligation"]
+    open_tasks = [t for t in case.tasks if t.status == OPEN_TASK and t.kind != engine.TaskKind.OBLIGATION]
     for task in open_tasks:
         db.session.add(Reminder(case_id=case.id, task_id=task.id, by_id=acting_user.id, created_at=now))
     _event("cases.case.reminded", case, acting_user, now, tasks=[t.id for t in open_tasks])

@@ -17,14 +17,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..matters.models import MatterType, MatterVersion
 from ..org.models import Agency, Person
+from .engine import CaseStatus, TaskStatus
 
 __all__ = ["CASE_STATUSES", "TASK_STATUSES", "OPEN_TASK", "CaseCounter", "Case", "CaseStep", "Task",
            "CaseRevision", "CaseCC", "Reminder", "Attachment", "CaseMaterial"]
 
-CASE_STATUSES = ("draft", "in_progress", "approved", "rejected", "completed", "returned", "withdrawn")
-TASK_STATUSES = ("pending", "approved", "rejected", "returned", "transferred", "skipped", "cancelled",
-                 "done", "read")
-OPEN_TASK = "pending"
+CASE_STATUSES = tuple(s.value for s in CaseStatus)
+TASK_STATUSES = tuple(s.value for s in TaskStatus)
+OPEN_TASK = TaskStatus.PENDING.value
 
 
 class CaseCounter(db.Model):
