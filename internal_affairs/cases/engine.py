@@ -790,7 +790,9 @@ class Capabilities:
 
 
 UPLOAD_STATUSES = (CaseStatus.DRAFT, CaseStatus.IN_PROGRESS, CaseStatus.RETURNED)
+"""The applicant adds files while the case is open to them (``cases/attachments.py`` enforces it)."""
 WITHDRAW_ATTACHMENT_STATUSES = (CaseStatus.DRAFT, CaseStatus.RETURNED)
+"""The applicant takes a file back while they hold the case."""
 
 
 def capabilities(case: Case, viewer: Actor) -> Capabilities:
