@@ -89,7 +89,7 @@ class Engine:
         task = self.rng.choice(tasks)  # an ``any`` step: one of its holders acts
         decision = decision or {"approve": "approve", "handle": "done", "read": "read"}.get(task.kind, "done")
         self.calls += 1
-        self.actions.do_decide(task.id, decision, actor=self.person(task.assignee_id), roles=set(), now=now,
+        self.actions.do_decide(task.id, decision, acting_user=self.person(task.assignee_id), roles=set(), now=now,
                                comment=COMMENTS[decision])
         return True
 
@@ -115,7 +115,7 @@ class Engine:
                 self.decide(case_id, later)
         elif outcome == "withdrawn":
             self.calls += 1
-            self.actions.do_withdraw_case(case, actor=self.person(applicant_id), now=later, reason="计划有变")
+            self.actions.do_withdraw_case(case, acting_user=self.person(applicant_id), now=later, reason="计划有变")
         elif outcome in ("rejected", "returned", "resubmitted"):
             tasks = [t for t in self.open_tasks(case_id) if t.kind == "approve"]
             if not tasks:  # the first step approved itself (秒批): nobody to reject or return
@@ -124,7 +124,7 @@ class Engine:
             else:
                 decision = "reject" if outcome == "rejected" else "return"
                 self.calls += 1
-                self.actions.do_decide(tasks[0].id, decision, actor=self.person(tasks[0].assignee_id), roles=set(),
+                self.actions.do_decide(tasks[0].id, decision, acting_user=self.person(tasks[0].assignee_id), roles=set(),
                                        now=later, comment=COMMENTS[decision])
                 if outcome == "resubmitted":
                     later += timedelta(hours=self.rng.uniform(1, 30))
@@ -134,7 +134,7 @@ class Engine:
                     case = self.db.session.get(Case, case_id)
                     key = "purpose" if "purpose" in case.form else "reason"
                     self.actions.do_resubmit(case, dict(case.form, **{key: case.form.get(key, "") + "（已补充说明）"}),
-                                             actor=self.person(applicant_id), now=later)
+                                             acting_user=self.person(applicant_id), now=later)
                     self.run(case_id, later)
         self.db.session.expunge_all()
         return case_id

@@ -58,7 +58,7 @@ def update_draft(case_id: int):
     if not isinstance(data.get("form"), dict):
         raise ValidationError(fields={"form": _("表单必须是对象。")})
     case = access_case(case_id, user, current_roles())
-    return _case_response(actions.do_update_draft(case, data["form"], actor=user, now=utcnow()), user)
+    return _case_response(actions.do_update_draft(case, data["form"], acting_user=user, now=utcnow()), user)
 
 
 @routes.post("/cases/<int:case_id>/submit")
@@ -78,7 +78,7 @@ def withdraw_case(case_id: int):
     data = json_body() if request.get_data() else {}
     _only(data, {"comment", "reason"})
     case = access_case(case_id, user, current_roles())
-    return _case_response(actions.do_withdraw_case(case, actor=user, now=utcnow(),
+    return _case_response(actions.do_withdraw_case(case, acting_user=user, now=utcnow(),
                                                    reason=data.get("reason") or data.get("comment")), user)
 
 
@@ -91,7 +91,7 @@ def resubmit_case(case_id: int):
     if form is not None and not isinstance(form, dict):
         raise ValidationError(fields={"form": _("表单必须是对象。")})
     case = access_case(case_id, user, current_roles())
-    return _case_response(actions.do_resubmit(case, form, actor=user, now=utcnow(),
+    return _case_response(actions.do_resubmit(case, form, acting_user=user, now=utcnow(),
                                               system_admins=system_admins()), user)
 
 
@@ -99,7 +99,7 @@ def resubmit_case(case_id: int):
 def remind_case(case_id: int):
     user = require_user()
     case = access_case(case_id, user, current_roles())
-    actions.do_remind(case, actor=user, now=utcnow())
+    actions.do_remind(case, acting_user=user, now=utcnow())
     return _case_response(case, user)
 
 
@@ -109,7 +109,7 @@ def cc_case(case_id: int):
     data = json_body()
     _only(data, {"to"})
     case = access_case(case_id, user, current_roles())
-    return _case_response(actions.do_cc(case, data.get("to"), actor=user, now=utcnow()), user)
+    return _case_response(actions.do_cc(case, data.get("to"), acting_user=user, now=utcnow()), user)
 
 
 @routes.post("/tasks/<int:task_id>/decision")
@@ -117,8 +117,9 @@ def decide(task_id: int):
     user = require_user()
     data = json_body()
     _only(data, {"decision", "comment", "to_step"})
-    return jsonify(actions.do_decide(task_id, data.get("decision"), actor=user, roles=current_roles(), now=utcnow(),
-                                     comment=data.get("comment"), to_step=data.get("to_step"), describe=True))
+    case = actions.do_decide(task_id, data.get("decision"), acting_user=user, roles=current_roles(), now=utcnow(),
+                             comment=data.get("comment"), to_step=data.get("to_step"))
+    return _case_response(case, user)
 
 
 def _task_action(task_id: int, action, extra: set[str] = frozenset(), **kwargs):
@@ -126,8 +127,9 @@ def _task_action(task_id: int, action, extra: set[str] = frozenset(), **kwargs):
     data = json_body()
     _only(data, {"to", "comment"} | set(extra))
     params = {k: data[k] for k in extra if k in data}
-    return jsonify(action(task_id, data.get("to"), actor=user, roles=current_roles(), now=utcnow(),
-                          comment=data.get("comment"), describe=True, **params, **kwargs))
+    case = action(task_id, data.get("to"), acting_user=user, roles=current_roles(), now=utcnow(),
+                  comment=data.get("comment"), **params, **kwargs)
+    return _case_response(case, user)
 
 
 @routes.post("/tasks/<int:task_id>/transfer")
@@ -148,14 +150,15 @@ def add_approver(task_id: int):
 @routes.post("/tasks/<int:task_id>/remove-approver")
 def remove_approver(task_id: int):
     user = require_user()
-    return jsonify(actions.do_remove_approver(task_id, actor=user, roles=current_roles(), now=utcnow(), describe=True))
+    case = actions.do_remove_approver(task_id, acting_user=user, roles=current_roles(), now=utcnow())
+    return _case_response(case, user)
 
 
 @routes.post("/tasks/<int:task_id>/withdraw-decision")
 def withdraw_decision(task_id: int):
     user = require_user()
-    return jsonify(actions.do_withdraw_decision(task_id, actor=user, roles=current_roles(), now=utcnow(),
-                                                describe=True))
+    case = actions.do_withdraw_decision(task_id, acting_user=user, roles=current_roles(), now=utcnow())
+    return _case_response(case, user)
 
 
 @routes.post("/tasks/batch-decision")
@@ -163,7 +166,7 @@ def batch_decision():
     user = require_user()
     data = json_body()
     _only(data, {"task_ids", "decision", "comment"})
-    results = actions.do_batch_decision(data.get("task_ids"), data.get("decision"), actor=user,
+    results = actions.do_batch_decision(data.get("task_ids"), data.get("decision"), acting_user=user,
                                         roles=current_roles(), now=utcnow(), comment=data.get("comment"))
     return jsonify({"results": results})
 

@@ -17,14 +17,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..matters.models import MatterType, MatterVersion
 from ..org.models import Agency, Person
+from .engine import CaseStatus, TaskStatus
 
 __all__ = ["CASE_STATUSES", "TASK_STATUSES", "OPEN_TASK", "CaseCounter", "Case", "CaseStep", "Task",
            "CaseRevision", "CaseCC", "Reminder", "Attachment", "CaseMaterial"]
 
-CASE_STATUSES = ("draft", "in_progress", "approved", "rejected", "completed", "returned", "withdrawn")
-TASK_STATUSES = ("pending", "approved", "rejected", "returned", "transferred", "skipped", "cancelled",
-                 "done", "read")
-OPEN_TASK = "pending"
+CASE_STATUSES = tuple(s.value for s in CaseStatus)
+TASK_STATUSES = tuple(s.value for s in TaskStatus)
+OPEN_TASK = TaskStatus.PENDING.value
 
 
 class CaseCounter(db.Model):
@@ -79,7 +79,10 @@ class Case(db.Model):
 
 
 class CaseStep(db.Model):
-    """One step of a case's plan. ``spec`` holds the planned step (approvers, branches, skips)."""
+    """One step of a case's plan. ``spec`` holds the planned step (approvers, branches, skips) as
+    the route resolved it; ``progress`` what the engine keeps of its progress beyond ``status``
+    (the finished branches of a parallel step, where to resume after a return: see
+    :class:`internal_affairs.cases.engine.Progress`)."""
 
     __tablename__ = "case_step"
     __table_args__ = (UniqueConstraint("case_id", "index"),)
@@ -92,6 +95,7 @@ class CaseStep(db.Model):
     mode: Mapped[str] = mapped_column(String(20), nullable=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="planned")
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     note: Mapped[str | None] = mapped_column(Text)
     time_limit: Mapped[str | None] = mapped_column(String(20))
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -103,7 +107,10 @@ class CaseStep(db.Model):
 
 class Task(db.Model):
     """Something one person must do on a case: approve, handle, read, give an opinion, repair an
-    unroutable step, or fulfil an obligation. Decided at most once (``version`` guards races)."""
+    unroutable step, or fulfil an obligation. Decided at most once: task actions lock the case's
+    row first, and every change to a task is written together with the case's version bump,
+    whose ``UPDATE … WHERE version = <read>`` refuses a write based on a stale read (``version``
+    counts the task's own changes)."""
 
     __tablename__ = "task"
     __table_args__ = (

@@ -20,9 +20,10 @@ from ..extensions import db
 from ..matters.models import MatterType, MatterVersion
 from ..org.models import Agency, Person
 from ..org.queries import is_system_admin
+from .engine import Actor, capabilities
 from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, Reminder, Task
 
-__all__ = ["case_to_json", "hold_people", "named_in_case", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
+__all__ = ["case_to_json", "hold_people", "learnt", "relearn", "named_in_case", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
 
 BOXES = ("todo", "done", "mine", "cc")
 
@@ -140,6 +141,18 @@ def _forget(session: Session, transaction) -> None:
         session.info.pop("cases_memo", None)
 
 
+def learnt() -> dict[str, Any]:
+    """What the current transaction has learnt about its cases (see :func:`relearn`)."""
+    return dict(db.session.info.get("cases_memo") or {})
+
+
+def relearn(memo: dict[str, Any]) -> None:
+    """Keep what a task action's transaction learnt for the answer built right after its commit
+    (from the rows it wrote, as they were at commit), until the next transaction ends."""
+    if memo:
+        db.session.info["cases_memo"] = memo
+
+
 def hold_people(people: Iterable[Person]) -> None:
     """Keep ``people`` (read by an action) until the transaction ends, so that the case document
     finds them in the session: its identity map holds rows only while something refers to them."""
@@ -160,7 +173,8 @@ def _people_in_session() -> tuple[dict[int, Any], dict[str, Any]]:
 
 
 def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
-    """The case as DESIGN §10 describes it, with what ``viewer`` may do next.
+    """The case as DESIGN §10 describes it, with what ``viewer`` may do next (``capabilities``,
+    from :func:`internal_affairs.cases.engine.capabilities`, the rules the actions enforce).
 
     A constant number of statements however big the case: ``case.steps`` and ``case.tasks`` as
     loaded (an action has them in hand; a read loads each in one statement); the names that came
@@ -196,9 +210,13 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     for task in tasks:
         by_step.setdefault(task.step_id, []).append(task)
     applicant = people[case.applicant_id]
-    takes_waiting = viewer is not None and viewer.id != case.applicant_id and is_system_admin(viewer)
-    mine = [t for t in tasks if viewer is not None and t.status == OPEN_TASK
-            and (t.assignee_id == viewer.id or (t.assignee_id is None and takes_waiting))]
+    caps = None
+    if viewer is not None:
+        waiting = any(t.assignee_id is None and t.status == OPEN_TASK for t in tasks)
+        from .writes import to_state
+
+        caps = capabilities(to_state(case), Actor(viewer.id, viewer.name, waiting and is_system_admin(viewer)))
+    mine = [t for t in tasks if caps is not None and t.id in caps.decide]
     data = {
         "id": case.id, "number": case.number, "title": case.title, "matter_type": names.code,
         "matter_name": names.matter_name, "matter_version": names.version,
@@ -234,11 +252,11 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
         "record": None,
         "my_tasks": [{"id": t.id, "kind": t.kind, "blocked": t.blocked_by_task_id is not None} for t in mine],
     }
-    if viewer is not None and viewer.id == case.applicant_id:
-        decided = any(t.acted_by_id and t.status in ("approved", "rejected", "done", "read") for t in tasks)
-        data["can_withdraw"] = case.status in ("draft", "returned") or (case.status == "in_progress" and not decided)
-        data["can_resubmit"] = case.status == "returned"
-        data["can_remind"] = case.status == "in_progress"
+    if caps is not None:
+        data["capabilities"] = caps.to_json()
+        if viewer.id == case.applicant_id:
+            data["can_withdraw"], data["can_resubmit"], data["can_remind"] = (caps.withdraw_case, caps.resubmit,
+                                                                              caps.remind)
     return data
 
 

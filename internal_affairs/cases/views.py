@@ -358,7 +358,7 @@ def edit_draft(case_id: int):
         values = form_from_request(definition, request.form)
         files, deferred, shown = _materials_input(definition)
         try:
-            case = do_update_draft(case, values, actor=me, now=utcnow())
+            case = do_update_draft(case, values, acting_user=me, now=utcnow())
         except DomainError as exc:
             errors, status = _form_failure(exc)
         else:
@@ -427,7 +427,7 @@ def batch():
         if not task_ids:
             continue
         try:
-            results = do_batch_decision(task_ids, decision, actor=me, roles=current_roles(), now=utcnow(),
+            results = do_batch_decision(task_ids, decision, acting_user=me, roles=current_roles(), now=utcnow(),
                                         comment=comment)
         except DomainError as exc:
             _flash_error(exc)
@@ -460,9 +460,8 @@ def _render_case(case: Case, *, errors: dict[str, str] | None = None, values: di
         task = tasks.get(mine["id"])
         if task is None or task["kind"] == "obligation":
             continue
-        step = step_of.get(task["id"])
-        earlier = [s for s in data["steps"] if step and s["index"] < step["index"] and s["status"] == "done"]
-        panels.append({"task": task, "step": step, "blocked": mine["blocked"], "return_to": earlier})
+        earlier = [{"name": name} for name in data["capabilities"]["return_to"].get(str(task["id"]), ())]
+        panels.append({"task": task, "step": step_of.get(task["id"]), "blocked": mine["blocked"], "return_to": earlier})
     materials = {m.code: m for m in definition.materials}
     returned_by = next((t for s in reversed(data["steps"]) for t in reversed(s["tasks"])
                         if t["decision"] == "return"), None)
@@ -519,7 +518,7 @@ def decide(case_id: int, task_id: int):
     comment = request.form.get("comment", "")
     to_step = (request.form.get("to_step") or None) if decision == "return" else None
     message = DONE_MESSAGES.get(decision, _l("已处理。"))
-    return _act(case_id, lambda: do_decide(task_id, decision, actor=_me(), roles=current_roles(), now=utcnow(),
+    return _act(case_id, lambda: do_decide(task_id, decision, acting_user=_me(), roles=current_roles(), now=utcnow(),
                                            comment=comment, to_step=to_step),
                 message, values={"comment": comment, "task_id": task_id})
 
@@ -532,7 +531,7 @@ def forward(case_id: int, task_id: int):
     to = (request.form.get("to") or "").strip()
     comment = request.form.get("comment", "")
     values = {"forward_op": op, "forward_to": to, "forward_comment": comment, "task_id": task_id}
-    kwargs = dict(actor=_me(), roles=current_roles(), now=utcnow(), comment=comment)
+    kwargs = dict(acting_user=_me(), roles=current_roles(), now=utcnow(), comment=comment)
     runs = {
         "transfer": (lambda: do_transfer(task_id, to, **kwargs), _l("已转办。")),
         "consult": (lambda: do_consult(task_id, to, **kwargs), _l("已发出征询，对方回复后您再作决定。")),
@@ -552,7 +551,7 @@ def forward(case_id: int, task_id: int):
 @login_required
 def remove_approver(case_id: int, task_id: int):
     """减签: take back an approver one added."""
-    return _act(case_id, lambda: do_remove_approver(task_id, actor=_me(), roles=current_roles(), now=utcnow()),
+    return _act(case_id, lambda: do_remove_approver(task_id, acting_user=_me(), roles=current_roles(), now=utcnow()),
                 _l("已减签。"))
 
 
@@ -560,7 +559,7 @@ def remove_approver(case_id: int, task_id: int):
 @login_required
 def withdraw_decision(case_id: int, task_id: int):
     """Take back one's own decision while the next step has not acted."""
-    return _act(case_id, lambda: do_withdraw_decision(task_id, actor=_me(), roles=current_roles(), now=utcnow()),
+    return _act(case_id, lambda: do_withdraw_decision(task_id, acting_user=_me(), roles=current_roles(), now=utcnow()),
                 _l("已撤回您的决定，请重新处理。"))
 
 
@@ -570,7 +569,7 @@ def withdraw(case_id: int):
     """The applicant withdraws the case."""
     case = access_case(case_id, _me(), current_roles())
     reason = request.form.get("reason", "")
-    return _act(case_id, lambda: do_withdraw_case(case, actor=_me(), now=utcnow(), reason=reason),
+    return _act(case_id, lambda: do_withdraw_case(case, acting_user=_me(), now=utcnow(), reason=reason),
                 _l("申请已撤回。"), values={"reason": reason}, rename={"comment": "reason"})
 
 
@@ -581,7 +580,7 @@ def remind(case_id: int):
     case = access_case(case_id, _me(), current_roles())
 
     def run():
-        do_remind(case, actor=_me(), now=utcnow())
+        do_remind(case, acting_user=_me(), now=utcnow())
         return case
 
     return _act(case_id, run, _l("已催办，审批人会收到提醒。"))
@@ -595,7 +594,7 @@ def cc(case_id: int):
     raw = request.form.get("to", "")
     uids = [u for u in raw.replace("，", ",").replace("、", ",").replace(" ", ",").split(",") if u]
     from_task = int(request.form["from_task"]) if is_db_id(request.form.get("from_task")) else None
-    return _act(case_id, lambda: do_cc(case, uids, actor=_me(), now=utcnow()), _l("已抄送。"),
+    return _act(case_id, lambda: do_cc(case, uids, acting_user=_me(), now=utcnow()), _l("已抄送。"),
                 values={"cc_to": raw, "task_id": from_task}, rename={"to": "cc_to"})
 
 
@@ -656,7 +655,7 @@ def resubmit(case_id: int):
         values = form_from_request(definition, request.form)
         files, _deferred, _shown = _materials_input(definition)
         try:
-            case = do_resubmit(case, values, actor=me, now=utcnow(), system_admins=system_admins())
+            case = do_resubmit(case, values, acting_user=me, now=utcnow(), system_admins=system_admins())
         except DomainError as exc:
             errors, status = _form_failure(exc)
         else:

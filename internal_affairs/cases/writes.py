@@ -1,150 +1,184 @@
-"""Writing what an action changed of a case: the case, its steps and tasks, and the new tasks.
+"""Between the case's rows and the engine: the state read from the rows, and the change an engine
+command made written back, with public SQLAlchemy only.
 
-An action on a case (a task action reads it under lock) changes a few columns of a few of its
-rows in memory and adds a few tasks. The ORM's unit of work would discover those changes, sort
-the tables by their dependencies and write them; for these few rows that bookkeeping cost more
-than the writes (more than a quarter of a decision's time in the worker). :func:`write_case` takes each row's
-changed columns from its own attribute state, writes them with one statement per table and set of
-columns (built once per process; several rows of one table go as one executemany), inserts the
-new tasks in one statement that returns their ids, and then marks every row as written, so the
-session holds exactly what the database holds.
-
-Anything else the session holds pending (a CC entry, a reminder, a change through a
-relationship) is left to the ORM's flush, which runs after these writes.
+:func:`to_state` turns a loaded case, its steps and its tasks into the engine's plain state.
+:func:`write_changes` compares the state a command returned with the one it was given and writes
+the difference: the case's row first, with ``UPDATE … WHERE id = :id AND version = <read>`` (a
+row count of 0 means another action moved the case on since it was read: nothing is written and
+:class:`StaleStateError` (409) is raised), then the changed steps and tasks with one Core UPDATE
+per table and set of columns (several rows go as one executemany), and the new steps and tasks
+with one ORM bulk INSERT … RETURNING each (their column defaults applied as in any INSERT), which
+gives them back as loaded objects. Task
+rows are not guarded by their own ``version``: a task changes only together with its case's
+guarded version bump, in the same transaction, under the case's row lock. The loaded objects are
+then told what the database now holds (:func:`set_committed_value`), so the case document built
+from them in the same transaction needs no read.
 """
 
 from __future__ import annotations
 
+from enum import Enum
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterable, Mapping
 
-from sqlalchemy import bindparam, inspect, insert, update
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy import bindparam, insert, inspect, update
+from sqlalchemy.orm.attributes import set_committed_value
 
+from ..errors import StaleStateError
 from ..extensions import db
+from . import engine
 from .models import Case, CaseStep, Task
 
-__all__ = ["write_case"]
+__all__ = ["to_state", "write_changes", "resolve_ids"]
 
-_STEP_STATE = frozenset({"status", "note", "started_at", "due_at", "finished_at"})
+CASE_FIELDS = ("status", "form", "plan", "title", "number", "variant", "current_step", "returned_from_step",
+               "return_count", "submitted_at", "due_at", "finished_at", "updated_at", "version")
+STEP_FIELDS = ("index", "name", "kind", "mode", "status", "spec", "note", "time_limit", "started_at", "due_at",
+               "finished_at", "progress")
+TASK_FIELDS = ("case_id", "step_id", "branch", "kind", "origin", "position", "assignee_id", "status", "acted_by_id",
+               "on_behalf_of_id", "decision", "comment", "note", "parent_task_id", "blocked_by_task_id",
+               "closed_by_task_id", "obligation_code", "created_at", "due_at", "decided_at", "version")
+_STEP_STATE = frozenset({"status", "note", "started_at", "due_at", "finished_at", "progress"})
 """A changed step's state is written whole, so that the steps one action moves on (one finished,
 the next started) share one statement."""
+_TASK_REFS = ("step_id", "parent_task_id", "blocked_by_task_id", "closed_by_task_id")
 
 
-@lru_cache(maxsize=None)
-def _columns(model: type) -> dict[str, Any]:
-    """The mapped columns of ``model`` by attribute key."""
-    return {prop.key: prop.columns[0] for prop in inspect(model).column_attrs}
+def _task_state(t: Task) -> engine.Task:
+    return engine.Task(
+        id=t.id, case_id=t.case_id, step_id=t.step_id, kind=engine.TaskKind(t.kind), status=engine.TaskStatus(t.status),
+        created_at=t.created_at, branch=t.branch, origin=t.origin, position=t.position, assignee_id=t.assignee_id,
+        acted_by_id=t.acted_by_id, on_behalf_of_id=t.on_behalf_of_id, decision=t.decision, comment=t.comment,
+        note=t.note, parent_task_id=t.parent_task_id, blocked_by_task_id=t.blocked_by_task_id,
+        closed_by_task_id=t.closed_by_task_id, obligation_code=t.obligation_code, due_at=t.due_at,
+        decided_at=t.decided_at, version=t.version)
+
+
+def _step_state(s: CaseStep) -> engine.Step:
+    return engine.Step(id=s.id, index=s.index, name=s.name, kind=s.kind, mode=s.mode,
+                       status=engine.StepStatus(s.status), spec=s.spec, time_limit=s.time_limit, note=s.note,
+                       started_at=s.started_at, due_at=s.due_at, finished_at=s.finished_at,
+                       progress=engine.Progress.from_json(s.progress))
+
+
+def to_state(case: Case) -> engine.Case:
+    """The engine's state of ``case`` as loaded (its steps and tasks are read if they were not)."""
+    return engine.Case(
+        id=case.id, applicant_id=case.applicant_id, status=engine.CaseStatus(case.status), version=case.version,
+        updated_at=case.updated_at, form=case.form, plan=case.plan, title=case.title, number=case.number,
+        variant=case.variant, current_step=case.current_step, returned_from_step=case.returned_from_step,
+        return_count=case.return_count, submitted_at=case.submitted_at, due_at=case.due_at,
+        finished_at=case.finished_at, steps=[_step_state(s) for s in case.steps],
+        tasks=[_task_state(t) for t in case.tasks])
+
+
+def _stored(key: str, value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if key == "progress":
+        return value.to_json()
+    return value
+
+
+def _changes(before: Any, after: Any, fields: Iterable[str]) -> dict[str, Any]:
+    return {k: _stored(k, getattr(after, k)) for k in fields if getattr(after, k) != getattr(before, k)}
 
 
 @lru_cache(maxsize=256)
-def _update(model: type, keys: frozenset[str], guarded: bool):
-    """``UPDATE <table> SET <keys> WHERE id = :_id`` (and, ``guarded``, ``AND version = :_version``)."""
+def _update(model: type, keys: frozenset[str]):
+    """``UPDATE <table> SET <keys> WHERE id = :_id``, built once per process and set of columns."""
     table = inspect(model).local_table
-    stmt = update(table).where(table.c.id == bindparam("_id"))
-    if guarded:
-        stmt = stmt.where(table.c.version == bindparam("_version"))
-    return stmt.values({_columns(model)[key].name: bindparam(key) for key in sorted(keys)})
+    return update(table).where(table.c.id == bindparam("_id")).values(
+        {inspect(model).columns[key].name: bindparam(key) for key in sorted(keys)})
 
 
-@lru_cache(maxsize=None)
-def _insert_tasks():
-    table = inspect(Task).local_table
-    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+@lru_cache(maxsize=64)
+def _update_case(keys: frozenset[str]):
+    table = inspect(Case).local_table
+    return (update(table).where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
+            .values({key: bindparam(key) for key in sorted(keys)}))
 
 
-def _changed(obj: Any, model: type) -> tuple[set[str], set[str]]:
-    """The column keys and the other (relationship) keys of ``obj`` assigned since it was read."""
-    state = inspect(obj)
-    changed = set(state.mapper.attrs.keys()) - state.unmodified
-    columns = _columns(model)
-    return {k for k in changed if k in columns}, {k for k in changed if k not in columns}
+def resolve_ids(data: Mapping[str, Any], ids: Mapping[int, int]) -> dict[str, Any]:
+    """``data`` (an engine event's) with the new rows' engine ids replaced by their ids."""
+    return {k: _resolve(v, ids) if k != "case_id" else v for k, v in data.items()}
 
 
-def _mark_written(obj: Any) -> None:
-    """Tell the session ``obj``'s values are the database's now (what the end of a flush does)."""
-    state = inspect(obj)
-    state._commit_all(state.dict, state.session.identity_map)  # noqa: SLF001 - the flush's own step
+_INSERT_STEPS = insert(CaseStep).returning(CaseStep, sort_by_parameter_order=True)
+_INSERT_TASKS = insert(Task).returning(Task, sort_by_parameter_order=True)
+"""ORM bulk INSERTs: one statement for all the new rows, which come back as loaded objects (the
+columns' defaults applied as in any INSERT), without the unit of work's bookkeeping."""
 
 
-def _default(column) -> Any:
-    """The value an INSERT gives a column the new row does not set (the model's scalar default)."""
-    default = column.default
-    if default is None:
-        return None
-    if not default.is_scalar:
-        raise TypeError(f"{column} has a computed default; set it when the row is made")
-    return default.arg
+def _resolve(value: Any, ids: Mapping[int, int]) -> Any:
+    return ids.get(value, value) if isinstance(value, int) and not isinstance(value, bool) and value < 0 else value
 
 
-def write_case(case: Case) -> None:
-    """Write ``case``'s pending changes, its steps' and its tasks', and insert its new tasks.
-
-    The case's row is written first, guarded by the version it was read with: when it changed
-    meanwhile nothing is written and :class:`StaleDataError` is raised (the caller's ``atomic``
-    turns it into a 409). Falls back to the ORM's flush for a case or steps not yet inserted and
-    for a change it does not write itself (a reassigned relationship)."""
+def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[int, int]:
+    """Write what changed of ``case`` from ``before`` (as it was read) to ``after`` (as an engine
+    command left it). Returns the ids the new steps and tasks got, by their engine ids (see
+    :func:`resolve_ids`). Raises :class:`StaleStateError` when the case changed since it was read."""
     session = db.session()
-    if not inspect(case).persistent or any(inspect(step).pending for step in case.__dict__.get("steps", ())):
-        session.flush()  # a case or steps being created (submission): the ORM inserts them
-        return
-    case_columns, case_other = _changed(case, Case)
-    if case_other - {"tasks", "steps"}:
-        session.flush()
-        return
-    writes: list[tuple[type, Any, set[str]]] = []
-    for model, key in ((CaseStep, "steps"), (Task, "tasks")):
-        for row in case.__dict__.get(key, ()):  # a collection never loaded has nothing to write
-            if inspect(row).persistent:
-                columns, other = _changed(row, model)
-                if other:
-                    session.flush()
-                    return
-                if columns:
-                    if model is CaseStep and _STEP_STATE <= row.__dict__.keys():
-                        columns |= _STEP_STATE
-                    writes.append((model, row, columns))
-    if case_columns:
-        old_version = inspect(case).attrs.version.history.deleted
-        guarded = "version" in case_columns and bool(old_version)
-        params = {key: getattr(case, key) for key in case_columns} | {"_id": case.id}
-        if guarded:
-            params["_version"] = old_version[0]
-        result = session.execute(_update(Case, frozenset(case_columns), guarded), params)
+    ids: dict[int, int] = {}
+    changed = _changes(before, after, CASE_FIELDS)
+    if changed:
+        result = session.execute(_update_case(frozenset(changed)), changed | {"_id": case.id, "_version": before.version})
         if result.rowcount != 1:
-            raise StaleDataError(f"case {case.id} changed since it was read")
-    batches: dict[tuple[type, frozenset[str]], list[dict[str, Any]]] = {}
-    for model, row, columns in writes:
-        batches.setdefault((model, frozenset(columns)), []).append(
-            {key: row.__dict__[key] for key in columns} | {"_id": row.id})
-    for (model, keys), params in batches.items():
-        session.execute(_update(model, keys, False), params)
-    _insert_new_tasks(session, case)
-    for _model, row, _columns_ in writes:
-        _mark_written(row)
-    _mark_written(case)
-
-
-def _insert_new_tasks(session, case: Case) -> None:
-    new = [t for t in case.__dict__.get("tasks", ()) if inspect(t).pending]
-    if not new:
-        return
-    columns = _columns(Task)
-    rows = []
-    for task in new:
-        if "case_id" not in task.__dict__:
-            task.case_id = case.id
-        if "step_id" not in task.__dict__:
-            task.step_id = task.step.id if task.step is not None else None
-        rows.append({column.name: (task.__dict__[key] if key in task.__dict__ else _default(column))
-                     for key, column in columns.items() if key != "id"})
-    ids = session.execute(_insert_tasks(), rows).scalars().all()
-    for task, row, task_id in zip(new, rows, ids):
-        session.expunge(task)
-        for key, column in columns.items():
-            if key != "id" and key not in task.__dict__:
-                setattr(task, key, row[column.name])
-        task.id = task_id
-        make_transient_to_detached(task)
-        session.add(task)
+            raise StaleStateError()
+    old_steps = {s.id: s for s in before.steps}
+    old_tasks = {t.id: t for t in before.tasks}
+    rows_by_id = {s.id: s for s in case.steps}
+    step_updates: dict[frozenset[str], list[dict[str, Any]]] = {}
+    synced: list[tuple[Any, dict[str, Any]]] = []
+    for step in after.steps:
+        if step.id < 0:
+            continue
+        values = _changes(old_steps[step.id], step, STEP_FIELDS)
+        if values:
+            if _STEP_STATE & values.keys():
+                values |= {k: _stored(k, getattr(step, k)) for k in _STEP_STATE}
+            step_updates.setdefault(frozenset(values), []).append(values | {"_id": step.id})
+            synced.append((rows_by_id[step.id], values))
+    for keys, params in step_updates.items():
+        session.execute(_update(CaseStep, keys), params)
+    new_steps = [s for s in after.steps if s.id < 0]
+    step_rows: list[CaseStep] = []
+    if new_steps:
+        step_rows = list(session.scalars(_INSERT_STEPS, [
+            {"case_id": case.id} | {k: _stored(k, getattr(s, k)) for k in STEP_FIELDS} for s in new_steps]))
+        ids.update({s.id: row.id for s, row in zip(new_steps, step_rows)})
+    new_tasks = [t for t in after.tasks if t.id < 0]
+    task_rows: list[Task] = []
+    if new_tasks:
+        params = []
+        for t in new_tasks:
+            values = {k: _stored(k, getattr(t, k)) for k in TASK_FIELDS}
+            for ref in _TASK_REFS:
+                if isinstance(values[ref], int) and values[ref] < 0 and values[ref] not in ids:
+                    raise AssertionError("a new task refers to a newer one")  # the engine never does
+                values[ref] = _resolve(values[ref], ids)
+            params.append(values)
+        task_rows = list(session.scalars(_INSERT_TASKS, params))
+        ids.update({t.id: row.id for t, row in zip(new_tasks, task_rows)})
+    rows_by_task = {t.id: t for t in case.tasks}
+    task_updates: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for task in after.tasks:
+        if task.id < 0:
+            continue
+        values = _changes(old_tasks[task.id], task, TASK_FIELDS)
+        if values:
+            values = {k: _resolve(v, ids) if k in _TASK_REFS else v for k, v in values.items()}
+            task_updates.setdefault(frozenset(values), []).append(values | {"_id": task.id})
+            synced.append((rows_by_task[task.id], values))
+    for keys, params in task_updates.items():
+        session.execute(_update(Task, keys), params)
+    for key, value in changed.items():
+        set_committed_value(case, key, value)
+    for row, values in synced:
+        for key, value in values.items():
+            set_committed_value(row, key, value)
+    if step_rows:
+        set_committed_value(case, "steps", sorted(list(case.steps) + step_rows, key=lambda s: s.index))
+    if task_rows:
+        set_committed_value(case, "tasks", list(case.tasks) + task_rows)
+    return ids

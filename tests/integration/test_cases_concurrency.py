@@ -144,8 +144,8 @@ def test_a_decision_that_waited_for_the_lock_sees_the_steps_its_predecessor_left
     def decide(uid):
         try:
             with app.app_context():
-                actions.do_decide(tasks[uid], "approve", actor=get_person_by_uid(uid), roles=set(), now=utcnow(),
-                                  comment="同意", describe=True)
+                actions.do_decide(tasks[uid], "approve", acting_user=get_person_by_uid(uid), roles=set(), now=utcnow(),
+                                  comment="同意")
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -168,7 +168,7 @@ def test_a_decision_that_waited_for_the_lock_sees_the_steps_its_predecessor_left
     with app.app_context():
         steps = db.session.execute(select(CaseStep).where(CaseStep.case_id == case_id)
                                    .order_by(CaseStep.index)).scalars().all()
-        assert steps[0].status == "done" and sorted(steps[0].spec["_done_branches"]) == ["乙", "甲"]
+        assert steps[0].status == "done" and sorted(steps[0].progress["done_branches"]) == ["乙", "甲"]
         assert steps[1].status == "active"
         assert db.session.get(Case, case_id).current_step == steps[1].index
         assert db.session.execute(select(Task).where(Task.step_id == steps[1].id)).scalars().all()

@@ -47,7 +47,7 @@ def _open(case, uid):
 
 def _decide(case, uid, decision="approve", **kw):
     task = _open(case, uid)
-    return actions.do_decide(task.id, decision, actor=_person(uid), roles=set(), now=utcnow(), **kw)
+    return actions.do_decide(task.id, decision, acting_user=_person(uid), roles=set(), now=utcnow(), **kw)
 
 
 def test_countersign_needs_everyone(app):
@@ -70,7 +70,7 @@ def test_add_approver_after_holds_the_step(app):
                                                 "end_date": "2026-12-07", "reason": "x"},
                                       applicant=_person("xujing"), now=utcnow(), submit=True)
         task = _open(case, "zhangwei")
-        actions.do_add_approver(task.id, "lixiaohong", actor=_person("zhangwei"), roles=set(), now=utcnow(),
+        actions.do_add_approver(task.id, "lixiaohong", acting_user=_person("zhangwei"), roles=set(), now=utcnow(),
                                 position="after")
         blocked = _open(case, "lixiaohong")
         assert blocked.blocked_by_task_id == task.id
@@ -91,7 +91,7 @@ def test_planned_approver_who_left_is_replanned_and_recorded(app):
         hr = _person("linxiaoyan")
         hr.active = False
         db.session.commit()
-        actions.do_resubmit(case, None, actor=_person("xujing"), now=utcnow())
+        actions.do_resubmit(case, None, acting_user=_person("xujing"), now=utcnow())
         # the return went back to the leader step; approve it so that the HR step activates
         _decide(case, "zhangwei")
         hr_step = next(s for s in db.session.get(Case, case.id).steps if s.name == "考勤登记")
@@ -108,8 +108,8 @@ def test_due_time_restarts_after_a_return(app):
                                       applicant=_person("xujing"), now=start, submit=True)
         first_due = case.steps[0].due_at
         task = _open(case, "zhangwei")
-        actions.do_decide(task.id, "return", actor=_person("zhangwei"), roles=set(), now=start, comment="补充")
+        actions.do_decide(task.id, "return", acting_user=_person("zhangwei"), roles=set(), now=start, comment="补充")
         later = utcnow()
-        actions.do_resubmit(case, None, actor=_person("xujing"), now=later)
+        actions.do_resubmit(case, None, acting_user=_person("xujing"), now=later)
         step = db.session.get(CaseStep, case.steps[0].id)
         assert step.started_at == later and step.due_at > first_due and step.due_at > later

@@ -86,7 +86,7 @@ def test_a_write_on_a_stale_read_is_refused_and_changes_nothing(demo_app):
         # another writer moves the case on after this session read it
         db.session.execute(text('UPDATE "case" SET version = version + 1 WHERE id = :id'), {"id": case_id})
         with pytest.raises(StaleStateError) as refused:
-            actions.do_withdraw_case(case, actor=applicant, now=utcnow())
+            actions.do_withdraw_case(case, acting_user=applicant, now=utcnow())
         assert refused.value.http_status == 409 and refused.value.code == "stale_decision"
         fresh = db.session.get(Case, case_id)
         db.session.refresh(fresh)
@@ -147,7 +147,7 @@ def test_what_a_decision_learnt_of_its_case_is_forgotten_when_it_commits(catalog
         applicant, leader = get_person_by_uid("xujing"), get_person_by_uid("zhangwei")
         case = actions.do_create_case("leave", LEAVE_5, applicant=applicant, now=utcnow(), submit=True)
         task = next(t for t in case.tasks if t.assignee_id == leader.id)
-        assert actions.do_decide(task.id, "approve", actor=leader, roles=set(), now=utcnow(), comment="同意",
-                                 describe=True)["cc"] == []
-        case = actions.do_cc(db.session.get(Case, case.id), ["guolei"], actor=applicant, now=utcnow())
+        decided = actions.do_decide(task.id, "approve", acting_user=leader, roles=set(), now=utcnow(), comment="同意")
+        assert case_to_json(decided, leader)["cc"] == []
+        case = actions.do_cc(db.session.get(Case, case.id), ["guolei"], acting_user=applicant, now=utcnow())
         assert [entry["uid"] for entry in case_to_json(case, applicant)["cc"]] == ["guolei"]

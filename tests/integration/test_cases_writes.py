@@ -1,19 +1,18 @@
-"""A task action's own writer (``cases/writes.py``) against the real database: after it the
-session holds exactly what the database holds and nothing is left pending, a case that changed
-since it was read is refused before anything is written, and a change it does not write itself
-still reaches the database through the ORM's flush."""
+"""The writer of the engine's changes (``cases/writes.py``) against the real database: after a task
+action the session holds exactly what the database holds and nothing is left pending, and a case
+that changed since it was read is refused before anything is written."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import inspect, select, text
-from sqlalchemy.orm.exc import StaleDataError
 
-from internal_affairs.cases import actions
+from internal_affairs.cases import actions, engine
 from internal_affairs.cases.access import lock_case_of_task
 from internal_affairs.cases.models import OPEN_TASK, Case, CaseStep, Task
-from internal_affairs.cases.writes import write_case
+from internal_affairs.cases.writes import to_state, write_changes
 from internal_affairs.clock import utcnow
+from internal_affairs.errors import StaleStateError
 from internal_affairs.extensions import db
 from internal_affairs.sqlite import write_intent
 from internal_affairs.org.models import Person
@@ -48,7 +47,7 @@ def _open(case: Case, uid: str) -> Task:
 
 
 def _as(uid: str) -> dict:
-    return {"actor": get_person_by_uid(uid), "roles": set(), "now": utcnow()}
+    return {"acting_user": get_person_by_uid(uid), "roles": set(), "now": utcnow()}
 
 
 def _first(case: Case) -> int:
@@ -125,29 +124,31 @@ def _locked_at_first_step(form: dict) -> tuple[Case, Task]:
 def test_a_case_changed_since_it_was_read_is_refused_before_anything_is_written(catalog_app):
     with catalog_app.app_context():
         case, task = _locked_at_first_step(LEAVE_5)
-        task_id = task.id
-        task.status, task.decision = "approved", "approve"
-        case.version += 1
+        task_id, leader = task.id, get_person_by_uid("zhangwei")
+        before = to_state(case)
+        people = {p.uid: engine.Person(p.id, p.uid, p.name, p.active) for p in db.session.execute(
+            select(Person).where(Person.uid.in_(engine.uids_named(before)))).scalars()}
+        outcome = engine.decide(before, task_id, "approve", acting_user=engine.Actor(leader.id, leader.name), now=utcnow(),
+                                env=engine.Env(people=people), comment="同意")
+        assert len([t for t in outcome.case.tasks if t.id < 0]) == 1, "the next in the chain gets a task"
         # another writer moved the case on after this session read it
         db.session.execute(text('UPDATE "case" SET version = version + 1 WHERE id = :id'), {"id": case.id})
-        with pytest.raises(StaleDataError):
-            write_case(case)
-        # read in the same transaction, past the session (which would flush the task first)
+        with pytest.raises(StaleStateError) as refused:
+            write_changes(case, before, outcome.case)
+        assert refused.value.http_status == 409
         status = db.session.connection().execute(text("SELECT status FROM task WHERE id = :id"), {"id": task_id})
         assert status.scalar_one() == OPEN_TASK, "the task was not written"
+        count = db.session.connection().execute(text("SELECT count(*) FROM task WHERE case_id = :id"), {"id": case.id})
+        assert count.scalar_one() == 1, "no new task was inserted"
         db.session.rollback()
 
 
-def test_a_reassigned_relationship_goes_through_the_orm_flush(catalog_app):
+def test_the_engine_state_of_a_case_is_its_rows(catalog_app):
+    """What the engine reads of a case is every column the writer may write."""
     with catalog_app.app_context():
-        case, task = _locked_at_first_step(LEAVE)
-        task_id = task.id
-        other = next(s for s in case.steps if s.id != task.step_id)
-        task.step = other  # a relationship, not a column: the writer leaves it to the ORM
-        task.note = "moved"
-        case.version += 1
-        write_case(case)
-        db.session.commit()
-        stored = _stored(Task, id=task_id)[task_id]
-        assert (stored["step_id"], stored["note"]) == (other.id, "moved")
-        assert _stored(Case, id=case.id)[case.id]["version"] == case.version
+        case, _task = _locked_at_first_step(LEAVE)
+        state = to_state(case)
+        assert [(s.id, str(s.status), s.spec) for s in state.steps] == [(s.id, s.status, s.spec) for s in case.steps]
+        assert [(t.id, str(t.status), t.assignee_id) for t in state.tasks] == [
+            (t.id, t.status, t.assignee_id) for t in case.tasks]
+        db.session.rollback()

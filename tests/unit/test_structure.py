@@ -9,10 +9,6 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "internal_affairs"
 
-# the case engine is being rewritten; it switches to org.queries.system_admins() then
-NOT_YET_SWITCHED = {"cases/actions.py"}
-
-
 def _sources():
     for path in sorted(PACKAGE.rglob("*.py")):
         yield path.relative_to(PACKAGE).as_posix(), path.read_text(encoding="utf-8")
@@ -20,7 +16,7 @@ def _sources():
 
 def test_only_org_queries_reads_the_administrators_setting():
     readers = {name for name, text in _sources() if '"SYSTEM_ADMINS"' in text}
-    assert readers - NOT_YET_SWITCHED == {"config.py", "org/queries.py"}
+    assert readers == {"config.py", "org/queries.py"}
 
 
 def test_only_org_queries_asks_who_holds_the_hr_role():

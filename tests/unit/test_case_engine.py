@@ -1,0 +1,377 @@
+"""The case engine in memory: every command in every case state, the lane modes, parallel
+branches, returns and withdrawals — no database, no Flask."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+import pytest
+
+from internal_affairs.cases import engine
+from internal_affairs.cases.engine import Actor, CaseStatus, Env, Person, Refusal, StepStatus, TaskStatus
+
+T0 = datetime(2026, 12, 7, 9, 0)
+APPLICANT = Person(1, "xujing", "许静")
+A, B, C, D = (Person(10, "a", "甲"), Person(11, "b", "乙"), Person(12, "c", "丙"), Person(13, "d", "丁"))
+PEOPLE = {p.uid: p for p in (APPLICANT, A, B, C, D)}
+
+
+def actor(p: Person, admin: bool = False) -> Actor:
+    return Actor(p.id, p.name, admin)
+
+
+def lane(mode: str, *uids: str, **extra) -> dict:
+    return {"mode": mode, "approvers": list(uids), **extra}
+
+
+def step(name: str, mode: str = "serial", *uids: str, kind: str = "approve", **extra) -> dict:
+    return {"name": name, "kind": kind, **lane(mode, *uids), **extra}
+
+
+def draft() -> engine.Case:
+    return engine.Case(id=1, applicant_id=APPLICANT.id, status=CaseStatus.DRAFT, version=1, updated_at=T0,
+                       form={"start_date": "2026-12-07"})
+
+
+class Clock:
+    def due(self, start, days):
+        return start + timedelta(days=int(days))
+
+    def due_after_date(self, day, days):
+        return datetime.combine(day, datetime.min.time()) + timedelta(days=days)
+
+
+def submitted(*steps: dict, obligations=()) -> engine.Case:
+    """A case submitted on ``steps``, its new ids made positive as the database would."""
+    env = Env(people=PEOPLE, deadlines=Clock(), obligations=lambda: obligations)
+    out = engine.submit(draft(), {"steps": list(steps)}, acting_user=actor(APPLICANT), variant=None, number="N-1",
+                        due_at=None, now=T0, env=env)
+    return _persist(out.case)
+
+
+def _persist(case: engine.Case) -> engine.Case:
+    """Give new rows the ids the database would (as the service does)."""
+    ids: dict[int, int] = {}
+    top = max([0] + [s.id for s in case.steps] + [t.id for t in case.tasks])
+    for row in [*case.steps, *case.tasks]:
+        if row.id < 0:
+            top += 1
+            ids[row.id] = top
+            row.id = top
+    for t in case.tasks:
+        for ref in ("step_id", "parent_task_id", "blocked_by_task_id", "closed_by_task_id"):
+            if getattr(t, ref) in ids:
+                setattr(t, ref, ids[getattr(t, ref)])
+    return case
+
+
+def env(obligations=()) -> Env:
+    return Env(people=PEOPLE, deadlines=Clock(), obligations=lambda: obligations)
+
+
+def open_of(case: engine.Case, p: Person) -> engine.Task:
+    return next(t for t in case.tasks if t.assignee_id == p.id and t.status == TaskStatus.PENDING)
+
+
+def decide(case, p, decision="approve", comment="意见", **kw) -> engine.Case:
+    return _persist(engine.decide(case, open_of(case, p).id, decision, acting_user=actor(p), now=T0, env=env(), comment=comment,
+                                  **kw).case)
+
+
+def test_the_engine_imports_no_flask_and_no_database():
+    """Loaded on its own (the package around it is a Flask app), the engine brings in neither
+    Flask nor SQLAlchemy."""
+    code = ("import importlib.util, sys; "
+            f"spec = importlib.util.spec_from_file_location('case_engine', {engine.__file__!r}); "
+            "module = importlib.util.module_from_spec(spec); sys.modules['case_engine'] = module; "
+            "spec.loader.exec_module(module); "
+            "assert not {'flask', 'flask_babel', 'sqlalchemy', 'internal_affairs'} & set(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_command_leaves_the_case_it_was_given_as_it_was():
+    case = submitted(step("领导", "serial", "a", "b"))
+    before = repr(case)
+    engine.decide(case, open_of(case, A).id, "approve", acting_user=actor(A), now=T0, env=env())
+    assert repr(case) == before
+
+
+def test_a_serial_lane_goes_person_by_person_and_then_the_next_step():
+    case = submitted(step("领导", "serial", "a", "b"), step("人事", "any", "c"))
+    assert [t.assignee_id for t in case.tasks] == [A.id]
+    case = decide(case, A)
+    assert [t.assignee_id for t in case.tasks if t.status == "pending"] == [B.id]
+    case = decide(case, B)
+    assert case.ordered_steps()[0].status == StepStatus.DONE and case.current_step == 1
+    case = decide(case, C)
+    assert case.status == CaseStatus.APPROVED and case.finished_at == T0 and case.current_step is None
+
+
+def test_an_any_lane_is_finished_by_one_and_the_others_are_cancelled():
+    case = submitted(step("会商", "any", "a", "b", "c"))
+    out = engine.decide(case, open_of(case, B).id, "approve", acting_user=actor(B), now=T0, env=env())
+    cancelled = [t for t in out.case.tasks if t.status == TaskStatus.CANCELLED]
+    assert {t.assignee_id for t in cancelled} == {A.id, C.id}
+    assert all(t.closed_by_task_id == open_of(case, B).id and t.note == "已由他人处理" for t in cancelled)
+    assert out.case.status == CaseStatus.APPROVED
+    assert [e.action for e in out.events] == ["cases.case.approved", "cases.task.decided"]
+    assert out.events[0].by_system and not out.events[1].by_system
+
+
+def test_an_all_lane_waits_for_everyone():
+    case = submitted(step("会签", "all", "a", "b"))
+    case = decide(case, A)
+    assert case.status == CaseStatus.IN_PROGRESS and case.ordered_steps()[0].status == StepStatus.ACTIVE
+    case = decide(case, B)
+    assert case.status == CaseStatus.APPROVED
+
+
+def test_parallel_branches_finish_the_step_only_when_every_branch_has():
+    spec = {"name": "并联", "kind": "approve", "mode": "all",
+            "branches": [{"name": "甲", **lane("any", "a")}, {"name": "乙", **lane("serial", "b", "c")}]}
+    case = submitted(spec, step("人事", "any", "d"))
+    case = decide(case, A)
+    first = case.ordered_steps()[0]
+    assert first.progress.done_branches == ("甲",) and first.status == StepStatus.ACTIVE
+    case = decide(case, B)
+    case = decide(case, C)
+    first = case.ordered_steps()[0]
+    assert first.status == StepStatus.DONE and sorted(first.progress.done_branches) == ["乙", "甲"]
+    assert open_of(case, D)
+
+
+def test_an_approver_already_decided_is_skipped_and_auto_steps_approve_themselves():
+    case = submitted({"name": "秒批", "kind": "auto", "mode": "any", "approvers": [], "auto_outcome": "approved",
+                      "rule": "r1"}, step("空", "any"), step("领导", "any", "a"))
+    steps = case.ordered_steps()
+    assert steps[0].status == StepStatus.DONE and steps[0].note == "符合秒批规则，系统即时确认"
+    assert steps[1].status == StepStatus.SKIPPED and steps[2].status == StepStatus.ACTIVE
+
+
+def test_a_step_naming_only_the_applicant_waits_for_an_administrator_other_than_the_applicant():
+    case = submitted(step("领导", "any", "xujing"))
+    task = case.tasks[0]
+    assert task.kind == "error" and task.assignee_id is None and task.note == "申请人不能审批自己的申请。"
+    with pytest.raises(Refusal) as refused:
+        engine.decide(case, task.id, "done", acting_user=actor(APPLICANT, admin=True), now=T0, env=env())
+    assert refused.value.code == "own_case"
+    with pytest.raises(Refusal) as refused:
+        engine.decide(case, task.id, "done", acting_user=actor(A), now=T0, env=env())
+    assert refused.value.code == "not_your_task"
+    out = engine.decide(case, task.id, "done", acting_user=actor(A, admin=True), now=T0, env=env())
+    assert out.case.tasks[0].assignee_id == A.id and out.case.status == CaseStatus.APPROVED
+
+
+def test_obligations_keep_the_case_approved_until_done():
+    ob = engine.Obligation("back", "销假", "start_date", 2)
+    case = submitted(step("领导", "any", "a"), obligations=(ob,))
+    out = engine.decide(case, open_of(case, A).id, "approve", acting_user=actor(A), now=T0, env=env((ob,)))
+    case = _persist(out.case)
+    assert case.status == CaseStatus.APPROVED and case.finished_at is None
+    duty = open_of(case, APPLICANT)
+    assert duty.kind == "obligation" and duty.obligation_code == "back" and duty.due_at == datetime(2026, 12, 9)
+    out = engine.decide(case, duty.id, "done", acting_user=actor(APPLICANT), now=T0, env=env((ob,)))
+    assert out.case.status == CaseStatus.COMPLETED
+    assert [e.action for e in out.events] == ["cases.case.completed", "cases.task.decided"]
+
+
+def test_reject_ends_the_case_and_cancels_the_rest():
+    case = submitted(step("会签", "all", "a", "b"))
+    with pytest.raises(Refusal) as refused:
+        decide(case, A, "reject", comment=None)
+    assert refused.value.reason == "comment_required"
+    case = decide(case, A, "reject")
+    assert case.status == CaseStatus.REJECTED and case.ordered_steps()[0].status == StepStatus.REJECTED
+    assert {t.status for t in case.tasks} == {TaskStatus.REJECTED, TaskStatus.CANCELLED}
+
+
+def test_return_to_the_applicant_then_resubmit_resumes_where_it_was():
+    case = submitted(step("领导", "serial", "a", "b"))
+    case = decide(case, A)
+    case = decide(case, B, "return")
+    assert case.status == CaseStatus.RETURNED and case.return_count == 1 and case.returned_from_step == 0
+    assert case.ordered_steps()[0].progress.resume == engine.Resume(None, 1)
+    out = engine.resubmit(case, case.form, title="t", acting_user=actor(APPLICANT), now=T0, env=env(),
+                          matter_restarts=False, resolve=lambda: pytest.fail("no restart"), revision=1, changed=[])
+    case = _persist(out.case)
+    assert [e.action for e in out.events] == ["cases.case.resubmitted"]
+    assert open_of(case, B).position == 1, "back to the approver who returned it"
+    assert case.ordered_steps()[0].progress.resume is None
+
+
+def test_resubmit_restart_supersedes_the_steps_and_plans_again():
+    case = submitted(step("领导", "any", "a"))
+    case = decide(case, A, "return")
+    out = engine.resubmit(case, case.form, title="t", acting_user=actor(APPLICANT), now=T0, env=env(), matter_restarts=True,
+                          resolve=lambda: ({"steps": [step("新", "any", "c")]}, "v2", {}), revision=1, changed=["x"])
+    case = _persist(out.case)
+    assert [e.action for e in out.events] == ["cases.case.plan_changed", "cases.case.resubmitted"]
+    assert [(s.index < 0, s.status) for s in case.ordered_steps()] == [(True, "superseded"), (False, "active")]
+    assert open_of(case, C) and case.variant == "v2"
+
+
+def test_return_to_an_earlier_step_starts_it_again():
+    case = submitted(step("领导", "any", "a"), step("人事", "any", "b"))
+    case = decide(case, A)
+    with pytest.raises(Refusal) as refused:
+        decide(case, B, "return", to_step="人事")
+    assert refused.value.reason == "to_step_invalid"
+    case = decide(case, B, "return", to_step=0)
+    assert case.status == CaseStatus.IN_PROGRESS and case.return_count == 1 and case.current_step == 0
+    assert open_of(case, A) and case.ordered_steps()[1].status == StepStatus.PLANNED
+
+
+def test_withdraw_a_decision_reopens_the_lane_until_the_next_step_acts():
+    case = submitted(step("会商", "any", "a", "b"), step("人事", "any", "c"))
+    decided = open_of(case, A).id
+    case = decide(case, A)
+    out = engine.withdraw_decision(case, decided, acting_user=actor(A), now=T0, env=env())
+    new = _persist(out.case)
+    assert {t.assignee_id for t in new.tasks if t.status == "pending"} == {A.id, B.id}
+    assert new.ordered_steps()[1].status == StepStatus.PLANNED and new.current_step == 0
+    case = decide(case, C)
+    with pytest.raises(Refusal) as refused:
+        engine.withdraw_decision(case, decided, acting_user=actor(A), now=T0, env=env())
+    assert (refused.value.code, refused.value.reason) == ("invalid_transition", "finished")
+
+
+def test_consult_and_add_before_block_the_holder_until_answered():
+    case = submitted(step("领导", "any", "a"))
+    task = open_of(case, A)
+    case = _persist(engine.consult(case, task.id, B, acting_user=actor(A), now=T0, comment="?").case)
+    assert case.task(task.id).blocked_by_task_id == open_of(case, B).id
+    with pytest.raises(Refusal) as refused:
+        decide(case, A)
+    assert refused.value.code == "blocked"
+    case = decide(case, B, "done")
+    assert case.task(task.id).blocked_by_task_id is None and case.status == CaseStatus.IN_PROGRESS
+    case = _persist(engine.add_approver(case, task.id, C, acting_user=actor(A), now=T0, position="before").case)
+    added = open_of(case, C)
+    case = _persist(engine.remove_approver(case, added.id, acting_user=actor(A), now=T0, env=env()).case)
+    assert case.task(added.id).status == TaskStatus.CANCELLED and case.task(task.id).blocked_by_task_id is None
+    case = decide(case, A)
+    assert case.status == CaseStatus.APPROVED
+
+
+def test_add_after_runs_after_the_holder_and_transfer_hands_the_task_on():
+    case = submitted(step("领导", "any", "a"))
+    task = open_of(case, A)
+    case = _persist(engine.add_approver(case, task.id, B, acting_user=actor(A), now=T0, position="after").case)
+    case = decide(case, A)
+    assert case.status == CaseStatus.IN_PROGRESS and open_of(case, B).blocked_by_task_id is None
+    case = _persist(engine.transfer(case, open_of(case, B).id, C, acting_user=actor(B), now=T0).case)
+    assert open_of(case, C).origin == "added_after" and open_of(case, C).note == "由乙转办"
+    case = decide(case, C)
+    assert case.status == CaseStatus.APPROVED
+
+
+@pytest.mark.parametrize("target", [A, APPLICANT])
+def test_nobody_hands_a_task_to_themselves_or_the_applicant(target):
+    case = submitted(step("领导", "any", "a"))
+    for command in (engine.transfer, engine.consult):
+        with pytest.raises(Refusal) as refused:
+            command(case, open_of(case, A).id, target, acting_user=actor(A), now=T0)
+        assert refused.value.code == "self_approval"
+
+
+# ---- every command in every case state -------------------------------------------------------
+
+def _in_state(status: str) -> engine.Case:
+    case = submitted(step("领导", "any", "a"), step("人事", "any", "b"))
+    if status == "draft":
+        return draft()
+    if status == "in_progress":
+        return case
+    if status == "returned":
+        return decide(case, A, "return")
+    if status == "rejected":
+        return decide(case, A, "reject")
+    if status == "approved":
+        ob = engine.Obligation("back", "销假", None, 1)
+        case = decide(case, A)
+        return _persist(engine.decide(case, open_of(case, B).id, "approve", acting_user=actor(B), now=T0,
+                                      env=env((ob,))).case)
+    if status == "completed":
+        return decide(submitted(step("办理", "any", "a", kind="handle")), A, "done")
+    if status == "withdrawn":
+        return _persist(engine.withdraw_case(case, acting_user=actor(APPLICANT), now=T0).case)
+    raise AssertionError(status)
+
+
+def _first_open(case):
+    return next((t for t in case.tasks if t.status == "pending" and t.kind != "obligation"), None)
+
+
+COMMANDS = {
+    "approve": lambda c: engine.decide(c, _first_open(c).id if _first_open(c) else 999, "approve",
+                                       acting_user=actor(A), now=T0, env=env()),
+    "withdraw_case": lambda c: engine.withdraw_case(c, acting_user=actor(APPLICANT), now=T0),
+    "resubmit": lambda c: engine.resubmit(c, c.form, title="t", acting_user=actor(APPLICANT), now=T0, env=env(),
+                                          matter_restarts=False, resolve=lambda: ({"steps": []}, None, {}),
+                                          revision=1, changed=[]),
+    "remind": lambda c: engine.check_remind(c, actor(APPLICANT)),
+    "submit": lambda c: engine.submit(c, {"steps": [step("领导", "any", "a")]}, acting_user=actor(APPLICANT), variant=None,
+                                      number="N", due_at=None, now=T0, env=env()),
+}
+ALLOWED_IN = {
+    "approve": {"in_progress"},
+    "withdraw_case": {"draft", "in_progress", "returned"},
+    "resubmit": {"returned"},
+    "remind": {"in_progress"},
+    "submit": {"draft"},
+}
+STATES = ("draft", "in_progress", "returned", "rejected", "approved", "completed", "withdrawn")
+
+
+@pytest.mark.parametrize("status", STATES)
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_in_every_case_state_works_or_is_refused_by_name(command, status):
+    case = _in_state(status)
+    assert case.status == status
+    if status in ALLOWED_IN[command]:
+        COMMANDS[command](case)
+    else:
+        with pytest.raises(Refusal) as refused:
+            COMMANDS[command](case)
+        assert refused.value.code in ("invalid_transition", "not_found", "stale")
+
+
+@pytest.mark.parametrize("status", STATES)
+def test_capabilities_say_what_the_commands_allow(status):
+    case = _in_state(status)
+    mine = engine.capabilities(case, actor(APPLICANT))
+    assert mine.withdraw_case == (status in ALLOWED_IN["withdraw_case"])
+    assert mine.resubmit == (status == "returned") and mine.remind == (status == "in_progress")
+    assert mine.edit_draft == mine.submit == (status == "draft")
+    assert not engine.capabilities(case, actor(C)).withdraw_case
+    holder = engine.capabilities(case, actor(A))
+    task = _first_open(case)
+    if task is not None and task.assignee_id == A.id:
+        assert holder.decide[task.id] == ("approve", "reject", "return")
+        assert task.id in holder.forward and task.id in holder.add_approver
+    else:
+        assert not holder.decide
+
+
+def test_capabilities_of_a_decider_name_the_decision_they_may_withdraw():
+    case = submitted(step("领导", "any", "a"), step("人事", "any", "b"))
+    decided = open_of(case, A).id
+    case = decide(case, A)
+    assert engine.capabilities(case, actor(A)).withdraw_decision == {decided}
+    assert engine.capabilities(case, actor(B)).return_to == {open_of(case, B).id: ("领导",)}
+    case = decide(case, B)
+    assert engine.capabilities(case, actor(A)).withdraw_decision == set()
+
+
+@pytest.mark.parametrize("status", STATES)
+def test_a_case_moves_only_along_the_transitions_table(status):
+    for target in engine.CaseStatus:
+        case = _in_state(status)
+        if target in engine.CASE_TRANSITIONS[case.status]:
+            engine.transition(case, target)
+            assert case.status == target
+        else:
+            with pytest.raises(Refusal):
+                engine.transition(case, target)
