@@ -193,6 +193,8 @@ def _refused(refusal: engine.Refusal) -> DomainError:
         "to_step_missing": lambda: _("请指定要退回的环节（名称或序号）。"),
         "to_step_invalid": lambda: _("只能退回到已经办理过的前面环节。"),
         "cannot_add": lambda: _("此任务不能加签。"),
+        "cannot_forward": lambda: _("此任务不能转办或征询意见。"),
+        "obligation_own": lambda: _("申请人的后续义务只能由本人完成，不能转办、征询或加签。"),
         "bad_position": lambda: _("加签位置必须是 before 或 after。"),
         "transfer_self": lambda: _("不能转给自己或申请人。"),
         "consult_self": lambda: _("不能征询自己或申请人。"),

@@ -25,7 +25,7 @@ __all__ = [
     "N_", "submit", "decide", "transfer", "consult", "add_approver", "remove_approver", "withdraw_decision",
     "withdraw_case", "resubmit", "transition", "CASE_TRANSITIONS", "check_holder", "check_decision", "check_forward",
     "check_withdraw_decision", "check_remove_approver", "check_withdraw_case", "check_resubmit", "check_remind",
-    "check_cc", "check_edit_draft", "check_submit", "capabilities", "uids_named",
+    "check_cc", "FORWARD_OPS", "check_edit_draft", "check_submit", "capabilities", "uids_named",
 ]
 
 
@@ -657,11 +657,25 @@ def check_decision(case: Case, task: Task, acting_user: Actor, decision: str) ->
         raise Refusal("invalid_transition")
 
 
-def check_forward(case: Case, task: Task, acting_user: Actor, *, adding: bool = False) -> None:
-    """``acting_user`` may hand ``task`` on (transfer, consult) or, ``adding``, add an approver to it."""
+FORWARD_OPS: Mapping[str, tuple[str, ...]] = {
+    TaskKind.APPROVE: ("transfer", "consult", "add_approver"),
+    TaskKind.HANDLE: ("transfer", "consult", "add_approver"),
+    TaskKind.READ: ("transfer", "consult"),
+    TaskKind.CONSULT: ("transfer", "consult"),
+    TaskKind.ERROR: ("transfer", "consult"),
+    TaskKind.OBLIGATION: (),
+}
+"""How each kind of task may be handed on: an obligation is the applicant's own duty, done only by
+its holder, never transferred, consulted on or given added approvers."""
+
+
+def check_forward(case: Case, task: Task, acting_user: Actor, op: str = "transfer") -> None:
+    """``acting_user`` may hand ``task`` on with ``op`` (``transfer``, ``consult``, ``add_approver``)."""
     check_holder(case, task, acting_user)
-    if adding and task.kind not in (TaskKind.APPROVE, TaskKind.HANDLE):
-        raise Refusal("invalid", "cannot_add", field="task")
+    if op not in FORWARD_OPS.get(task.kind, ()):
+        if task.kind == TaskKind.OBLIGATION:
+            raise Refusal("forbidden", "obligation_own", field="task")
+        raise Refusal("invalid", "cannot_add" if op == "add_approver" else "cannot_forward", field="task")
 
 
 def check_withdraw_decision(case: Case, task: Task, acting_user: Actor) -> None:
@@ -762,6 +776,8 @@ class Capabilities:
     blocked: frozenset[int]
     forward: frozenset[int]
     """Tasks the viewer may transfer or ask an opinion on."""
+    transfer: frozenset[int]
+    consult: frozenset[int]
     add_approver: frozenset[int]
     withdraw_decision: frozenset[int]
     remove_approver: frozenset[int]
@@ -780,6 +796,7 @@ class Capabilities:
         return {
             "decide": {str(k): list(v) for k, v in self.decide.items()},
             "blocked": sorted(self.blocked), "forward": sorted(self.forward),
+            "transfer": sorted(self.transfer), "consult": sorted(self.consult),
             "add_approver": sorted(self.add_approver), "withdraw_decision": sorted(self.withdraw_decision),
             "remove_approver": sorted(self.remove_approver),
             "return_to": {str(k): list(v) for k, v in self.return_to.items()},
@@ -799,8 +816,7 @@ def capabilities(case: Case, viewer: Actor) -> Capabilities:
     """What ``viewer`` may do with ``case`` now: the same checks the commands make."""
     decide: dict[int, tuple[str, ...]] = {}
     blocked: set[int] = set()
-    forward: set[int] = set()
-    adding: set[int] = set()
+    ops: dict[str, set[int]] = {op: set() for op in ("transfer", "consult", "add_approver")}
     return_to: dict[int, tuple[str, ...]] = {}
     for task in case.tasks:
         if task.status != OPEN:
@@ -816,17 +832,18 @@ def capabilities(case: Case, viewer: Actor) -> Capabilities:
         if case.status not in (CaseStatus.IN_PROGRESS, CaseStatus.APPROVED):
             continue
         decide[task.id] = ALLOWED.get(task.kind, ())
-        if task.kind != TaskKind.OBLIGATION:
-            forward.add(task.id)
-        if task.kind in (TaskKind.APPROVE, TaskKind.HANDLE):
-            adding.add(task.id)
+        for op, ids in ops.items():
+            if _allowed(check_forward, case, task, viewer, op):
+                ids.add(task.id)
         if "return" in decide[task.id]:
             step = case.step(task.step_id)
             return_to[task.id] = tuple(s.name for s in case.ordered_steps()
                                        if step is not None and 0 <= s.index < step.index and s.status == StepStatus.DONE)
     own = case.applicant_id == viewer.id
     return Capabilities(
-        decide=decide, blocked=frozenset(blocked), forward=frozenset(forward), add_approver=frozenset(adding),
+        decide=decide, blocked=frozenset(blocked), forward=frozenset(ops["transfer"] | ops["consult"]),
+        transfer=frozenset(ops["transfer"]), consult=frozenset(ops["consult"]),
+        add_approver=frozenset(ops["add_approver"]),
         withdraw_decision=frozenset(t.id for t in case.tasks if t.kind != TaskKind.OBLIGATION
                                     and _allowed(check_withdraw_decision, case, t, viewer)),
         remove_approver=frozenset(t.id for t in case.tasks if t.status == OPEN
@@ -967,12 +984,10 @@ def withdraw_decision(case: Case, task_id: int, *, acting_user: Actor, now: date
                        result=replacement)
 
 
-def _hand_on_check(case: Case, task: Task, acting_user: Actor, target: Person, refusal: str, *, adding: bool = False) -> None:
-    check_forward(case, task, acting_user)
+def _hand_on_check(case: Case, task: Task, acting_user: Actor, target: Person, refusal: str, op: str) -> None:
+    check_forward(case, task, acting_user, op)
     if target.id in (acting_user.id, case.applicant_id):
         raise Refusal("self_approval", refusal, field="to")
-    if adding and task.kind not in (TaskKind.APPROVE, TaskKind.HANDLE):
-        raise Refusal("invalid", "cannot_add", field="task")
 
 
 def transfer(case: Case, task_id: int, target: Person, *, acting_user: Actor, now: datetime,
@@ -981,7 +996,7 @@ def transfer(case: Case, task_id: int, target: Person, *, acting_user: Actor, no
     run = _Run(case, Env(), now)
     c = run.case
     task = _task_or_refuse(c, task_id)
-    _hand_on_check(c, task, acting_user, target, "transfer_self")
+    _hand_on_check(c, task, acting_user, target, "transfer_self", "transfer")
     if task.assignee_id is None:
         task.assignee_id = acting_user.id
     run.claim(task, acting_user, status=TaskStatus.TRANSFERRED, decision="transfer", comment=comment)
@@ -1002,7 +1017,7 @@ def consult(case: Case, task_id: int, target: Person, *, acting_user: Actor, now
     run = _Run(case, Env(), now)
     c = run.case
     task = _task_or_refuse(c, task_id)
-    _hand_on_check(c, task, acting_user, target, "consult_self")
+    _hand_on_check(c, task, acting_user, target, "consult_self", "consult")
     if task.assignee_id is None:
         task.assignee_id = acting_user.id
     run.bump()
@@ -1022,7 +1037,7 @@ def add_approver(case: Case, task_id: int, target: Person, *, acting_user: Actor
     run = _Run(case, Env(), now)
     c = run.case
     task = _task_or_refuse(c, task_id)
-    _hand_on_check(c, task, acting_user, target, "add_self", adding=True)
+    _hand_on_check(c, task, acting_user, target, "add_self", "add_approver")
     if task.assignee_id is None:
         task.assignee_id = acting_user.id
     run.bump()

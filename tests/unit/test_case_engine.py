@@ -177,6 +177,47 @@ def test_obligations_keep_the_case_approved_until_done():
     assert [e.action for e in out.events] == ["cases.case.completed", "cases.task.decided"]
 
 
+def test_an_obligation_is_done_by_its_holder_and_never_handed_on():
+    """The applicant's own duties after approval: only done, never transferred, consulted on or
+    given an added approver, and capabilities say the same."""
+    ob = engine.Obligation("back", "销假", "start_date", 2)
+    case = submitted(step("领导", "any", "a"), obligations=(ob,))
+    case = _persist(engine.decide(case, open_of(case, A).id, "approve", acting_user=actor(A), now=T0,
+                                  env=env((ob,))).case)
+    duty = open_of(case, APPLICANT)
+    me = actor(APPLICANT)
+    for command, kwargs in ((engine.transfer, {}), (engine.consult, {}), (engine.add_approver, {"position": "before"}),
+                            (engine.add_approver, {"position": "after"})):
+        with pytest.raises(Refusal) as refused:
+            command(case, duty.id, B, acting_user=me, now=T0, **kwargs)
+        assert (refused.value.code, refused.value.reason) == ("forbidden", "obligation_own")
+    for op in ("transfer", "consult", "add_approver"):
+        with pytest.raises(Refusal):
+            engine.check_forward(case, duty, me, op)
+    mine = engine.capabilities(case, me)
+    assert mine.decide[duty.id] == ("done",)
+    assert duty.id not in mine.forward | mine.transfer | mine.consult | mine.add_approver
+    assert engine.decide(case, duty.id, "done", acting_user=me, now=T0, env=env((ob,))).case.status == "completed"
+
+
+def test_capabilities_name_each_way_a_task_may_be_handed_on():
+    """Per task, capabilities answer with check_forward: an approval may be transferred, consulted
+    on and given approvers; a read task only transferred or consulted on."""
+    case = submitted(step("领导", "any", "a"), step("阅知", "all", "b", kind="read"))
+    approval = open_of(case, A)
+    caps = engine.capabilities(case, actor(A))
+    assert approval.id in caps.transfer & caps.consult & caps.add_approver
+    case = decide(case, A)
+    reading = open_of(case, B)
+    caps = engine.capabilities(case, actor(B))
+    assert reading.id in caps.transfer & caps.consult and reading.id not in caps.add_approver
+    with pytest.raises(Refusal) as refused:
+        engine.add_approver(case, reading.id, C, acting_user=actor(B), now=T0, position="after")
+    assert refused.value.reason == "cannot_add"
+    assert engine.transfer(case, reading.id, C, acting_user=actor(B), now=T0).result.assignee_id == C.id
+    assert not engine.capabilities(case, actor(C)).transfer
+
+
 def test_reject_ends_the_case_and_cancels_the_rest():
     case = submitted(step("会签", "all", "a", "b"))
     with pytest.raises(Refusal) as refused:
