@@ -566,15 +566,15 @@ def do_cc(case: Case, to: Any, *, acting_user: Person, now: datetime) -> Case:
     if not isinstance(to, list) or not to or len(to) > 50:
         raise ValidationError(fields={"to": _("请提供 1 至 50 个用户名。")})
     targets = _people(to)
-    _run(engine.check_cc, to_state(case), _actor(acting_user))
-    existing = set(db.session.execute(select(CaseCC.person_id).where(CaseCC.case_id == case.id)).scalars())
-    added = []
-    for person in targets:
-        if person.id not in existing and person.id != case.applicant_id:
-            db.session.add(CaseCC(case_id=case.id, person_id=person.id, by_id=acting_user.id, created_at=now))
-            existing.add(person.id)
-            added.append(person.uid)
-    _event("cases.case.cc", case, acting_user, now, to=added)
+    before = to_state(case)
+    _run(engine.check_cc, before, _actor(acting_user))
+    existing = db.session.execute(select(CaseCC.person_id).where(CaseCC.case_id == case.id)).scalars()
+    outcome = _run(engine.cc, before, list(_engine_people(targets).values()), acting_user=_actor(acting_user), now=now,
+                   already=existing)
+    db.session.add_all(CaseCC(case_id=case.id, person_id=row.person_id, by_id=row.by_id, created_at=row.created_at)
+                       for row in outcome.result)
+    db.session.flush()
+    _apply(case, before, outcome, acting_user=acting_user, now=now)
     db.session.commit()
     return case
 
@@ -583,13 +583,14 @@ def do_cc(case: Case, to: Any, *, acting_user: Person, now: datetime) -> Case:
 def do_remind(case: Case, *, acting_user: Person, now: datetime) -> list[Task]:
     """催办 the holders of the open tasks; at most once per task every :data:`REMIND_INTERVAL`.
     Raises :class:`PermissionDenied`, :class:`InvalidTransitionError`, :class:`RateLimitedError`."""
-    state = to_state(case)
-    _run(engine.check_remind, state, _actor(acting_user))
+    before = to_state(case)
+    _run(engine.check_remind, before, _actor(acting_user))
     last = db.session.execute(select(func.max(Reminder.created_at)).where(Reminder.case_id == case.id)).scalar()
-    _run(engine.check_remind, state, _actor(acting_user), last=last, now=now)
-    open_tasks = [t for t in case.tasks if t.status == OPEN_TASK and t.kind != engine.TaskKind.OBLIGATION]
-    for task in open_tasks:
-        db.session.add(Reminder(case_id=case.id, task_id=task.id, by_id=acting_user.id, created_at=now))
-    _event("cases.case.reminded", case, acting_user, now, tasks=[t.id for t in open_tasks])
+    outcome = _run(engine.remind, before, acting_user=_actor(acting_user), now=now, last=last)
+    db.session.add_all(Reminder(case_id=case.id, task_id=row.task_id, by_id=row.by_id, created_at=row.created_at)
+                       for row in outcome.result)
+    db.session.flush()
+    _apply(case, before, outcome, acting_user=acting_user, now=now)
     db.session.commit()
-    return open_tasks
+    reminded = {row.task_id for row in outcome.result}
+    return [t for t in case.tasks if t.id in reminded]

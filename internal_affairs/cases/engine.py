@@ -23,7 +23,7 @@ __all__ = [
     "CaseStatus", "StepStatus", "TaskStatus", "TaskKind", "Person", "Actor", "Obligation", "Progress", "Step", "Task",
     "Case", "Event", "Outcome", "Env", "Deadlines", "Refusal", "Capabilities", "DECISIONS", "ALLOWED", "REMIND_INTERVAL",
     "N_", "submit", "decide", "transfer", "consult", "add_approver", "remove_approver", "withdraw_decision",
-    "withdraw_case", "resubmit", "transition", "CASE_TRANSITIONS", "check_holder", "check_decision", "check_forward",
+    "withdraw_case", "resubmit", "cc", "remind", "CcRow", "ReminderRow", "transition", "CASE_TRANSITIONS", "check_holder", "check_decision", "check_forward",
     "check_withdraw_decision", "check_remove_approver", "check_withdraw_case", "check_resubmit", "check_remind",
     "check_cc", "FORWARD_OPS", "check_edit_draft", "check_submit", "capabilities", "uids_named",
 ]
@@ -1121,3 +1121,49 @@ def resubmit(case: Case, form: Mapping[str, Any], *, title: str, acting_user: Ac
                                                        "changed": sorted(changed)}))
     run.advance(first)
     return run.outcome()
+
+
+@dataclass(frozen=True, slots=True)
+class CcRow:
+    """A person the case is now copied to (a ``case_cc`` row to insert)."""
+
+    person_id: int
+    uid: str
+    by_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRow:
+    """A holder reminded of their open task (a ``reminder`` row to insert)."""
+
+    task_id: int
+    by_id: int
+    created_at: datetime
+
+
+def cc(case: Case, targets: Sequence[Person], *, acting_user: Actor, now: datetime,
+       already: Iterable[int] = ()) -> Outcome:
+    """抄送: copy the case to ``targets``, skipping the applicant, the people ``already`` copied
+    (by id) and repeats. The case does not change; ``result`` is the :class:`CcRow` list to
+    insert. Event ``cases.case.cc``."""
+    check_cc(case, acting_user)
+    run = _Run(case, Env(), now)
+    seen = set(already) | {case.applicant_id}
+    rows: list[CcRow] = []
+    for person in targets:
+        if person.id not in seen:
+            seen.add(person.id)
+            rows.append(CcRow(person.id, person.uid, acting_user.id, now))
+    return run.outcome("cases.case.cc", {"to": [r.uid for r in rows]}, result=rows)
+
+
+def remind(case: Case, *, acting_user: Actor, now: datetime, last: datetime | None = None) -> Outcome:
+    """催办 the holders of the open tasks (not the applicant's obligations); ``last`` is when the
+    case was last reminded (at most once every :data:`REMIND_INTERVAL`). The case does not
+    change; ``result`` is the :class:`ReminderRow` list to insert. Event ``cases.case.reminded``."""
+    check_remind(case, acting_user, last=last, now=now)
+    run = _Run(case, Env(), now)
+    rows = [ReminderRow(t.id, acting_user.id, now) for t in case.tasks
+            if t.status == OPEN and t.kind != TaskKind.OBLIGATION]
+    return run.outcome("cases.case.reminded", {"tasks": [r.task_id for r in rows]}, result=rows)

@@ -416,3 +416,43 @@ def test_a_case_moves_only_along_the_transitions_table(status):
         else:
             with pytest.raises(Refusal):
                 engine.transition(case, target)
+
+
+def test_cc_copies_to_new_people_only_and_leaves_the_case_as_it_was():
+    case = submitted(step("领导", "serial", "a"))
+    out = engine.cc(case, [B, APPLICANT, C, B, D], acting_user=actor(APPLICANT), now=T0, already=[D.id])
+    assert [(r.person_id, r.by_id, r.created_at) for r in out.result] == [(B.id, APPLICANT.id, T0), (C.id, APPLICANT.id, T0)]
+    assert [(e.action, dict(e.data)) for e in out.events] == [("cases.case.cc", {"case_id": case.id, "to": ["b", "c"]})]
+    assert repr(out.case) == repr(case)
+    assert engine.cc(case, [C], acting_user=actor(A), now=T0).result[0].by_id == A.id, "a holder may CC"
+    with pytest.raises(Refusal) as refused:
+        engine.cc(case, [C], acting_user=actor(B), now=T0)
+    assert (refused.value.code, refused.value.reason) == ("forbidden", "cc_not_involved")
+
+
+@pytest.mark.parametrize("status", STATES)
+def test_remind_only_by_the_applicant_while_in_progress(status):
+    case = _in_state(status)
+    if status != "in_progress":
+        with pytest.raises(Refusal) as refused:
+            engine.remind(case, acting_user=actor(APPLICANT), now=T0)
+        assert refused.value.reason == "not_in_progress"
+        return
+    out = engine.remind(case, acting_user=actor(APPLICANT), now=T0)
+    pending = [t.id for t in case.tasks if t.status == "pending" and t.kind != "obligation"]
+    assert pending and [r.task_id for r in out.result] == pending
+    assert [e.action for e in out.events] == ["cases.case.reminded"] and out.events[0].data["tasks"] == pending
+    assert repr(out.case) == repr(case)
+    with pytest.raises(Refusal) as refused:
+        engine.remind(case, acting_user=actor(A), now=T0)
+    assert refused.value.reason == "applicant_only"
+
+
+def test_remind_at_most_once_every_interval():
+    case = submitted(step("领导", "serial", "a"))
+    soon = T0 + engine.REMIND_INTERVAL - timedelta(seconds=30)
+    with pytest.raises(Refusal) as refused:
+        engine.remind(case, acting_user=actor(APPLICANT), now=soon, last=T0)
+    assert refused.value.code == "rate_limited" and refused.value.values == {"n": 1}
+    later = T0 + engine.REMIND_INTERVAL
+    assert [r.created_at for r in engine.remind(case, acting_user=actor(APPLICANT), now=later, last=T0).result] == [later]
