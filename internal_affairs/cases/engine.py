@@ -25,7 +25,7 @@ __all__ = [
     "N_", "submit", "decide", "transfer", "consult", "add_approver", "remove_approver", "withdraw_decision",
     "withdraw_case", "resubmit", "cc", "remind", "CcRow", "ReminderRow", "transition", "CASE_TRANSITIONS", "check_holder", "check_decision", "check_forward",
     "check_withdraw_decision", "check_remove_approver", "check_withdraw_case", "check_resubmit", "check_remind",
-    "check_cc", "FORWARD_OPS", "check_edit_draft", "check_submit", "capabilities", "uids_named",
+    "check_cc", "FORWARD_OPS", "check_upload", "check_withdraw_attachment", "check_edit_draft", "check_submit", "capabilities", "uids_named",
 ]
 
 
@@ -739,6 +739,22 @@ def check_cc(case: Case, acting_user: Actor) -> None:
         raise Refusal("forbidden", "cc_not_involved")
 
 
+def check_upload(case: Case, acting_user: Actor) -> None:
+    """The applicant adds files while the case is open to them (:data:`UPLOAD_STATUSES`)."""
+    if case.applicant_id != acting_user.id:
+        raise Refusal("forbidden", "upload_applicant_only")
+    if case.status not in UPLOAD_STATUSES:
+        raise Refusal("invalid_transition", "upload_closed")
+
+
+def check_withdraw_attachment(case: Case, acting_user: Actor) -> None:
+    """The applicant takes a file back while they hold the case (:data:`WITHDRAW_ATTACHMENT_STATUSES`)."""
+    if case.applicant_id != acting_user.id:
+        raise Refusal("forbidden", "withdraw_attachment_applicant_only")
+    if case.status not in WITHDRAW_ATTACHMENT_STATUSES:
+        raise Refusal("invalid_transition", "withdraw_attachment_closed")
+
+
 def check_edit_draft(case: Case, acting_user: Actor) -> None:
     if case.applicant_id != acting_user.id:
         raise Refusal("forbidden", "draft_applicant_only")
@@ -807,7 +823,7 @@ class Capabilities:
 
 
 UPLOAD_STATUSES = (CaseStatus.DRAFT, CaseStatus.IN_PROGRESS, CaseStatus.RETURNED)
-"""The applicant adds files while the case is open to them (``cases/attachments.py`` enforces it)."""
+"""The applicant adds files while the case is open to them (:func:`check_upload`)."""
 WITHDRAW_ATTACHMENT_STATUSES = (CaseStatus.DRAFT, CaseStatus.RETURNED)
 """The applicant takes a file back while they hold the case."""
 
@@ -839,7 +855,6 @@ def capabilities(case: Case, viewer: Actor) -> Capabilities:
             step = case.step(task.step_id)
             return_to[task.id] = tuple(s.name for s in case.ordered_steps()
                                        if step is not None and 0 <= s.index < step.index and s.status == StepStatus.DONE)
-    own = case.applicant_id == viewer.id
     return Capabilities(
         decide=decide, blocked=frozenset(blocked), forward=frozenset(ops["transfer"] | ops["consult"]),
         transfer=frozenset(ops["transfer"]), consult=frozenset(ops["consult"]),
@@ -854,8 +869,8 @@ def capabilities(case: Case, viewer: Actor) -> Capabilities:
         remind=_allowed(check_remind, case, viewer),
         edit_draft=_allowed(check_edit_draft, case, viewer),
         submit=_allowed(check_submit, case, viewer),
-        upload=own and case.status in UPLOAD_STATUSES,
-        withdraw_attachments=own and case.status in WITHDRAW_ATTACHMENT_STATUSES,
+        upload=_allowed(check_upload, case, viewer),
+        withdraw_attachments=_allowed(check_withdraw_attachment, case, viewer),
         cc=_allowed(check_cc, case, viewer) and case.status in (CaseStatus.IN_PROGRESS, CaseStatus.RETURNED),
     )
 

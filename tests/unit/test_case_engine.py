@@ -456,3 +456,25 @@ def test_remind_at_most_once_every_interval():
     assert refused.value.code == "rate_limited" and refused.value.values == {"n": 1}
     later = T0 + engine.REMIND_INTERVAL
     assert [r.created_at for r in engine.remind(case, acting_user=actor(APPLICANT), now=later, last=T0).result] == [later]
+
+
+@pytest.mark.parametrize("status", STATES)
+def test_files_are_added_and_taken_back_by_the_applicant_while_the_case_is_theirs(status):
+    """One rule for the attachment services and capabilities: the applicant uploads while the case
+    is open, takes a file back while they hold it (draft or returned); anyone else never."""
+    case = _in_state(status)
+    mine = engine.capabilities(case, actor(APPLICANT))
+    assert mine.upload == (status in ("draft", "in_progress", "returned"))
+    assert mine.withdraw_attachments == (status in ("draft", "returned"))
+    for check, allowed in ((engine.check_upload, mine.upload), (engine.check_withdraw_attachment, mine.withdraw_attachments)):
+        if allowed:
+            check(case, actor(APPLICANT))
+        else:
+            with pytest.raises(Refusal) as refused:
+                check(case, actor(APPLICANT))
+            assert refused.value.code == "invalid_transition"
+        with pytest.raises(Refusal) as refused:
+            check(case, actor(A))
+        assert refused.value.code == "forbidden"
+    other = engine.capabilities(case, actor(A))
+    assert not other.upload and not other.withdraw_attachments
