@@ -28,12 +28,9 @@ from ..calendar.queries import get_calendar
 from ..calendar.working_days import CalendarError, WorkCalendar
 from ..errors import DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..matters.queries import LoadedMatter, check_form, definition_of, get_matter, get_org_view
-from ..matters.schema import compute_facts
+from ..matters.queries import LoadedMatter, check_form, definition_of, get_matter, resolve_plan
 from ..org.models import Agency, Person
 from ..org.queries import system_admins as configured_admins
-from ..routing.errors import ConditionEvaluationError, UnknownPersonError
-from ..routing.resolver import resolve_route
 from .access import can_view_case, lock_case_of_task
 from .queries import hold_people, learnt, named_in_case, relearn
 from . import engine
@@ -142,17 +139,7 @@ def _title(definition, applicant: Person, form: Mapping[str, Any]) -> str:
 
 
 def _resolve(loaded: LoadedMatter, form: Mapping[str, Any], applicant: Person, system_admins: tuple[str, ...]):
-    definition = loaded.definition
-    try:
-        facts = compute_facts(definition, form, get_calendar())
-    except CalendarError as exc:
-        raise ValidationError(str(exc), code="invalid_form") from None
-    try:
-        plan = resolve_route(definition.route, get_org_view(system_admins), applicant.uid, facts)
-    except UnknownPersonError:
-        raise NotFound() from None
-    except ConditionEvaluationError as exc:
-        raise ValidationError(_("表单内容无法用于判断审批路线：%(why)s", why=exc.message), code="invalid_form") from None
+    plan, facts, _view = resolve_plan(loaded.definition, form, applicant.uid, system_admins=system_admins)
     return plan, facts
 
 
