@@ -23,9 +23,10 @@ __all__ = [
     "CaseStatus", "StepStatus", "TaskStatus", "TaskKind", "Person", "Actor", "Obligation", "Progress", "Step", "Task",
     "Case", "Event", "Outcome", "Env", "Deadlines", "Refusal", "Capabilities", "DECISIONS", "ALLOWED", "REMIND_INTERVAL",
     "N_", "submit", "decide", "transfer", "consult", "add_approver", "remove_approver", "withdraw_decision",
-    "withdraw_case", "resubmit", "cc", "remind", "CcRow", "ReminderRow", "transition", "CASE_TRANSITIONS", "check_holder", "check_decision", "check_forward",
-    "check_withdraw_decision", "check_remove_approver", "check_withdraw_case", "check_resubmit", "check_remind",
-    "check_cc", "FORWARD_OPS", "check_upload", "check_withdraw_attachment", "check_edit_draft", "check_submit", "capabilities", "uids_named",
+    "withdraw_case", "resubmit", "cc", "remind", "CcRow", "ReminderRow", "transition", "CASE_TRANSITIONS",
+    "check_holder", "check_decision", "check_forward", "FORWARD_OPS", "check_withdraw_decision", "check_remove_approver",
+    "check_withdraw_case", "check_resubmit", "check_remind", "check_cc", "check_upload", "check_withdraw_attachment",
+    "check_edit_draft", "check_submit", "capabilities", "uids_named",
 ]
 
 
