@@ -28,12 +28,9 @@ from ..calendar.queries import get_calendar
 from ..calendar.working_days import CalendarError, WorkCalendar
 from ..errors import DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..matters.queries import LoadedMatter, check_form, definition_of, get_matter, get_org_view
-from ..matters.schema import compute_facts
+from ..matters.queries import LoadedMatter, check_form, definition_of, get_matter, resolve_plan
 from ..org.models import Agency, Person
 from ..org.queries import system_admins as configured_admins
-from ..routing.errors import ConditionEvaluationError, UnknownPersonError
-from ..routing.resolver import resolve_route
 from .access import can_view_case, lock_case_of_task
 from .queries import hold_people, learnt, named_in_case, relearn
 from . import engine
@@ -142,17 +139,7 @@ def _title(definition, applicant: Person, form: Mapping[str, Any]) -> str:
 
 
 def _resolve(loaded: LoadedMatter, form: Mapping[str, Any], applicant: Person, system_admins: tuple[str, ...]):
-    definition = loaded.definition
-    try:
-        facts = compute_facts(definition, form, get_calendar())
-    except CalendarError as exc:
-        raise ValidationError(str(exc), code="invalid_form") from None
-    try:
-        plan = resolve_route(definition.route, get_org_view(system_admins), applicant.uid, facts)
-    except UnknownPersonError:
-        raise NotFound() from None
-    except ConditionEvaluationError as exc:
-        raise ValidationError(_("表单内容无法用于判断审批路线：%(why)s", why=exc.message), code="invalid_form") from None
+    plan, facts, _view = resolve_plan(loaded.definition, form, applicant.uid, system_admins=system_admins)
     return plan, facts
 
 
@@ -193,6 +180,8 @@ def _refused(refusal: engine.Refusal) -> DomainError:
         "to_step_missing": lambda: _("请指定要退回的环节（名称或序号）。"),
         "to_step_invalid": lambda: _("只能退回到已经办理过的前面环节。"),
         "cannot_add": lambda: _("此任务不能加签。"),
+        "cannot_forward": lambda: _("此任务不能转办或征询意见。"),
+        "obligation_own": lambda: _("申请人的后续义务只能由本人完成，不能转办、征询或加签。"),
         "bad_position": lambda: _("加签位置必须是 before 或 after。"),
         "transfer_self": lambda: _("不能转给自己或申请人。"),
         "consult_self": lambda: _("不能征询自己或申请人。"),
@@ -564,15 +553,15 @@ def do_cc(case: Case, to: Any, *, acting_user: Person, now: datetime) -> Case:
     if not isinstance(to, list) or not to or len(to) > 50:
         raise ValidationError(fields={"to": _("请提供 1 至 50 个用户名。")})
     targets = _people(to)
-    _run(engine.check_cc, to_state(case), _actor(acting_user))
-    existing = set(db.session.execute(select(CaseCC.person_id).where(CaseCC.case_id == case.id)).scalars())
-    added = []
-    for person in targets:
-        if person.id not in existing and person.id != case.applicant_id:
-            db.session.add(CaseCC(case_id=case.id, person_id=person.id, by_id=acting_user.id, created_at=now))
-            existing.add(person.id)
-            added.append(person.uid)
-    _event("cases.case.cc", case, acting_user, now, to=added)
+    before = to_state(case)
+    _run(engine.check_cc, before, _actor(acting_user))
+    existing = db.session.execute(select(CaseCC.person_id).where(CaseCC.case_id == case.id)).scalars()
+    outcome = _run(engine.cc, before, list(_engine_people(targets).values()), acting_user=_actor(acting_user), now=now,
+                   already=existing)
+    db.session.add_all(CaseCC(case_id=case.id, person_id=row.person_id, by_id=row.by_id, created_at=row.created_at)
+                       for row in outcome.result)
+    db.session.flush()
+    _apply(case, before, outcome, acting_user=acting_user, now=now)
     db.session.commit()
     return case
 
@@ -581,13 +570,14 @@ def do_cc(case: Case, to: Any, *, acting_user: Person, now: datetime) -> Case:
 def do_remind(case: Case, *, acting_user: Person, now: datetime) -> list[Task]:
     """催办 the holders of the open tasks; at most once per task every :data:`REMIND_INTERVAL`.
     Raises :class:`PermissionDenied`, :class:`InvalidTransitionError`, :class:`RateLimitedError`."""
-    state = to_state(case)
-    _run(engine.check_remind, state, _actor(acting_user))
+    before = to_state(case)
+    _run(engine.check_remind, before, _actor(acting_user))
     last = db.session.execute(select(func.max(Reminder.created_at)).where(Reminder.case_id == case.id)).scalar()
-    _run(engine.check_remind, state, _actor(acting_user), last=last, now=now)
-    open_tasks = [t for t in case.tasks if t.status == OPEN_TASK and t.kind != engine.TaskKind.OBLIGATION]
-    for task in open_tasks:
-        db.session.add(Reminder(case_id=case.id, task_id=task.id, by_id=acting_user.id, created_at=now))
-    _event("cases.case.reminded", case, acting_user, now, tasks=[t.id for t in open_tasks])
+    outcome = _run(engine.remind, before, acting_user=_actor(acting_user), now=now, last=last)
+    db.session.add_all(Reminder(case_id=case.id, task_id=row.task_id, by_id=row.by_id, created_at=row.created_at)
+                       for row in outcome.result)
+    db.session.flush()
+    _apply(case, before, outcome, acting_user=acting_user, now=now)
     db.session.commit()
-    return open_tasks
+    reminded = {row.task_id for row in outcome.result}
+    return [t for t in case.tasks if t.id in reminded]

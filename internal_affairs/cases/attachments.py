@@ -338,6 +338,13 @@ def clean_filename(filename: Any, content_type: str = "") -> str:
     return name
 
 
+def _state(case: Case) -> engine.Case:
+    """The case as the engine's attachment checks (the same :func:`engine.capabilities` asks)
+    read it: who applied and the status; its steps and tasks are not needed, so not read."""
+    return engine.Case(id=case.id, applicant_id=case.applicant_id, status=engine.CaseStatus(case.status),
+                       version=case.version, updated_at=case.updated_at)
+
+
 def _materials(case: Case) -> dict[str, MaterialSpec]:
     definition = definition_of(case.matter_version)
     return {m.code: m for m in definition.materials}
@@ -353,10 +360,12 @@ def do_upload_attachment(case: Case, material_code: Any, filename: Any, data: by
     closed), :class:`ValidationError` (unknown material, empty file, a kind the material does
     not accept) and :class:`UnsupportedFileType`.
     """
-    if case.applicant_id != acting_user.id:
-        raise PermissionDenied(_("只有申请人本人可以上传材料。"), code="not_applicant")
-    if case.status not in UPLOAD_STATUSES:
-        raise Conflict(_("办件已办结或已撤回，不能再上传材料。"), code="case_closed")
+    try:
+        engine.check_upload(_state(case), engine.Actor(acting_user.id, acting_user.name))
+    except engine.Refusal as refusal:
+        if refusal.code == "forbidden":
+            raise PermissionDenied(_("只有申请人本人可以上传材料。"), code="not_applicant") from None
+        raise Conflict(_("办件已办结或已撤回，不能再上传材料。"), code="case_closed") from None
     materials = _materials(case)
     spec = materials.get(material_code) if isinstance(material_code, str) else None
     if spec is None:
@@ -399,10 +408,12 @@ def do_withdraw_attachment(case: Case, attachment_id: Any, *, acting_user: Perso
     applicant) and :class:`Conflict` (the case is with the approvers or closed).
     """
     attachment = get_attachment(case, attachment_id)
-    if case.applicant_id != acting_user.id:
-        raise PermissionDenied(_("只有申请人本人可以撤下材料。"), code="not_applicant")
-    if case.status not in WITHDRAW_STATUSES:
-        raise Conflict(_("办件正在审批或已办结，不能撤下材料。"), code="case_not_editable")
+    try:
+        engine.check_withdraw_attachment(_state(case), engine.Actor(acting_user.id, acting_user.name))
+    except engine.Refusal as refusal:
+        if refusal.code == "forbidden":
+            raise PermissionDenied(_("只有申请人本人可以撤下材料。"), code="not_applicant") from None
+        raise Conflict(_("办件正在审批或已办结，不能撤下材料。"), code="case_not_editable") from None
     if attachment.superseded:
         return attachment
     attachment.superseded = True

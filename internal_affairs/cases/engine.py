@@ -23,9 +23,10 @@ __all__ = [
     "CaseStatus", "StepStatus", "TaskStatus", "TaskKind", "Person", "Actor", "Obligation", "Progress", "Step", "Task",
     "Case", "Event", "Outcome", "Env", "Deadlines", "Refusal", "Capabilities", "DECISIONS", "ALLOWED", "REMIND_INTERVAL",
     "N_", "submit", "decide", "transfer", "consult", "add_approver", "remove_approver", "withdraw_decision",
-    "withdraw_case", "resubmit", "transition", "CASE_TRANSITIONS", "check_holder", "check_decision", "check_forward",
-    "check_withdraw_decision", "check_remove_approver", "check_withdraw_case", "check_resubmit", "check_remind",
-    "check_cc", "check_edit_draft", "check_submit", "capabilities", "uids_named",
+    "withdraw_case", "resubmit", "cc", "remind", "CcRow", "ReminderRow", "transition", "CASE_TRANSITIONS",
+    "check_holder", "check_decision", "check_forward", "FORWARD_OPS", "check_withdraw_decision", "check_remove_approver",
+    "check_withdraw_case", "check_resubmit", "check_remind", "check_cc", "check_upload", "check_withdraw_attachment",
+    "check_edit_draft", "check_submit", "capabilities", "uids_named",
 ]
 
 
@@ -657,11 +658,25 @@ def check_decision(case: Case, task: Task, acting_user: Actor, decision: str) ->
         raise Refusal("invalid_transition")
 
 
-def check_forward(case: Case, task: Task, acting_user: Actor, *, adding: bool = False) -> None:
-    """``acting_user`` may hand ``task`` on (transfer, consult) or, ``adding``, add an approver to it."""
+FORWARD_OPS: Mapping[str, tuple[str, ...]] = {
+    TaskKind.APPROVE: ("transfer", "consult", "add_approver"),
+    TaskKind.HANDLE: ("transfer", "consult", "add_approver"),
+    TaskKind.READ: ("transfer", "consult"),
+    TaskKind.CONSULT: ("transfer", "consult"),
+    TaskKind.ERROR: ("transfer", "consult"),
+    TaskKind.OBLIGATION: (),
+}
+"""How each kind of task may be handed on: an obligation is the applicant's own duty, done only by
+its holder, never transferred, consulted on or given added approvers."""
+
+
+def check_forward(case: Case, task: Task, acting_user: Actor, op: str = "transfer") -> None:
+    """``acting_user`` may hand ``task`` on with ``op`` (``transfer``, ``consult``, ``add_approver``)."""
     check_holder(case, task, acting_user)
-    if adding and task.kind not in (TaskKind.APPROVE, TaskKind.HANDLE):
-        raise Refusal("invalid", "cannot_add", field="task")
+    if op not in FORWARD_OPS.get(task.kind, ()):
+        if task.kind == TaskKind.OBLIGATION:
+            raise Refusal("forbidden", "obligation_own", field="task")
+        raise Refusal("invalid", "cannot_add" if op == "add_approver" else "cannot_forward", field="task")
 
 
 def check_withdraw_decision(case: Case, task: Task, acting_user: Actor) -> None:
@@ -725,6 +740,22 @@ def check_cc(case: Case, acting_user: Actor) -> None:
         raise Refusal("forbidden", "cc_not_involved")
 
 
+def check_upload(case: Case, acting_user: Actor) -> None:
+    """The applicant adds files while the case is open to them (:data:`UPLOAD_STATUSES`)."""
+    if case.applicant_id != acting_user.id:
+        raise Refusal("forbidden", "upload_applicant_only")
+    if case.status not in UPLOAD_STATUSES:
+        raise Refusal("invalid_transition", "upload_closed")
+
+
+def check_withdraw_attachment(case: Case, acting_user: Actor) -> None:
+    """The applicant takes a file back while they hold the case (:data:`WITHDRAW_ATTACHMENT_STATUSES`)."""
+    if case.applicant_id != acting_user.id:
+        raise Refusal("forbidden", "withdraw_attachment_applicant_only")
+    if case.status not in WITHDRAW_ATTACHMENT_STATUSES:
+        raise Refusal("invalid_transition", "withdraw_attachment_closed")
+
+
 def check_edit_draft(case: Case, acting_user: Actor) -> None:
     if case.applicant_id != acting_user.id:
         raise Refusal("forbidden", "draft_applicant_only")
@@ -762,6 +793,8 @@ class Capabilities:
     blocked: frozenset[int]
     forward: frozenset[int]
     """Tasks the viewer may transfer or ask an opinion on."""
+    transfer: frozenset[int]
+    consult: frozenset[int]
     add_approver: frozenset[int]
     withdraw_decision: frozenset[int]
     remove_approver: frozenset[int]
@@ -780,6 +813,7 @@ class Capabilities:
         return {
             "decide": {str(k): list(v) for k, v in self.decide.items()},
             "blocked": sorted(self.blocked), "forward": sorted(self.forward),
+            "transfer": sorted(self.transfer), "consult": sorted(self.consult),
             "add_approver": sorted(self.add_approver), "withdraw_decision": sorted(self.withdraw_decision),
             "remove_approver": sorted(self.remove_approver),
             "return_to": {str(k): list(v) for k, v in self.return_to.items()},
@@ -790,7 +824,7 @@ class Capabilities:
 
 
 UPLOAD_STATUSES = (CaseStatus.DRAFT, CaseStatus.IN_PROGRESS, CaseStatus.RETURNED)
-"""The applicant adds files while the case is open to them (``cases/attachments.py`` enforces it)."""
+"""The applicant adds files while the case is open to them (:func:`check_upload`)."""
 WITHDRAW_ATTACHMENT_STATUSES = (CaseStatus.DRAFT, CaseStatus.RETURNED)
 """The applicant takes a file back while they hold the case."""
 
@@ -799,8 +833,7 @@ def capabilities(case: Case, viewer: Actor) -> Capabilities:
     """What ``viewer`` may do with ``case`` now: the same checks the commands make."""
     decide: dict[int, tuple[str, ...]] = {}
     blocked: set[int] = set()
-    forward: set[int] = set()
-    adding: set[int] = set()
+    ops: dict[str, set[int]] = {op: set() for op in ("transfer", "consult", "add_approver")}
     return_to: dict[int, tuple[str, ...]] = {}
     for task in case.tasks:
         if task.status != OPEN:
@@ -816,17 +849,17 @@ def capabilities(case: Case, viewer: Actor) -> Capabilities:
         if case.status not in (CaseStatus.IN_PROGRESS, CaseStatus.APPROVED):
             continue
         decide[task.id] = ALLOWED.get(task.kind, ())
-        if task.kind != TaskKind.OBLIGATION:
-            forward.add(task.id)
-        if task.kind in (TaskKind.APPROVE, TaskKind.HANDLE):
-            adding.add(task.id)
+        for op, ids in ops.items():
+            if _allowed(check_forward, case, task, viewer, op):
+                ids.add(task.id)
         if "return" in decide[task.id]:
             step = case.step(task.step_id)
             return_to[task.id] = tuple(s.name for s in case.ordered_steps()
                                        if step is not None and 0 <= s.index < step.index and s.status == StepStatus.DONE)
-    own = case.applicant_id == viewer.id
     return Capabilities(
-        decide=decide, blocked=frozenset(blocked), forward=frozenset(forward), add_approver=frozenset(adding),
+        decide=decide, blocked=frozenset(blocked), forward=frozenset(ops["transfer"] | ops["consult"]),
+        transfer=frozenset(ops["transfer"]), consult=frozenset(ops["consult"]),
+        add_approver=frozenset(ops["add_approver"]),
         withdraw_decision=frozenset(t.id for t in case.tasks if t.kind != TaskKind.OBLIGATION
                                     and _allowed(check_withdraw_decision, case, t, viewer)),
         remove_approver=frozenset(t.id for t in case.tasks if t.status == OPEN
@@ -837,8 +870,8 @@ def capabilities(case: Case, viewer: Actor) -> Capabilities:
         remind=_allowed(check_remind, case, viewer),
         edit_draft=_allowed(check_edit_draft, case, viewer),
         submit=_allowed(check_submit, case, viewer),
-        upload=own and case.status in UPLOAD_STATUSES,
-        withdraw_attachments=own and case.status in WITHDRAW_ATTACHMENT_STATUSES,
+        upload=_allowed(check_upload, case, viewer),
+        withdraw_attachments=_allowed(check_withdraw_attachment, case, viewer),
         cc=_allowed(check_cc, case, viewer) and case.status in (CaseStatus.IN_PROGRESS, CaseStatus.RETURNED),
     )
 
@@ -967,12 +1000,10 @@ def withdraw_decision(case: Case, task_id: int, *, acting_user: Actor, now: date
                        result=replacement)
 
 
-def _hand_on_check(case: Case, task: Task, acting_user: Actor, target: Person, refusal: str, *, adding: bool = False) -> None:
-    check_forward(case, task, acting_user)
+def _hand_on_check(case: Case, task: Task, acting_user: Actor, target: Person, refusal: str, op: str) -> None:
+    check_forward(case, task, acting_user, op)
     if target.id in (acting_user.id, case.applicant_id):
         raise Refusal("self_approval", refusal, field="to")
-    if adding and task.kind not in (TaskKind.APPROVE, TaskKind.HANDLE):
-        raise Refusal("invalid", "cannot_add", field="task")
 
 
 def transfer(case: Case, task_id: int, target: Person, *, acting_user: Actor, now: datetime,
@@ -981,7 +1012,7 @@ def transfer(case: Case, task_id: int, target: Person, *, acting_user: Actor, no
     run = _Run(case, Env(), now)
     c = run.case
     task = _task_or_refuse(c, task_id)
-    _hand_on_check(c, task, acting_user, target, "transfer_self")
+    _hand_on_check(c, task, acting_user, target, "transfer_self", "transfer")
     if task.assignee_id is None:
         task.assignee_id = acting_user.id
     run.claim(task, acting_user, status=TaskStatus.TRANSFERRED, decision="transfer", comment=comment)
@@ -1002,7 +1033,7 @@ def consult(case: Case, task_id: int, target: Person, *, acting_user: Actor, now
     run = _Run(case, Env(), now)
     c = run.case
     task = _task_or_refuse(c, task_id)
-    _hand_on_check(c, task, acting_user, target, "consult_self")
+    _hand_on_check(c, task, acting_user, target, "consult_self", "consult")
     if task.assignee_id is None:
         task.assignee_id = acting_user.id
     run.bump()
@@ -1022,7 +1053,7 @@ def add_approver(case: Case, task_id: int, target: Person, *, acting_user: Actor
     run = _Run(case, Env(), now)
     c = run.case
     task = _task_or_refuse(c, task_id)
-    _hand_on_check(c, task, acting_user, target, "add_self", adding=True)
+    _hand_on_check(c, task, acting_user, target, "add_self", "add_approver")
     if task.assignee_id is None:
         task.assignee_id = acting_user.id
     run.bump()
@@ -1106,3 +1137,49 @@ def resubmit(case: Case, form: Mapping[str, Any], *, title: str, acting_user: Ac
                                                        "changed": sorted(changed)}))
     run.advance(first)
     return run.outcome()
+
+
+@dataclass(frozen=True, slots=True)
+class CcRow:
+    """A person the case is now copied to (a ``case_cc`` row to insert)."""
+
+    person_id: int
+    uid: str
+    by_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRow:
+    """A holder reminded of their open task (a ``reminder`` row to insert)."""
+
+    task_id: int
+    by_id: int
+    created_at: datetime
+
+
+def cc(case: Case, targets: Sequence[Person], *, acting_user: Actor, now: datetime,
+       already: Iterable[int] = ()) -> Outcome:
+    """抄送: copy the case to ``targets``, skipping the applicant, the people ``already`` copied
+    (by id) and repeats. The case does not change; ``result`` is the :class:`CcRow` list to
+    insert. Event ``cases.case.cc``."""
+    check_cc(case, acting_user)
+    run = _Run(case, Env(), now)
+    seen = set(already) | {case.applicant_id}
+    rows: list[CcRow] = []
+    for person in targets:
+        if person.id not in seen:
+            seen.add(person.id)
+            rows.append(CcRow(person.id, person.uid, acting_user.id, now))
+    return run.outcome("cases.case.cc", {"to": [r.uid for r in rows]}, result=rows)
+
+
+def remind(case: Case, *, acting_user: Actor, now: datetime, last: datetime | None = None) -> Outcome:
+    """催办 the holders of the open tasks (not the applicant's obligations); ``last`` is when the
+    case was last reminded (at most once every :data:`REMIND_INTERVAL`). The case does not
+    change; ``result`` is the :class:`ReminderRow` list to insert. Event ``cases.case.reminded``."""
+    check_remind(case, acting_user, last=last, now=now)
+    run = _Run(case, Env(), now)
+    rows = [ReminderRow(t.id, acting_user.id, now) for t in case.tasks
+            if t.status == OPEN and t.kind != TaskKind.OBLIGATION]
+    return run.outcome("cases.case.reminded", {"tasks": [r.task_id for r in rows]}, result=rows)

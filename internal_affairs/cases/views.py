@@ -461,7 +461,10 @@ def _render_case(case: Case, *, errors: dict[str, str] | None = None, values: di
         if task is None or task["kind"] == "obligation":
             continue
         earlier = [{"name": name} for name in data["capabilities"]["return_to"].get(str(task["id"]), ())]
-        panels.append({"task": task, "step": step_of.get(task["id"]), "blocked": mine["blocked"], "return_to": earlier})
+        ops = {op: task["id"] in data["capabilities"][op] for op in ("transfer", "consult", "add_approver")}
+        panels.append({"task": task, "step": step_of.get(task["id"]), "blocked": mine["blocked"], "return_to": earlier,
+                       "can_transfer": ops["transfer"], "can_consult": ops["consult"],
+                       "can_add_approver": ops["add_approver"], "can_forward": any(ops.values())})
     materials = {m.code: m for m in definition.materials}
     returned_by = next((t for s in reversed(data["steps"]) for t in reversed(s["tasks"])
                         if t["decision"] == "return"), None)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..calendar.queries import get_calendar
-from ..calendar.working_days import CalendarError
+from ..calendar.working_days import CalendarError, WorkCalendar
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import is_db_id
@@ -22,7 +22,7 @@ from .schema import FormContext, FormErrors, MatterDefinition, compute_facts, pa
 
 __all__ = ["LoadedMatter", "definition_of", "get_matter", "list_matters", "list_matters_by_category",
            "get_org_view", "check_form",
-           "preview_route", "matter_to_json"]
+           "resolve_plan", "preview_route", "matter_to_json"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,26 @@ def _person_brief(view, uid: str) -> dict[str, Any]:
     return {"uid": uid, "name": person.name, "title": person.title, "agency": agency.name if agency else None}
 
 
+def resolve_plan(definition: MatterDefinition, form: Mapping[str, Any], applicant_uid: str, *,
+                 system_admins: tuple[str, ...] = (), calendar: WorkCalendar | None = None):
+    """Resolve ``definition``'s route for ``applicant_uid`` on the (cleaned) ``form``: the plan, the
+    facts it was decided on and the org view it read. The one place the resolver's errors become
+    the platform's: :class:`ValidationError` (a date the calendar cannot place, a condition the
+    form cannot answer) and :class:`NotFound` (the applicant is not in the org chart)."""
+    try:
+        facts = compute_facts(definition, form, calendar if calendar is not None else get_calendar())
+    except CalendarError as exc:
+        raise ValidationError(str(exc), code="invalid_form") from None
+    view = get_org_view(system_admins)
+    try:
+        plan = resolve_route(definition.route, view, applicant_uid, facts)
+    except UnknownPersonError:
+        raise NotFound() from None
+    except ConditionEvaluationError as exc:
+        raise ValidationError(_("表单内容无法用于判断审批路线：%(why)s", why=exc.message), code="invalid_form") from None
+    return plan, facts, view
+
+
 def preview_route(code: Any, form: Any, *, viewer: Person, roles: set[str], applicant_uid: Any = None,
                   system_admins: tuple[str, ...] = ()) -> dict[str, Any]:
     """The concrete steps ``applicant``'s case of this matter would take (DESIGN §10).
@@ -140,17 +160,8 @@ def preview_route(code: Any, form: Any, *, viewer: Person, roles: set[str], appl
     definition = loaded.definition
     cleaned = check_form(definition, form if form is not None else {})
     calendar = get_calendar()
-    try:
-        facts = compute_facts(definition, cleaned, calendar)
-    except CalendarError as exc:
-        raise ValidationError(str(exc), code="invalid_form") from None
-    view = get_org_view(system_admins)
-    try:
-        plan = resolve_route(definition.route, view, applicant.uid, facts)
-    except UnknownPersonError:
-        raise NotFound() from None
-    except ConditionEvaluationError as exc:
-        raise ValidationError(_("表单内容无法用于判断审批路线：%(why)s", why=exc.message), code="invalid_form") from None
+    plan, facts, view = resolve_plan(definition, cleaned, applicant.uid, system_admins=system_admins,
+                                     calendar=calendar)
     preview = plan.as_preview()
     people: dict[str, dict[str, Any]] = {}
 

@@ -83,6 +83,15 @@ def test_overseas_travel_parallel_and_obligations(c):
     obligations = case["obligations"]
     assert {o["obligation"] for o in obligations} == {"passport_return", "return_report"}
     assert all(o["assignee"] == "wangguodong" and o["due_at"] for o in obligations)
+    caps = get(c, "wangguodong", case)["capabilities"]
+    for ob in obligations:
+        assert caps["decide"][str(ob["id"])] == ["done"]
+        assert ob["id"] not in caps["forward"] + caps["transfer"] + caps["consult"] + caps["add_approver"]
+        for path, body in (("transfer", {"to": "zhangwei"}), ("consult", {"to": "zhangwei"}),
+                           ("add-approver", {"to": "zhangwei", "position": "before"})):
+            refused = c.post(f"/api/v1/tasks/{ob['id']}/{path}", json=body, headers=token(c, "wangguodong"))
+            assert refused.status_code == 403, (path, refused.get_json())
+            assert refused.get_json()["error"]["code"] == "forbidden"
     for ob in obligations:
         response = c.post(f"/api/v1/tasks/{ob['id']}/decision", json={"decision": "done"},
                           headers=token(c, "wangguodong"))

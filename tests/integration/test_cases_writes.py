@@ -5,9 +5,9 @@ that changed since it was read is refused before anything is written."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import ColumnDefault, inspect, select, text
 
-from internal_affairs.cases import actions, engine
+from internal_affairs.cases import actions, engine, writes
 from internal_affairs.cases.access import lock_case_of_task
 from internal_affairs.cases.models import OPEN_TASK, Case, CaseStep, Task
 from internal_affairs.cases.writes import to_state, write_changes
@@ -152,3 +152,30 @@ def test_the_engine_state_of_a_case_is_its_rows(catalog_app):
         assert [(t.id, str(t.status), t.assignee_id) for t in state.tasks] == [
             (t.id, t.status, t.assignee_id) for t in case.tasks]
         db.session.rollback()
+
+
+def test_new_tasks_get_their_columns_defaults_a_callable_one_too(catalog_app, monkeypatch):
+    """A task column the engine does not write (as a column added with ``default=utcnow`` would
+    be) gets its mapped default when the writer inserts a task, a callable default included, and
+    the task is then decided as any other: the writer leaves defaults to SQLAlchemy's INSERT."""
+    calls = []
+
+    def default_comment():
+        calls.append(1)
+        return "由默认值填写"
+
+    monkeypatch.setattr(writes, "TASK_FIELDS", tuple(k for k in writes.TASK_FIELDS if k != "comment"))
+    monkeypatch.setattr(Task.__table__.c.comment, "default", ColumnDefault(default_comment))
+    with catalog_app.app_context():
+        case = _submit("xujing", LEAVE)
+        assert calls == [1], "the first task was inserted through the writer, with the default"
+        first = _open(case, "zhangwei")
+        case = actions.do_consult(first.id, "guolei", comment="请看", **_as("zhangwei"))
+        asked = next(t for t in case.tasks if t.origin == "consult")
+        assert len(calls) == 2
+        stored = _stored(Task, case_id=case.id)
+        assert stored[first.id]["comment"] == stored[asked.id]["comment"] == "由默认值填写"
+        assert asked.comment == "由默认值填写", "the session holds the row as inserted"
+        case = actions.do_decide(asked.id, "done", **_as("guolei"))
+        case = actions.do_decide(first.id, "approve", **_as("zhangwei"))
+        assert _stored(Task, id=first.id)[first.id]["status"] == "approved"

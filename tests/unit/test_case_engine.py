@@ -177,6 +177,47 @@ def test_obligations_keep_the_case_approved_until_done():
     assert [e.action for e in out.events] == ["cases.case.completed", "cases.task.decided"]
 
 
+def test_an_obligation_is_done_by_its_holder_and_never_handed_on():
+    """The applicant's own duties after approval: only done, never transferred, consulted on or
+    given an added approver, and capabilities say the same."""
+    ob = engine.Obligation("back", "销假", "start_date", 2)
+    case = submitted(step("领导", "any", "a"), obligations=(ob,))
+    case = _persist(engine.decide(case, open_of(case, A).id, "approve", acting_user=actor(A), now=T0,
+                                  env=env((ob,))).case)
+    duty = open_of(case, APPLICANT)
+    me = actor(APPLICANT)
+    for command, kwargs in ((engine.transfer, {}), (engine.consult, {}), (engine.add_approver, {"position": "before"}),
+                            (engine.add_approver, {"position": "after"})):
+        with pytest.raises(Refusal) as refused:
+            command(case, duty.id, B, acting_user=me, now=T0, **kwargs)
+        assert (refused.value.code, refused.value.reason) == ("forbidden", "obligation_own")
+    for op in ("transfer", "consult", "add_approver"):
+        with pytest.raises(Refusal):
+            engine.check_forward(case, duty, me, op)
+    mine = engine.capabilities(case, me)
+    assert mine.decide[duty.id] == ("done",)
+    assert duty.id not in mine.forward | mine.transfer | mine.consult | mine.add_approver
+    assert engine.decide(case, duty.id, "done", acting_user=me, now=T0, env=env((ob,))).case.status == "completed"
+
+
+def test_capabilities_name_each_way_a_task_may_be_handed_on():
+    """Per task, capabilities answer with check_forward: an approval may be transferred, consulted
+    on and given approvers; a read task only transferred or consulted on."""
+    case = submitted(step("领导", "any", "a"), step("阅知", "all", "b", kind="read"))
+    approval = open_of(case, A)
+    caps = engine.capabilities(case, actor(A))
+    assert approval.id in caps.transfer & caps.consult & caps.add_approver
+    case = decide(case, A)
+    reading = open_of(case, B)
+    caps = engine.capabilities(case, actor(B))
+    assert reading.id in caps.transfer & caps.consult and reading.id not in caps.add_approver
+    with pytest.raises(Refusal) as refused:
+        engine.add_approver(case, reading.id, C, acting_user=actor(B), now=T0, position="after")
+    assert refused.value.reason == "cannot_add"
+    assert engine.transfer(case, reading.id, C, acting_user=actor(B), now=T0).result.assignee_id == C.id
+    assert not engine.capabilities(case, actor(C)).transfer
+
+
 def test_reject_ends_the_case_and_cancels_the_rest():
     case = submitted(step("会签", "all", "a", "b"))
     with pytest.raises(Refusal) as refused:
@@ -375,3 +416,65 @@ def test_a_case_moves_only_along_the_transitions_table(status):
         else:
             with pytest.raises(Refusal):
                 engine.transition(case, target)
+
+
+def test_cc_copies_to_new_people_only_and_leaves_the_case_as_it_was():
+    case = submitted(step("领导", "serial", "a"))
+    out = engine.cc(case, [B, APPLICANT, C, B, D], acting_user=actor(APPLICANT), now=T0, already=[D.id])
+    assert [(r.person_id, r.by_id, r.created_at) for r in out.result] == [(B.id, APPLICANT.id, T0), (C.id, APPLICANT.id, T0)]
+    assert [(e.action, dict(e.data)) for e in out.events] == [("cases.case.cc", {"case_id": case.id, "to": ["b", "c"]})]
+    assert repr(out.case) == repr(case)
+    assert engine.cc(case, [C], acting_user=actor(A), now=T0).result[0].by_id == A.id, "a holder may CC"
+    with pytest.raises(Refusal) as refused:
+        engine.cc(case, [C], acting_user=actor(B), now=T0)
+    assert (refused.value.code, refused.value.reason) == ("forbidden", "cc_not_involved")
+
+
+@pytest.mark.parametrize("status", STATES)
+def test_remind_only_by_the_applicant_while_in_progress(status):
+    case = _in_state(status)
+    if status != "in_progress":
+        with pytest.raises(Refusal) as refused:
+            engine.remind(case, acting_user=actor(APPLICANT), now=T0)
+        assert refused.value.reason == "not_in_progress"
+        return
+    out = engine.remind(case, acting_user=actor(APPLICANT), now=T0)
+    pending = [t.id for t in case.tasks if t.status == "pending" and t.kind != "obligation"]
+    assert pending and [r.task_id for r in out.result] == pending
+    assert [e.action for e in out.events] == ["cases.case.reminded"] and out.events[0].data["tasks"] == pending
+    assert repr(out.case) == repr(case)
+    with pytest.raises(Refusal) as refused:
+        engine.remind(case, acting_user=actor(A), now=T0)
+    assert refused.value.reason == "applicant_only"
+
+
+def test_remind_at_most_once_every_interval():
+    case = submitted(step("领导", "serial", "a"))
+    soon = T0 + engine.REMIND_INTERVAL - timedelta(seconds=30)
+    with pytest.raises(Refusal) as refused:
+        engine.remind(case, acting_user=actor(APPLICANT), now=soon, last=T0)
+    assert refused.value.code == "rate_limited" and refused.value.values == {"n": 1}
+    later = T0 + engine.REMIND_INTERVAL
+    assert [r.created_at for r in engine.remind(case, acting_user=actor(APPLICANT), now=later, last=T0).result] == [later]
+
+
+@pytest.mark.parametrize("status", STATES)
+def test_files_are_added_and_taken_back_by_the_applicant_while_the_case_is_theirs(status):
+    """One rule for the attachment services and capabilities: the applicant uploads while the case
+    is open, takes a file back while they hold it (draft or returned); anyone else never."""
+    case = _in_state(status)
+    mine = engine.capabilities(case, actor(APPLICANT))
+    assert mine.upload == (status in ("draft", "in_progress", "returned"))
+    assert mine.withdraw_attachments == (status in ("draft", "returned"))
+    for check, allowed in ((engine.check_upload, mine.upload), (engine.check_withdraw_attachment, mine.withdraw_attachments)):
+        if allowed:
+            check(case, actor(APPLICANT))
+        else:
+            with pytest.raises(Refusal) as refused:
+                check(case, actor(APPLICANT))
+            assert refused.value.code == "invalid_transition"
+        with pytest.raises(Refusal) as refused:
+            check(case, actor(A))
+        assert refused.value.code == "forbidden"
+    other = engine.capabilities(case, actor(A))
+    assert not other.upload and not other.withdraw_attachments

@@ -30,3 +30,14 @@ def test_the_api_package_imports_no_domain():
             if isinstance(node, ast.ImportFrom) and node.level >= 1:
                 top = (node.module or "").split(".")[0] if node.level == 2 else ""
                 assert top in {"", "errors", "extensions", "inputs"}, (path.name, node.module)
+
+
+def test_only_matters_queries_calls_the_resolver_and_maps_its_errors():
+    """The route is resolved, and the resolver's errors become the platform's, in one function
+    (matters/queries.py resolve_plan) that the route preview and the case services both use."""
+    callers = {name for name, text in _sources() if re.search(r"\bresolve_route\(", text)}
+    assert callers == {"matters/queries.py", "routing/resolver.py"}
+    mappers = {name for name, text in _sources()
+               if "except ConditionEvaluationError" in text and not name.startswith("routing/")}
+    assert mappers == {"matters/queries.py"}
+    assert "resolve_plan(" in (PACKAGE / "cases" / "actions.py").read_text(encoding="utf-8")

@@ -312,6 +312,27 @@ def test_transfer_and_add_approver_from_the_panel(app):
     assert open_task(zhangwei, case_id, "lixiaohong")
 
 
+def test_the_forward_panel_offers_what_capabilities_allow(app):
+    """The panel's hand-on choices come from the case's capabilities: all four for an open
+    approval, none (no forward form) while it waits for the approver added before."""
+    xujing = client_for(app, "xujing")
+    case_id = submit_leave(xujing)
+    zhangwei = client_for(app, "zhangwei")
+    task_id = open_task(zhangwei, case_id, "zhangwei")
+    caps = case_json(zhangwei, case_id)["capabilities"]
+    assert task_id in caps["transfer"] and task_id in caps["consult"] and task_id in caps["add_approver"]
+    panel = text(zhangwei.get(f"/cases/{case_id}")).split(f'id="decide-{task_id}"', 1)[1].split("</section>", 1)[0]
+    assert re.findall(r'<option value="(\w+)"', panel.split('class="forward-form"', 1)[1]) == [
+        "transfer", "consult", "add_before", "add_after"]
+    added = post(zhangwei, f"/cases/{case_id}/tasks/{task_id}/forward", {"op": "add_before", "to": "liujia"})
+    assert added.status_code == 303
+    assert task_id not in case_json(zhangwei, case_id)["capabilities"]["transfer"]
+    panel = text(zhangwei.get(f"/cases/{case_id}")).split(f'id="decide-{task_id}"', 1)[1].split("</section>", 1)[0]
+    assert "正在等待" in panel and 'class="forward-form"' not in panel
+    post(zhangwei, f"/cases/{case_id}/tasks/{task_id}/forward", {"op": "transfer", "to": "lixiaohong"})
+    assert not any(t["assignee"] == "lixiaohong" for t in case_json(zhangwei, case_id)["steps"][0]["tasks"])
+
+
 def test_save_a_draft_edit_it_and_submit_it_from_the_pages(app):
     me = client_for(app, "xujing")
     refused = post(me, "/cases/new/leave", LEAVE | {"end_date": "2026-12-01", "action": "draft"})
