@@ -49,14 +49,10 @@ from ..org.models import Person
 from . import engine
 from .models import Attachment, Case, CaseMaterial
 
-__all__ = ["UPLOAD_STATUSES", "WITHDRAW_STATUSES", "do_withdraw_attachment", "FileType", "UnsupportedFileType", "sniff", "clean_filename",
+__all__ = ["do_withdraw_attachment", "FileType", "UnsupportedFileType", "sniff", "clean_filename",
            "do_upload_attachment", "get_attachment", "list_attachments", "attachment_to_json", "ActivePdfContent",
            "UninspectablePdf", "pdf_active_names"]
 
-UPLOAD_STATUSES = tuple(s.value for s in engine.UPLOAD_STATUSES)
-WITHDRAW_STATUSES = tuple(s.value for s in engine.WITHDRAW_ATTACHMENT_STATUSES)
-"""A file can be taken back while the applicant holds the case (draft, or returned to them); the
-engine's :func:`~internal_affairs.cases.engine.capabilities` says the same."""
 MAX_FILENAME = 255
 
 PDF = re.compile(rb"%PDF-[12]\.\d")

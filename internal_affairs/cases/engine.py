@@ -918,8 +918,7 @@ def decide(case: Case, task_id: int, decision: str, *, acting_user: Actor, now: 
         target = _return_target(c, task, to_step)
     if decision in ("reject", "return") and task.kind == TaskKind.APPROVE and not comment:
         raise Refusal("invalid", "comment_required", field="comment")
-    if task.assignee_id is None:
-        task.assignee_id = acting_user.id  # an administrator takes the waiting error task
+    _take_if_waiting(task, acting_user)
     run.claim(task, acting_user, status=RESULT_STATUS[decision], decision=decision, comment=comment)
     if decision in ("approve", "done", "read"):
         run.after_positive(task)
@@ -1000,6 +999,12 @@ def withdraw_decision(case: Case, task_id: int, *, acting_user: Actor, now: date
                        result=replacement)
 
 
+def _take_if_waiting(task: Task, acting_user: Actor) -> None:
+    """An administrator acting on a task that waits for one (no assignee) takes it."""
+    if task.assignee_id is None:
+        task.assignee_id = acting_user.id
+
+
 def _hand_on_check(case: Case, task: Task, acting_user: Actor, target: Person, refusal: str, op: str) -> None:
     check_forward(case, task, acting_user, op)
     if target.id in (acting_user.id, case.applicant_id):
@@ -1013,8 +1018,7 @@ def transfer(case: Case, task_id: int, target: Person, *, acting_user: Actor, no
     c = run.case
     task = _task_or_refuse(c, task_id)
     _hand_on_check(c, task, acting_user, target, "transfer_self", "transfer")
-    if task.assignee_id is None:
-        task.assignee_id = acting_user.id
+    _take_if_waiting(task, acting_user)
     run.claim(task, acting_user, status=TaskStatus.TRANSFERRED, decision="transfer", comment=comment)
     new = run.new_task(c.step(task.step_id), target, kind=task.kind, branch=task.branch, position=task.position,
                        origin="transfer" if task.origin == "plan" else task.origin, parent=task,
@@ -1034,8 +1038,7 @@ def consult(case: Case, task_id: int, target: Person, *, acting_user: Actor, now
     c = run.case
     task = _task_or_refuse(c, task_id)
     _hand_on_check(c, task, acting_user, target, "consult_self", "consult")
-    if task.assignee_id is None:
-        task.assignee_id = acting_user.id
+    _take_if_waiting(task, acting_user)
     run.bump()
     asked = run.new_task(c.step(task.step_id), target, kind=TaskKind.CONSULT, branch=task.branch, origin="consult",
                          parent=task, note=comment, due_at=task.due_at)
@@ -1054,8 +1057,7 @@ def add_approver(case: Case, task_id: int, target: Person, *, acting_user: Actor
     c = run.case
     task = _task_or_refuse(c, task_id)
     _hand_on_check(c, task, acting_user, target, "add_self", "add_approver")
-    if task.assignee_id is None:
-        task.assignee_id = acting_user.id
+    _take_if_waiting(task, acting_user)
     run.bump()
     added = run.new_task(c.step(task.step_id), target, kind=task.kind, branch=task.branch, position=task.position,
                          origin=f"added_{position}", parent=task, note=comment, due_at=task.due_at)

@@ -33,7 +33,7 @@ from .access import access_case
 from .actions import (do_add_approver, do_batch_decision, do_cc, do_consult, do_create_case, do_decide,
                       do_remind, do_remove_approver, do_resubmit, do_submit_case, do_transfer, do_update_draft,
                       do_withdraw_case, do_withdraw_decision)
-from .attachments import WITHDRAW_STATUSES, clean_filename, do_upload_attachment, do_withdraw_attachment
+from .attachments import clean_filename, do_upload_attachment, do_withdraw_attachment
 from .models import Case
 from .queries import BOXES, case_to_json, get_counts, get_inbox
 
@@ -468,13 +468,12 @@ def _render_case(case: Case, *, errors: dict[str, str] | None = None, values: di
     materials = {m.code: m for m in definition.materials}
     returned_by = next((t for s in reversed(data["steps"]) for t in reversed(s["tasks"])
                         if t["decision"] == "return"), None)
-    involved = data["applicant"]["uid"] == me.uid or any(t["assignee"] == me.uid for t in tasks.values())
     return render_template(
         "cases/detail.html", case=data, d=definition, form_rows=_form_rows(definition, data["form"]),
         revisions=[{"number": r["number"], "at": r["at"], "rows": _revision_rows(definition, r["diff"])}
                    for r in data["revisions"]],
-        panels=panels, tasks=tasks, materials=materials, me=me, withdraw_statuses=WITHDRAW_STATUSES,
-        is_applicant=data["applicant"]["uid"] == me.uid, involved=involved, returned_by=returned_by,
+        panels=panels, tasks=tasks, materials=materials, me=me,
+        is_applicant=data["applicant"]["uid"] == me.uid, returned_by=returned_by,
         errors=errors or {}, values=values or {}, shown=shown or {}, accept=ACCEPT,
         leftover=_leftover_errors(errors or {}, definition)), status
 
