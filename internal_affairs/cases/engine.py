@@ -558,8 +558,17 @@ class _Run:
                 if task.id != decided.id and task.origin in ("plan", "transfer") and task.blocked_by_task_id != decided.id:
                     task.status, task.note, task.decided_at = TaskStatus.CANCELLED, N_("已由他人处理"), self.now
                     task.closed_by_task_id = decided.id
+                    self._drop_opinion_asked_by(task)
             open_tasks = [t for t in open_tasks if t.status == OPEN and t.id != decided.id]
         return not [t for t in open_tasks if t.id != decided.id]
+
+    def _drop_opinion_asked_by(self, task: Task) -> None:
+        """A task cancelled while it waited for an opinion (征询) no longer needs it: the opinion
+        is cancelled too and the task stops waiting, so nothing is left open on a finished step."""
+        asked = next((t for t in self.case.tasks if t.id == task.blocked_by_task_id), None)
+        if asked is not None and asked.kind == TaskKind.CONSULT and asked.status == OPEN:
+            asked.status, asked.note, asked.decided_at = TaskStatus.CANCELLED, N_("已由他人处理"), self.now
+            task.blocked_by_task_id = None
 
     def after_positive(self, task: Task) -> None:
         """Move the case on after an approve / done / read."""

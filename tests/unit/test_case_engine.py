@@ -296,6 +296,19 @@ def test_consult_and_add_before_block_the_holder_until_answered():
     assert case.status == CaseStatus.APPROVED
 
 
+def test_an_opinion_asked_by_a_holder_whom_another_holder_beat_is_cancelled_with_their_task():
+    """或签: 甲 asks 丙's opinion, 乙 approves first; 甲's task and 丙's opinion are cancelled, none
+    is left open on the finished case (found by the property test)."""
+    case = submitted(step("领导", "any", "a", "b"))
+    task = open_of(case, A)
+    case = _persist(engine.consult(case, task.id, C, acting_user=actor(A), now=T0, comment="?").case)
+    asked = open_of(case, C)
+    case = decide(case, B)
+    assert case.status == CaseStatus.APPROVED
+    assert case.task(task.id).status == case.task(asked.id).status == TaskStatus.CANCELLED
+    assert not [t for t in case.tasks if t.status == TaskStatus.PENDING]
+
+
 def test_add_after_runs_after_the_holder_and_transfer_hands_the_task_on():
     case = submitted(step("领导", "any", "a"))
     task = open_of(case, A)
