@@ -88,6 +88,10 @@ RESULT_STATUS = {"approve": TaskStatus.APPROVED, "reject": TaskStatus.REJECTED, 
 POSITIVE = (TaskStatus.APPROVED, TaskStatus.DONE, TaskStatus.READ)
 DECIDED = (TaskStatus.APPROVED, TaskStatus.REJECTED, TaskStatus.DONE, TaskStatus.READ)
 LANE_KINDS = (TaskKind.APPROVE, TaskKind.HANDLE, TaskKind.READ, TaskKind.ERROR)
+_SPAWNED = ("consult", "added_before", "added_after")
+_ASKED = ("consult", "added_before")
+"""Tasks whose asker waits for them: withdrawing one's answer makes the asker wait again."""
+"""The origins of tasks that exist only through the task that asked for them."""
 REMIND_INTERVAL = timedelta(minutes=30)
 
 
@@ -556,19 +560,27 @@ class _Run:
         if mode == "any":
             for task in open_tasks:
                 if task.id != decided.id and task.origin in ("plan", "transfer") and task.blocked_by_task_id != decided.id:
-                    task.status, task.note, task.decided_at = TaskStatus.CANCELLED, N_("已由他人处理"), self.now
-                    task.closed_by_task_id = decided.id
-                    self._drop_opinion_asked_by(task)
+                    self.cancel_with_dependants(task, N_("已由他人处理"), closed_by=decided.id)
             open_tasks = [t for t in open_tasks if t.status == OPEN and t.id != decided.id]
         return not [t for t in open_tasks if t.id != decided.id]
 
-    def _drop_opinion_asked_by(self, task: Task) -> None:
-        """A task cancelled while it waited for an opinion (征询) no longer needs it: the opinion
-        is cancelled too and the task stops waiting, so nothing is left open on a finished step."""
-        asked = next((t for t in self.case.tasks if t.id == task.blocked_by_task_id), None)
-        if asked is not None and asked.kind == TaskKind.CONSULT and asked.status == OPEN:
-            asked.status, asked.note, asked.decided_at = TaskStatus.CANCELLED, N_("已由他人处理"), self.now
-            task.blocked_by_task_id = None
+    def cancel_with_dependants(self, task: Task, note: str, *, closed_by: int | None = None) -> None:
+        """Cancel ``task`` and whatever exists only through it — the opinion (征询) it waits for, the
+        approvers its holder added before or after it (加签), and theirs in turn — so that no task
+        is left open or waiting for ever on a task that will never be decided."""
+        task.status, task.note, task.decided_at, task.closed_by_task_id = TaskStatus.CANCELLED, note, self.now, closed_by
+        queue = [task]
+        while queue:
+            holder = queue.pop()
+            for other in self.case.tasks:
+                if other.status != OPEN or other.origin not in _SPAWNED:
+                    continue
+                if (other.parent_task_id == holder.id or other.id == holder.blocked_by_task_id
+                        or (other.blocked_by_task_id == holder.id and other.origin == "added_after")):
+                    other.status, other.note, other.decided_at = TaskStatus.CANCELLED, note, self.now
+                    other.closed_by_task_id = closed_by
+                    queue.append(other)
+            holder.blocked_by_task_id = None
 
     def after_positive(self, task: Task) -> None:
         """Move the case on after an approve / done / read."""
@@ -704,6 +716,19 @@ def check_withdraw_decision(case: Case, task: Task, acting_user: Actor) -> None:
         other = case.step(t.step_id)
         if other is None or step is None or other.index > step.index or t.position > task.position:
             raise Refusal("invalid_transition", "later_acted")
+    if task.origin in _ASKED:
+        asker = _asker(case, task)
+        if asker is None or asker.status != OPEN or asker.blocked_by_task_id is not None:
+            raise Refusal("invalid_transition", "later_acted")
+
+
+def _asker(case: Case, task: Task) -> Task | None:
+    """The task that asked for ``task`` (an opinion, an approver added before it), through any
+    transfers of the asked task."""
+    parent = case.task(task.parent_task_id) if task.parent_task_id is not None else None
+    while parent is not None and parent.origin == task.origin and parent.status == TaskStatus.TRANSFERRED:
+        parent = case.task(parent.parent_task_id) if parent.parent_task_id is not None else None
+    return parent
 
 
 def check_remove_approver(case: Case, added: Task, acting_user: Actor) -> None:
@@ -997,8 +1022,11 @@ def withdraw_decision(case: Case, task_id: int, *, acting_user: Actor, now: date
         if other.status == TaskStatus.CANCELLED and other.closed_by_task_id == task.id:
             other.status, other.note, other.decided_at, other.closed_by_task_id = OPEN, None, None, None
     task.status, task.note = TaskStatus.CANCELLED, N_("审批人撤回了此决定")
+    asker = _asker(c, task) if task.origin in _ASKED else None
     replacement = run.new_task(step, Person(acting_user.id, ""), kind=task.kind, branch=task.branch,
-                               position=task.position, origin=task.origin, parent=task)
+                               position=task.position, origin=task.origin, parent=asker or task)
+    if asker is not None:
+        asker.blocked_by_task_id = replacement.id
     if task.branch:
         step.progress = replace(step.progress,
                                 done_branches=tuple(b for b in step.progress.done_branches if b != task.branch))
@@ -1088,7 +1116,7 @@ def remove_approver(case: Case, task_id: int, *, acting_user: Actor, now: dateti
     parent = c.task(added.parent_task_id)
     assert parent is not None
     run.bump()
-    added.status, added.note, added.decided_at = TaskStatus.CANCELLED, N_("已减签"), now
+    run.cancel_with_dependants(added, N_("已减签"))
     if parent.blocked_by_task_id == added.id:
         parent.blocked_by_task_id = None
     step = c.step(parent.step_id)

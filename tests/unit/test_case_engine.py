@@ -309,6 +309,65 @@ def test_an_opinion_asked_by_a_holder_whom_another_holder_beat_is_cancelled_with
     assert not [t for t in case.tasks if t.status == TaskStatus.PENDING]
 
 
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_approvers_added_by_a_holder_whom_another_holder_beat_are_cancelled_with_their_task(position):
+    """或签: 甲 adds 丙 (加签, before or after 甲), 乙 approves first. The step is settled: 甲's
+    task, 丙's and 丁's (whom 丙 asked in turn) are cancelled, the next step starts, and nothing is
+    left waiting for a task that will never be decided (an added-after task once stalled the case
+    that way)."""
+    case = submitted(step("领导", "any", "a", "b"), step("主要领导", "any", "d"))
+    task = open_of(case, A)
+    case = _persist(engine.add_approver(case, task.id, C, acting_user=actor(A), now=T0, position=position).case)
+    added = next(t for t in case.tasks if t.assignee_id == C.id)
+    if position == "before":
+        case = _persist(engine.consult(case, added.id, D, acting_user=actor(C), now=T0).case)
+    case = decide(case, B)
+    first, second = case.ordered_steps()
+    assert first.status == StepStatus.DONE and second.status == StepStatus.ACTIVE
+    settled = [t for t in case.tasks if t.step_id == first.id and t.assignee_id != B.id]
+    assert settled and all(t.status == TaskStatus.CANCELLED and t.blocked_by_task_id is None for t in settled)
+    assert [t.assignee_id for t in case.tasks if t.status == TaskStatus.PENDING] == [D.id]
+    assert open_of(case, D).step_id == second.id
+
+
+def test_removing_an_added_approver_cancels_what_they_asked_for_and_nothing_else():
+    """减签: 甲 adds 乙 before them, 乙 adds 丙 before themself and asks 丁's opinion... removing 丙
+    cancels 丙 and the opinion 丙 asked for, never 乙, who added 丙."""
+    case = submitted(step("领导", "serial", "a"))
+    holder = open_of(case, A)
+    case = _persist(engine.add_approver(case, holder.id, B, acting_user=actor(A), now=T0, position="before").case)
+    second = open_of(case, B)
+    case = _persist(engine.add_approver(case, second.id, C, acting_user=actor(B), now=T0, position="before").case)
+    third = open_of(case, C)
+    case = _persist(engine.consult(case, third.id, D, acting_user=actor(C), now=T0).case)
+    case = _persist(engine.remove_approver(case, third.id, acting_user=actor(B), now=T0, env=env()).case)
+    assert case.task(third.id).status == TaskStatus.CANCELLED and case.task(third.id).note == "已减签"
+    assert [t.assignee_id for t in case.tasks if t.kind == engine.TaskKind.CONSULT] == [D.id]
+    assert next(t for t in case.tasks if t.assignee_id == D.id).status == TaskStatus.CANCELLED
+    assert case.task(second.id).status == TaskStatus.PENDING and case.task(second.id).blocked_by_task_id is None
+    assert case.task(holder.id).blocked_by_task_id == second.id
+    case = decide(case, B)
+    case = decide(case, A)
+    assert case.status == CaseStatus.APPROVED
+
+
+def test_an_opinion_withdrawn_makes_its_asker_wait_again_and_only_while_the_asker_has_not_acted():
+    case = submitted(step("领导", "any", "a", "b"), step("主要领导", "any", "d"))
+    task = open_of(case, A)
+    case = _persist(engine.consult(case, task.id, C, acting_user=actor(A), now=T0).case)
+    asked = open_of(case, C)
+    case = decide(case, C, "done")
+    case = _persist(engine.withdraw_decision(case, asked.id, acting_user=actor(C), now=T0, env=env()).case)
+    again = open_of(case, C)
+    assert again.parent_task_id == task.id and case.task(task.id).blocked_by_task_id == again.id
+    case = decide(case, C, "done")
+    case = decide(case, A)
+    assert case.status == CaseStatus.IN_PROGRESS
+    with pytest.raises(Refusal) as refused:
+        engine.withdraw_decision(case, again.id, acting_user=actor(C), now=T0, env=env())
+    assert (refused.value.code, refused.value.reason) == ("invalid_transition", "later_acted")
+
+
 def test_add_after_runs_after_the_holder_and_transfer_hands_the_task_on():
     case = submitted(step("领导", "any", "a"))
     task = open_of(case, A)

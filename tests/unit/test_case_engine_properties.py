@@ -129,10 +129,20 @@ def _check(before: engine.Case, after: engine.Case) -> None:
             else:
                 assert task.kind == TaskKind.OBLIGATION or (step is not None and step.status == StepStatus.ACTIVE), task
             assert after.status in (CaseStatus.IN_PROGRESS, CaseStatus.APPROVED)
+            if task.blocked_by_task_id is not None:
+                # nothing stalls: a task waits only for a task that is itself still open
+                blocker = next((t for t in after.tasks if t.id == task.blocked_by_task_id), None)
+                assert blocker is not None and blocker.status == TaskStatus.PENDING, (task, blocker)
         if task.kind != TaskKind.OBLIGATION:
             assert task.assignee_id != after.applicant_id, "the applicant holds no task of their own case"
             if task.acted_by_id is not None:
                 assert task.acted_by_id != after.applicant_id, "the applicant decides nothing on their own case"
+    if after.status == CaseStatus.IN_PROGRESS:
+        for step in after.steps:
+            if step.status == StepStatus.ACTIVE:
+                # an active step always has someone to act on it
+                assert any(t.step_id == step.id and t.status == TaskStatus.PENDING and t.kind != TaskKind.CONSULT
+                           for t in after.tasks), step
     old = {t.id: t for t in before.tasks}
     for task in after.tasks:
         was = old.get(task.id)
