@@ -458,12 +458,14 @@ def _without_members(group: DirGroup | None) -> DirGroup | None:
 @atomic
 def do_set_default_deputy(person: Person, deputy: Person | None, *, acting_user: Person,
                           roles: set[str], now: datetime) -> Person:
-    """HR (of the person's agency) or an administrator sets who deputises for ``person``.
+    """The person themselves, HR (of the person's agency) or an administrator sets who deputises
+    for ``person``. A deputy set by hand is marked ``manual``: the directory sync no longer
+    seeds it from the ``secretary`` attribute.
 
     Raises :class:`PermissionDenied`, :class:`ValidationError` (self, inactive deputy, loop).
     """
-    if "admin" not in roles and person.agency_id not in hr_agency_ids(acting_user):
-        raise PermissionDenied(_("只有本单位人事人员或系统管理员可以设置默认代理人。"))
+    if person.id != acting_user.id and "admin" not in roles and person.agency_id not in hr_agency_ids(acting_user):
+        raise PermissionDenied(_("只有本人、本单位人事人员或系统管理员可以设置默认代理人。"))
     if deputy is not None:
         if deputy.id == person.id:
             raise ValidationError(_("默认代理人不能是本人。"), fields={"deputy": _("默认代理人不能是本人。")})
@@ -471,6 +473,7 @@ def do_set_default_deputy(person: Person, deputy: Person | None, *, acting_user:
             raise ValidationError(_("默认代理人已停用。"), fields={"deputy": _("默认代理人已停用。")})
     before = person.default_deputy.uid if person.default_deputy else None
     person.default_deputy_id = deputy.id if deputy else None
+    person.default_deputy_source = "manual"
     person.updated_at = now
     record_event("org.person.default_deputy_set", actor=acting_user, object_type="person",
                  object_id=person.uid, data={"before": before, "after": deputy.uid if deputy else None}, now=now)
