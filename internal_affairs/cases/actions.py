@@ -398,7 +398,7 @@ def _load_task(task_id: Any, acting_user: Person, roles: AbstractSet[str],
     task = next((t for t in case.tasks if t.id == task_id), None)
     if task is None:
         raise NotFound()
-    principals = principals_for(case, acting_user, now)
+    principals = principals_for(case, acting_user, now, task=task)
     if task.assignee_id != acting_user.id and task.assignee_id not in {p.id for p in principals} \
             and not can_view_case(case, acting_user, roles):
         raise NotFound()

@@ -87,13 +87,16 @@ def _rights(holder: int, rows: list[Delegation], matter: str, applicant: int, in
     return resolve_chain(holder, grants, applicant=applicant, inactive=inactive, managers=managers)
 
 
-def principals_for(case: Case, person: Person, now: datetime, *, matter: str | None = None) -> tuple[Principal, ...]:
-    """The holders of ``case``'s open tasks that ``person`` may act for at ``now`` (the engine's
-    :attr:`Actor.principals`). Never anything on the person's own case."""
+def principals_for(case: Case, person: Person, now: datetime, *, matter: str | None = None,
+                   task: Task | None = None) -> tuple[Principal, ...]:
+    """The holders of ``case``'s open tasks (and of ``task``, the one acted on, whatever its
+    status: a delegate who comes second meets a decided task, a clean 409, not a refusal) that
+    ``person`` may act for at ``now`` (the engine's :attr:`Actor.principals`). Never anything on
+    the person's own case."""
     if person.id == case.applicant_id:
         return ()
     holders = {t.assignee_id for t in case.tasks
-               if t.status == OPEN_TASK and t.assignee_id is not None and t.assignee_id != person.id}
+               if (t.status == OPEN_TASK or t is task) and t.assignee_id is not None and t.assignee_id != person.id}
     if not holders:
         return ()
     rows = _reachable(holders, now)
