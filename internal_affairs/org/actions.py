@@ -418,6 +418,7 @@ def _apply(snap: Snapshot, state: CurrentState, *, now: datetime, scoped: bool =
     _bulk_update(Person, updates)
     leaving = [person_ids[ext] for ext in old.people if ext not in snap.people and ext not in inactive]
     _bulk_update(Person, [dict(id=ident, active=False, deactivated_at=now, updated_at=now) for ident in leaving])
+    _seed_deputies(snap, person_ids, now=now)
     revoke_credentials(leaving, now=now, reason="deactivated")  # their sessions and tokens end with them
 
     group_scope = set(old.groups) | set(snap.groups) if scoped else None
@@ -449,6 +450,36 @@ def _apply(snap: Snapshot, state: CurrentState, *, now: datetime, scoped: bool =
     for group_id, person_id in remove:
         db.session.execute(delete(OrgGroupMember).where(OrgGroupMember.group_id == group_id,
                                                         OrgGroupMember.person_id == person_id))
+
+
+def _seed_deputies(snap: Snapshot, person_ids: dict[str, int], *, now: datetime) -> None:
+    """Seed default deputies from the directory's ``secretary`` attribute for the people ``snap``
+    holds. A deputy set by hand (``default_deputy_source`` ``manual``: by the person or HR) is
+    never overridden; one the directory seeded follows the directory, and is cleared when the
+    attribute goes."""
+    wanted_ext = {p.external_id: p.secretary_id for p in snap.people.values()}
+    missing = {ext for ext in wanted_ext.values() if ext and ext not in person_ids}
+    ids = dict(person_ids) | (_ids(Person, missing) if missing else {})
+    rows = []
+    for chunk in _chunks_of(sorted(person_ids[ext] for ext in wanted_ext if ext in person_ids)):
+        rows += db.session.execute(select(Person.id, Person.external_id, Person.default_deputy_id,
+                                          Person.default_deputy_source).where(Person.id.in_(chunk))).all()
+    updates = []
+    for row in rows:
+        if row.default_deputy_source == "manual":
+            continue
+        secretary = wanted_ext.get(row.external_id)
+        deputy = ids.get(secretary) if secretary else None
+        if deputy == row.id:
+            deputy = None
+        if deputy != row.default_deputy_id or (deputy is None) != (row.default_deputy_source is None):
+            updates.append(dict(id=row.id, default_deputy_id=deputy,
+                                default_deputy_source="directory" if deputy else None, updated_at=now))
+    _bulk_update(Person, updates)
+
+
+def _chunks_of(values: list[int], size: int = 5000) -> list[list[int]]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 def _without_members(group: DirGroup | None) -> DirGroup | None:
