@@ -13,7 +13,7 @@ from ..errors import NotFound, ValidationError
 from ..org.models import Person
 from ..org.queries import get_hr_scope, get_person_by_uid
 from .actions import do_confirm_delegation, do_create_delegation, do_revoke_delegation, parse_instant
-from .queries import delegation_to_json, get_delegation, get_delegations
+from .queries import access_delegation, delegation_to_json, get_delegations
 
 routes = ApiRoutes("delegation")
 
@@ -25,13 +25,6 @@ def _person(uid, field: str) -> Person:
         return get_person_by_uid(uid)
     except NotFound:
         raise ValidationError(fields={field: _("没有这个人员：%(uid)s", uid=uid)}) from None
-
-
-def _visible(row, person: Person) -> bool:
-    if person.id in (row.principal_id, row.delegate_id):
-        return True
-    scope = get_hr_scope(person, current_roles())
-    return scope.district or row.principal.agency_id in scope.agency_ids
 
 
 @routes.get("/delegations")
@@ -62,10 +55,7 @@ def create_delegation():
 
 
 def _row(delegation_id: int, person: Person):
-    row = get_delegation(delegation_id)
-    if row is None or not _visible(row, person):
-        raise NotFound()
-    return row
+    return access_delegation(delegation_id, person, current_roles())
 
 
 @routes.get("/delegations/<int:delegation_id>")

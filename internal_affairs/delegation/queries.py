@@ -3,7 +3,7 @@ delegations a person gave and received."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
@@ -17,8 +17,8 @@ from ..org.models import Person
 from .chain import MAX_HOPS, Grant, covers, resolve_chain
 from .models import Delegation, delegation_state
 
-__all__ = ["TZ", "active_delegations", "principals_for", "delegated_task_ids", "get_delegations", "get_delegation",
-           "delegation_to_json", "active_for_person", "iso"]
+__all__ = ["TZ", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for", "delegated_task_ids", "get_delegations", "get_delegation",
+           "delegation_to_json", "active_for_person", "iso", "access_delegation", "local", "local_day"]
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -164,6 +164,23 @@ def get_delegation(delegation_id: Any) -> Delegation | None:
     return db.session.get(Delegation, delegation_id)
 
 
+def access_delegation(delegation_id: Any, person: Person, roles) -> Delegation:
+    """The delegation if ``person`` may see it (its principal, its delegate, HR of the principal's
+    agency, district HR and administrators). Raises :class:`NotFound` otherwise."""
+    from ..errors import NotFound
+    from ..org.queries import get_hr_scope
+
+    row = get_delegation(delegation_id)
+    if row is None:
+        raise NotFound()
+    if person.id in (row.principal_id, row.delegate_id):
+        return row
+    scope = get_hr_scope(person, roles)
+    if scope.district or row.principal.agency_id in scope.agency_ids:
+        return row
+    raise NotFound()
+
+
 def get_delegations(person: Person, *, now: datetime, include_past: bool = True,
                     agency_ids: Iterable[int] = ()) -> list[Delegation]:
     """Delegations given by or to ``person`` (and, for HR, by anyone in ``agency_ids``), newest
@@ -207,3 +224,44 @@ def delegation_to_json(row: Delegation, now: datetime) -> dict[str, Any]:
     }
 
 
+
+
+ABSENCE_MATTERS = ("leave", "business_trip", "overseas_travel")
+"""Approved cases of these matters are absences on a person's calendar."""
+
+
+def get_absences(person: Person, first: date, last: date) -> list[dict[str, Any]]:
+    """The person's approved absences (leave, business trips, travel abroad) that overlap the
+    days ``first`` to ``last``: ``{case_id, number, matter, title, start, end}`` by start date."""
+    rows = db.session.execute(
+        select(Case.id, Case.number, Case.title, Case.form, MatterType.code, MatterType.name)
+        .join(MatterType, MatterType.id == Case.matter_type_id)
+        .where(Case.applicant_id == person.id, MatterType.code.in_(ABSENCE_MATTERS),
+               Case.status.in_(("approved", "completed")))).all()
+    found = []
+    for r in rows:
+        form = r.form or {}
+        try:
+            start = date.fromisoformat(form.get("start_date") or "")
+            end = date.fromisoformat(form.get("end_date") or form.get("start_date") or "")
+        except (TypeError, ValueError):
+            continue
+        if start <= last and end >= first:
+            found.append({"case_id": r.id, "number": r.number, "matter": r.code, "matter_name": r.name,
+                          "title": r.title, "start": start, "end": end})
+    return sorted(found, key=lambda a: (a["start"], a["case_id"]))
+
+
+def get_month_delegations(person: Person, start: datetime, end: datetime) -> list[Delegation]:
+    """Delegations given or received by ``person`` whose window overlaps ``start``..``end``
+    (naive UTC), revoked ones left out (they are on the delegation page)."""
+    return list(db.session.execute(
+        select(Delegation).where(or_(Delegation.principal_id == person.id, Delegation.delegate_id == person.id),
+                                 Delegation.revoked_at.is_(None), Delegation.starts_at < end,
+                                 Delegation.ends_at > start)
+        .order_by(Delegation.starts_at, Delegation.id)).scalars())
+
+
+def local_day(value: datetime) -> date:
+    """The Shanghai calendar day of a naive UTC instant."""
+    return value.replace(tzinfo=timezone.utc).astimezone(TZ).date()

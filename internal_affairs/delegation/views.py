@@ -3,6 +3,8 @@ and confirm buttons, and one's default deputy; and the per-person absence calend
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta, timezone
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -14,10 +16,13 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..matters.models import MatterType
 from ..org.actions import do_set_default_deputy
+from ..calendar.queries import get_calendar
+from ..org.models import Person
 from ..org.queries import get_hr_scope, get_person_by_uid
 from .actions import do_confirm_delegation, do_create_delegation, do_revoke_delegation, parse_instant
 from .models import delegation_state
-from .queries import get_delegation, get_delegations, local
+from .queries import (TZ, access_delegation, get_absences, get_delegations, get_month_delegations, local,
+                      local_day)
 
 __all__ = ["bp"]
 
@@ -73,17 +78,15 @@ def page():
 
 
 def _row_or_404(delegation_id: int):
-    row = get_delegation(delegation_id)
-    if row is None:
-        raise NotFound()
-    return row
+    return access_delegation(delegation_id, _me(), current_roles())
 
 
 @bp.post("/delegations/<int:delegation_id>/revoke")
 @login_required
 def revoke(delegation_id: int):
+    row = _row_or_404(delegation_id)
     try:
-        do_revoke_delegation(_row_or_404(delegation_id), acting_user=_me(), now=utcnow())
+        do_revoke_delegation(row, acting_user=_me(), now=utcnow())
         flash(_("已撤销代理。"), "success")
     except DomainError as exc:
         flash(str(exc.message), "error")
@@ -93,8 +96,9 @@ def revoke(delegation_id: int):
 @bp.post("/delegations/<int:delegation_id>/confirm")
 @login_required
 def confirm(delegation_id: int):
+    row = _row_or_404(delegation_id)
     try:
-        do_confirm_delegation(_row_or_404(delegation_id), acting_user=_me(), now=utcnow())
+        do_confirm_delegation(row, acting_user=_me(), now=utcnow())
         flash(_("已确认代理。"), "success")
     except DomainError as exc:
         flash(str(exc.message), "error")
@@ -116,3 +120,68 @@ def default_deputy():
     return redirect(url_for("delegation.page"))
 
 
+
+
+def _month_arg(value: str | None) -> date:
+    today = datetime.now(timezone.utc).astimezone(TZ).date()
+    try:
+        return date.fromisoformat((value or today.strftime("%Y-%m")) + "-01")
+    except ValueError:
+        return today.replace(day=1)
+
+
+@bp.get("/people/<uid>/calendar")
+@login_required
+def person_calendar(uid: str):
+    """A person's month: working days, their approved absences and their delegations (given and
+    received). The person themselves, HR of their agency and administrators see it; HR can step
+    through the agency's people."""
+    me = _me()
+    person = get_person_by_uid(uid)
+    scope = get_hr_scope(me, current_roles())
+    if person.id != me.id and not scope.district and person.agency_id not in scope.agency_ids:
+        raise NotFound()
+    month = _month_arg(request.args.get("month"))
+    first = month - timedelta(days=month.weekday())
+    next_month = (month + timedelta(days=32)).replace(day=1)
+    last_shown = next_month + timedelta(days=(6 - next_month.weekday()) % 7)
+    cal = get_calendar()
+
+    def utc(day: date) -> datetime:
+        return datetime.combine(day, time(), tzinfo=TZ).astimezone(timezone.utc).replace(tzinfo=None)
+
+    absences = get_absences(person, first, last_shown)
+    delegations = get_month_delegations(person, utc(first), utc(last_shown + timedelta(days=1)))
+    weeks = []
+    for w in range(6):
+        week = []
+        for d in range(7):
+            day = first + timedelta(days=7 * w + d)
+            marks = [a for a in absences if a["start"] <= day <= a["end"]]
+            deleg = [r for r in delegations
+                     if local_day(r.starts_at) <= day <= local_day(r.ends_at - timedelta(seconds=1))]
+            week.append({"date": day, "info": cal.day_info(day), "absences": marks, "delegations": deleg})
+        if week[0]["date"] >= next_month:
+            break
+        weeks.append(week)
+    people = []
+    if scope.is_hr:
+        stmt = select(Person.uid, Person.name).where(Person.active.is_(True)).order_by(Person.name)
+        if not scope.district:
+            stmt = stmt.where(Person.agency_id.in_(sorted(scope.agency_ids)))
+        else:
+            stmt = stmt.where(Person.agency_id == person.agency_id)
+        people = db.session.execute(stmt.limit(500)).all()
+    return render_template("delegation/calendar.html", person=person, month=month, weeks=weeks, absences=absences,
+                           delegations=delegations, local=local, people=people, me=me,
+                           prev_month=(month - timedelta(days=1)).replace(day=1), next_month=next_month,
+                           month_absences=[a for a in absences if a["start"] < next_month and a["end"] >= month])
+
+
+@bp.get("/calendar/person")
+@login_required
+def pick_person():
+    """The person picker of the calendar page (a GET form): on to that person's calendar."""
+    uid = (request.args.get("uid") or "").strip()[:100] or _me().uid
+    month = _month_arg(request.args.get("month")).strftime("%Y-%m")
+    return redirect(url_for("delegation.person_calendar", uid=uid, month=month))

@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from internal_affairs.clock import utcnow
 from tests.support.app import login
 from tests.support.cases import LEAVE, TRIP, get, open_task, submit, token
 from tests.support.race import race
