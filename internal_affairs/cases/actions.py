@@ -574,9 +574,10 @@ def do_cc(case: Case, to: Any, *, acting_user: Person, now: datetime) -> Case:
         raise ValidationError(fields={"to": _("请提供 1 至 50 个用户名。")})
     targets = _people(to)
     before = to_state(case)
-    _run(engine.check_cc, before, _actor(acting_user))
+    actor = _actor(acting_user, principals=principals_for(case, acting_user, now))
+    _run(engine.check_cc, before, actor)
     existing = db.session.execute(select(CaseCC.person_id).where(CaseCC.case_id == case.id)).scalars()
-    outcome = _run(engine.cc, before, list(_engine_people(targets).values()), acting_user=_actor(acting_user), now=now,
+    outcome = _run(engine.cc, before, list(_engine_people(targets).values()), acting_user=actor, now=now,
                    already=existing)
     db.session.add_all(CaseCC(case_id=case.id, person_id=row.person_id, by_id=row.by_id, created_at=row.created_at)
                        for row in outcome.result)

@@ -685,8 +685,8 @@ def _task_or_refuse(case: Case, task_id: int) -> Task:
 
 
 def check_holder(case: Case, task: Task, acting_user: Actor) -> None:
-    """``acting_user`` may act on ``task`` now: they hold it, or it waits for an administrator and they
-    are one. Nobody acts on their own case but to fulfil their obligations. Refuses ``own_case``,
+    """``acting_user`` may act on ``task`` now: they hold it, its holder is one of their
+    principals (a delegate, 代理), or it waits for an administrator and they are one. Nobody acts on their own case but to fulfil their obligations. Refuses ``own_case``,
     ``not_your_task``, ``stale``, ``blocked``."""
     if case.applicant_id == acting_user.id and task.kind != TaskKind.OBLIGATION:
         raise Refusal("own_case")

@@ -247,6 +247,14 @@ def test_a_delegate_s_transfer_to_the_applicant_s_own_delegate_still_never_lets_
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "self_approval"
 
 
+def test_the_delegate_may_copy_the_case_to_someone(c):
+    case = submit(c, "xujing", "leave", LEAVE)
+    assert c.post(f"/api/v1/cases/{case['id']}/cc", json={"to": ["sunhao"]}, headers=token(c, "yangfan")).status_code == 404
+    delegate(c, "zhangwei", "yangfan")
+    copied = c.post(f"/api/v1/cases/{case['id']}/cc", json={"to": ["sunhao"]}, headers=token(c, "yangfan"))
+    assert copied.status_code == 200 and [x["uid"] for x in copied.get_json()["cc"]] == ["sunhao"]
+
+
 def test_batch_decision_by_a_delegate(c):
     cases = [submit(c, "xujing", "leave", LEAVE) for _ in range(2)]
     ids = [open_task(case, "zhangwei") for case in cases]
