@@ -118,6 +118,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IA_SMTP_URL", "SMTP_URL", _url("smtp", "smtps"), None),
     Setting("IA_WEBHOOK_URL", "WEBHOOK_URL", _url("http", "https"), None),
     Setting("IA_SCHEDULER", "SCHEDULER", _bool, False),
+    Setting("IA_AUTO_DELEGATION", "AUTO_DELEGATION", _choice("create", "propose", "off"), "create"),
     Setting("IA_LOCAL_LOGIN", "LOCAL_LOGIN", _bool, False),
     Setting("IA_ADMINS", "SYSTEM_ADMINS", _uid_list, ()),
     Setting("IA_DISTRICT_HR_AGENCY", "DISTRICT_HR_AGENCY", _agency_name, None),

@@ -7,3 +7,4 @@ from .matters.models import MatterType, MatterVersion  # noqa: F401
 from .calendar.models import CalendarOverride  # noqa: F401
 from .cases.models import (Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision,  # noqa: F401
                            CaseStep, Reminder, Task)
+from .delegation.models import Delegation  # noqa: F401

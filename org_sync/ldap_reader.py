@@ -98,7 +98,7 @@ _AD_USER_FILTER = "(&(objectCategory=person)(objectClass=user))"
 _RESULT_SYNC_REFRESH_REQUIRED = 4096  # e-syncRefreshRequired (RFC 4533 section 3.4)
 
 _COMMON_ATTRS = (
-    "objectClass", "ou", "cn", "displayName", "title", "manager", "mail", "mobile", "member",
+    "objectClass", "ou", "cn", "displayName", "title", "manager", "secretary", "mail", "mobile", "member",
     "modifyTimestamp",
 )
 _OPENLDAP_ATTRS = _COMMON_ATTRS + ("uid", "employeeType", "businessCategory", "entryUUID", "entryCSN")

@@ -99,6 +99,9 @@ class DirPerson:
     manager_id: str | None = None
     mail: str | None = None
     mobile: str | None = None
+    secretary_id: str | None = field(default=None, compare=False)
+    """The person the ``secretary`` attribute names (their default deputy, 默认代理人), seeded
+    into the platform apart from the plan: not compared, so it never makes a person "changed"."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ class DirectorySchema:
     login: str = "uid"
     name: tuple[str, ...] = ("displayName", "cn")
     manager: str = "manager"
+    secretary: str = "secretary"
     title: str = "title"
     rank: str = "employeeType"
     cadre_category: str = "businessCategory"
@@ -208,13 +209,21 @@ def build_snapshot(entries: Iterable[DirEntry], base_dn: str, schema: DirectoryS
                 manager_id = found[1] if found[1] != entry.entry_id else None
             else:
                 problems.append(f"manager of {login} ({manager_dn}) is not a known person")
+        secretary_id = None
+        secretary_dn = entry.first(schema.secretary)
+        if secretary_dn:
+            found = by_dn.get(key_of(secretary_dn))
+            if found and found[0] == "person" and found[1] != entry.entry_id:
+                secretary_id = found[1]
+            else:
+                problems.append(f"secretary of {login} ({secretary_dn}) is not another known person")
         name = _shown(next((entry.first(a) for a in schema.name if entry.first(a)), login))
         cadre = entry.first(schema.cadre_category)
         people[entry.entry_id] = DirPerson(
             external_id=entry.entry_id, dn=entry.dn, uid=login, name=name, unit_id=unit_id,
             title=_shown(entry.first(schema.title)), rank=entry.first(schema.rank),
             cadre_category=cadre, manager_id=manager_id,
-            mail=entry.first(schema.mail), mobile=entry.first(schema.mobile),
+            mail=entry.first(schema.mail), mobile=entry.first(schema.mobile), secretary_id=secretary_id,
         )
 
     groups: dict[str, DirGroup] = {}

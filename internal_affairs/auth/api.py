@@ -63,7 +63,9 @@ def me():
     person = require_user()
     data = person_to_json(person, detail=True)
     data["role_codes"] = sorted(current_roles())
-    data["delegations"] = []
+    from ..delegation.queries import active_for_person
+
+    data["delegations"] = active_for_person(person, utcnow())
     return jsonify(data)
 
 

@@ -22,7 +22,8 @@ __all__ = ["access_case", "can_view_case", "hr_agency_ids", "lock_case_of_task"]
 
 def can_view_case(case: Case, person: Person, roles: Set[str]) -> bool:
     """Applicant, anyone with a task on the case (assignee, actor, principal), CC'd people, the
-    agency's HR, auditors (read-only) and administrators. Reads the case's tasks (which the case
+    agency's HR, auditors (read-only), administrators, and whoever may act now for the holder of
+    an open task (a delegate, 代理). Reads the case's tasks (which the case
     document needs anyway) rather than asking the database about them one question at a time."""
     if case.applicant_id == person.id:
         return True
@@ -32,7 +33,12 @@ def can_view_case(case: Case, person: Person, roles: Set[str]) -> bool:
         return True
     if db.session.execute(select(exists().where(CaseCC.case_id == case.id, CaseCC.person_id == person.id))).scalar():
         return True
-    return case.agency_id in hr_agency_ids(person)
+    if case.agency_id in hr_agency_ids(person):
+        return True
+    from ..clock import utcnow
+    from ..delegation.queries import principals_for
+
+    return bool(principals_for(case, person, utcnow()))
 
 
 def _valid_id(value: Any) -> bool:

@@ -33,6 +33,7 @@ from ..org.models import Agency, Person
 from ..org.queries import system_admins as configured_admins
 from .access import can_view_case, lock_case_of_task
 from .queries import hold_people, learnt, named_in_case, relearn
+from ..delegation.queries import principals_for
 from . import engine
 from .writes import resolve_ids, to_state, write_changes
 from .errors import (InvalidTransitionError, MissingMaterialError, NotYourTaskError, OwnCaseError, RateLimitedError,
@@ -204,11 +205,13 @@ def _run(command, *args: Any, **kwargs: Any) -> engine.Outcome:
         raise _refused(refusal) from None
 
 
-def _actor(person: Person, roles: AbstractSet[str] = frozenset(), state: engine.Case | None = None) -> engine.Actor:
-    """The engine's acting person. Being an administrator matters to the engine only for an error
-    task waiting for one, so the roles (read lazily) are asked only when ``state`` has one."""
+def _actor(person: Person, roles: AbstractSet[str] = frozenset(), state: engine.Case | None = None,
+           principals: tuple[engine.Principal, ...] = ()) -> engine.Actor:
+    """The engine's acting person, with the holders they may act for in this case (代理).
+    Being an administrator matters to the engine only for an error task waiting for one, so the
+    roles (read lazily) are asked only when ``state`` has one."""
     waiting = state is not None and any(t.assignee_id is None and t.status == OPEN_TASK for t in state.tasks)
-    return engine.Actor(person.id, person.name, waiting and "admin" in roles)
+    return engine.Actor(person.id, person.name, waiting and "admin" in roles, principals)
 
 
 class _Calendar:
@@ -229,13 +232,23 @@ class _Calendar:
         return _due_after_date(self._get(), day, days)
 
 
-def _apply(case: Case, before: engine.Case, outcome: engine.Outcome, *, acting_user: Person, now: datetime) -> None:
+def _apply(case: Case, before: engine.Case, outcome: engine.Outcome, *, acting_user: Person, now: datetime,
+           principals: tuple[engine.Principal, ...] = ()) -> None:
     """Write what the engine changed and append its audit events, in order, as ``acting_user``
-    (the system's own for ``by_system`` events)."""
+    (the system's own for ``by_system`` events; for a delegate, on behalf of the principal the
+    event names). A case just approved may start its applicant's automatic delegation."""
     ids = write_changes(case, before, outcome.case)
+    behalf = {p.uid: p for p in principals}
+    approved = False
     for event in outcome.events:
+        approved = approved or event.action == "cases.case.approved"
         record_event(event.action, actor=None if event.by_system else acting_user, object_type="case",
-                     object_id=outcome.case.number or case.id, data=resolve_ids(event.data, ids), now=now)
+                     object_id=outcome.case.number or case.id, data=resolve_ids(event.data, ids), now=now,
+                     on_behalf_of=behalf.get(event.data.get("on_behalf_of")))
+    if approved:
+        from ..delegation.actions import auto_delegate_for_case
+
+        auto_delegate_for_case(case, case.matter_type.code, now=now)
 
 
 def _engine_people(found: Iterable[Person]) -> dict[str, engine.Person]:
@@ -376,21 +389,27 @@ def _submit(case: Case, loaded: LoadedMatter, *, applicant: Person, now: datetim
 
 # ---- task actions ----------------------------------------------------------------------------
 
-def _load_task(task_id: Any, acting_user: Person, roles: AbstractSet[str]) -> tuple[Task, Case]:
-    """The task and its case, locked and read as the last committed action left them. A task's
-    holder may see its case; anyone else as :func:`can_view_case` says. Raises :class:`NotFound`."""
+def _load_task(task_id: Any, acting_user: Person, roles: AbstractSet[str],
+               now: datetime) -> tuple[Task, Case, tuple[engine.Principal, ...]]:
+    """The task and its case, locked and read as the last committed action left them, and the
+    holders ``acting_user`` may act for in it now (代理). A task's holder (or whoever may act for
+    them) may see its case; anyone else as :func:`can_view_case` says. Raises :class:`NotFound`."""
     case = lock_case_of_task(task_id)
     task = next((t for t in case.tasks if t.id == task_id), None)
-    if task is None or (task.assignee_id != acting_user.id and not can_view_case(case, acting_user, roles)):
+    if task is None:
         raise NotFound()
-    return task, case
+    principals = principals_for(case, acting_user, now, task=task)
+    if task.assignee_id != acting_user.id and task.assignee_id not in {p.id for p in principals} \
+            and not can_view_case(case, acting_user, roles):
+        raise NotFound()
+    return task, case, principals
 
 
 def _task_action(task_id: Any, command, *args: Any, acting_user: Person, roles: AbstractSet[str], now: datetime,
                  needs_people: bool = True, target: Person | None = None, **kwargs: Any) -> Case:
     """Lock and load the task's case, run the engine's ``command`` on it, write the change and
     its audit events, commit; returns the case as the database now holds it."""
-    _task, case = _load_task(task_id, acting_user, roles)
+    _task, case, principals = _load_task(task_id, acting_user, roles, now)
     before = to_state(case)
     if needs_people:
         kwargs["env"] = _env(case, before)
@@ -398,8 +417,9 @@ def _task_action(task_id: Any, command, *args: Any, acting_user: Person, roles: 
         hold_people([acting_user] + ([target] if target is not None else []))
     if target is not None:
         args = (engine.Person(target.id, target.uid, target.name, target.active), *args)
-    outcome = _run(command, before, task_id, *args, acting_user=_actor(acting_user, roles, before), now=now, **kwargs)
-    _apply(case, before, outcome, acting_user=acting_user, now=now)
+    outcome = _run(command, before, task_id, *args, acting_user=_actor(acting_user, roles, before, principals), now=now,
+                   **kwargs)
+    _apply(case, before, outcome, acting_user=acting_user, now=now, principals=principals)
     memo = learnt()
     commit_keeping_state()
     relearn(memo)
@@ -554,9 +574,10 @@ def do_cc(case: Case, to: Any, *, acting_user: Person, now: datetime) -> Case:
         raise ValidationError(fields={"to": _("请提供 1 至 50 个用户名。")})
     targets = _people(to)
     before = to_state(case)
-    _run(engine.check_cc, before, _actor(acting_user))
+    actor = _actor(acting_user, principals=principals_for(case, acting_user, now))
+    _run(engine.check_cc, before, actor)
     existing = db.session.execute(select(CaseCC.person_id).where(CaseCC.case_id == case.id)).scalars()
-    outcome = _run(engine.cc, before, list(_engine_people(targets).values()), acting_user=_actor(acting_user), now=now,
+    outcome = _run(engine.cc, before, list(_engine_people(targets).values()), acting_user=actor, now=now,
                    already=existing)
     db.session.add_all(CaseCC(case_id=case.id, person_id=row.person_id, by_id=row.by_id, created_at=row.created_at)
                        for row in outcome.result)

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 __all__ = [
-    "CaseStatus", "StepStatus", "TaskStatus", "TaskKind", "Person", "Actor", "Obligation", "Progress", "Step", "Task",
+    "CaseStatus", "StepStatus", "TaskStatus", "TaskKind", "Person", "Principal", "Actor", "Obligation", "Progress", "Step", "Task",
     "Case", "Event", "Outcome", "Env", "Deadlines", "Refusal", "Capabilities", "DECISIONS", "ALLOWED", "REMIND_INTERVAL",
     "N_", "submit", "decide", "transfer", "consult", "add_approver", "remove_approver", "withdraw_decision",
     "withdraw_case", "resubmit", "cc", "remind", "CcRow", "ReminderRow", "transition", "CASE_TRANSITIONS",
@@ -127,13 +127,37 @@ class Person:
 
 
 @dataclass(frozen=True, slots=True)
+class Principal:
+    """Someone whose tasks in this case the acting person may act on (代理): a delegate's
+    principal, or, when the principal's delegate is the applicant, the principal whose manager
+    stands in (``reason`` ``manager_for_applicant``)."""
+
+    id: int
+    uid: str
+    name: str = ""
+    reason: str = "delegated"
+
+
+@dataclass(frozen=True, slots=True)
 class Actor:
-    """The person acting, and whether they are a system administrator (who take the error tasks
-    waiting for one)."""
+    """The person acting, whether they are a system administrator (who take the error tasks
+    waiting for one), and the people they may act for in this case (``principals``: computed by
+    the service from the delegations in force, :mod:`internal_affairs.delegation.chain`)."""
 
     id: int
     name: str = ""
     admin: bool = False
+    principals: tuple[Principal, ...] = ()
+
+    def principal(self, person_id: int | None) -> Principal | None:
+        """The principal ``person_id`` if this actor may act for them (never for themselves)."""
+        if person_id is None or person_id == self.id:
+            return None
+        return next((p for p in self.principals if p.id == person_id), None)
+
+    def holds(self, task: "Task") -> bool:
+        """The task is this actor's own or a principal's."""
+        return task.assignee_id == self.id or self.principal(task.assignee_id) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -625,12 +649,29 @@ class _Run:
             task.status, task.note, task.decided_at = TaskStatus.CANCELLED, note, self.now
 
     def claim(self, task: Task, acting_user: Actor, *, status: TaskStatus, decision: str, comment: str | None) -> None:
-        """Record the decision on the task, exactly once."""
+        """Record the decision on the task, exactly once: who acted, and for whom when a delegate
+        (or a manager standing in for an applicant-delegate) acted for the holder."""
         if task.status != OPEN:
             raise Refusal("stale")
         self.bump()
+        principal = acting_user.principal(task.assignee_id)
         task.status, task.decision, task.comment, task.decided_at = status, decision, comment, self.now
-        task.acted_by_id, task.on_behalf_of_id, task.version = acting_user.id, None, task.version + 1
+        task.acted_by_id, task.version = acting_user.id, task.version + 1
+        task.on_behalf_of_id = principal.id if principal is not None else None
+        if principal is not None and principal.reason == "manager_for_applicant":
+            why = N_("代理人是申请人本人，由%(holder)s的上级领导代为处理", holder=principal.name)
+            task.note = f"{task.note}；{why}" if task.note else why
+
+    def acting(self, task: Task, acting_user: Actor) -> dict[str, Any]:
+        """What an event says about who acted when it was for someone else: ``on_behalf_of``
+        (uid), ``acted_label`` (王五（代张三）) and, when a manager stood in, ``delegation_reason``."""
+        principal = acting_user.principal(task.assignee_id)
+        if principal is None:
+            return {}
+        data = {"on_behalf_of": principal.uid, "acted_label": f"{acting_user.name}（代{principal.name}）"}
+        if principal.reason != "delegated":
+            data["delegation_reason"] = principal.reason
+        return data
 
 
 def _lane_spec(step: Step, branch: str | None) -> Mapping[str, Any]:
@@ -656,13 +697,13 @@ def _task_or_refuse(case: Case, task_id: int) -> Task:
 
 
 def check_holder(case: Case, task: Task, acting_user: Actor) -> None:
-    """``acting_user`` may act on ``task`` now: they hold it, or it waits for an administrator and they
-    are one. Nobody acts on their own case but to fulfil their obligations. Refuses ``own_case``,
+    """``acting_user`` may act on ``task`` now: they hold it, its holder is one of their
+    principals (a delegate, 代理), or it waits for an administrator and they are one. Nobody acts on their own case but to fulfil their obligations. Refuses ``own_case``,
     ``not_your_task``, ``stale``, ``blocked``."""
     if case.applicant_id == acting_user.id and task.kind != TaskKind.OBLIGATION:
         raise Refusal("own_case")
     waiting = task.assignee_id is None
-    if (waiting and not acting_user.admin) or (not waiting and task.assignee_id != acting_user.id):
+    if (waiting and not acting_user.admin) or (not waiting and not acting_user.holds(task)):
         raise Refusal("not_your_task")
     if task.status != OPEN:
         raise Refusal("stale")
@@ -736,7 +777,7 @@ def check_remove_approver(case: Case, added: Task, acting_user: Actor) -> None:
     if case.applicant_id == acting_user.id:
         raise Refusal("own_case")
     parent = case.task(added.parent_task_id) if added.parent_task_id else None
-    if not added.origin.startswith("added_") or parent is None or parent.assignee_id != acting_user.id:
+    if not added.origin.startswith("added_") or parent is None or not acting_user.holds(parent):
         raise Refusal("forbidden", "only_own_added")
     if added.status != OPEN:
         raise Refusal("stale", "added_decided")
@@ -770,7 +811,7 @@ def check_remind(case: Case, acting_user: Actor, *, last: datetime | None = None
 
 def check_cc(case: Case, acting_user: Actor) -> None:
     """The applicant and anyone who holds (or held) a task of the case may CC."""
-    if case.applicant_id != acting_user.id and not any(t.assignee_id == acting_user.id for t in case.tasks):
+    if case.applicant_id != acting_user.id and not any(acting_user.holds(t) for t in case.tasks):
         raise Refusal("forbidden", "cc_not_involved")
 
 
@@ -968,7 +1009,7 @@ def decide(case: Case, task_id: int, decision: str, *, acting_user: Actor, now: 
     step = c.step(task.step_id)
     return run.outcome("cases.task.decided", {
         "task_id": task.id, "decision": decision, "comment": comment, "step": step.name if step else None,
-        "branch": task.branch, "status": str(c.status)}, result=task)
+        "branch": task.branch, "status": str(c.status)} | run.acting(task, acting_user), result=task)
 
 
 def _return_target(case: Case, task: Task, to_step: Any) -> Step:
@@ -1023,8 +1064,8 @@ def withdraw_decision(case: Case, task_id: int, *, acting_user: Actor, now: date
             other.status, other.note, other.decided_at, other.closed_by_task_id = OPEN, None, None, None
     task.status, task.note = TaskStatus.CANCELLED, N_("审批人撤回了此决定")
     asker = _asker(c, task) if task.origin in _ASKED else None
-    replacement = run.new_task(step, Person(acting_user.id, ""), kind=task.kind, branch=task.branch,
-                               position=task.position, origin=task.origin, parent=asker or task)
+    replacement = run.new_task(step, Person(task.assignee_id or acting_user.id, ""), kind=task.kind,
+                               branch=task.branch, position=task.position, origin=task.origin, parent=asker or task)
     if asker is not None:
         asker.blocked_by_task_id = replacement.id
     if task.branch:
@@ -1063,8 +1104,8 @@ def transfer(case: Case, task_id: int, target: Person, *, acting_user: Actor, no
     for other in c.tasks:
         if other.blocked_by_task_id == task.id and other.status == OPEN:
             other.blocked_by_task_id = new.id
-    return run.outcome("cases.task.transferred", {"task_id": task.id, "to": target.uid, "comment": comment},
-                       result=new)
+    return run.outcome("cases.task.transferred", {"task_id": task.id, "to": target.uid, "comment": comment}
+                       | run.acting(task, acting_user), result=new)
 
 
 def consult(case: Case, task_id: int, target: Person, *, acting_user: Actor, now: datetime,
@@ -1080,8 +1121,8 @@ def consult(case: Case, task_id: int, target: Person, *, acting_user: Actor, now
     asked = run.new_task(c.step(task.step_id), target, kind=TaskKind.CONSULT, branch=task.branch, origin="consult",
                          parent=task, note=comment, due_at=task.due_at)
     task.blocked_by_task_id = asked.id
-    return run.outcome("cases.task.consulted", {"task_id": task.id, "to": target.uid, "consult_task": asked.id},
-                       result=asked)
+    return run.outcome("cases.task.consulted", {"task_id": task.id, "to": target.uid, "consult_task": asked.id}
+                       | run.acting(task, acting_user), result=asked)
 
 
 def add_approver(case: Case, task_id: int, target: Person, *, acting_user: Actor, now: datetime, position: str,
@@ -1103,7 +1144,8 @@ def add_approver(case: Case, task_id: int, target: Person, *, acting_user: Actor
     else:
         added.blocked_by_task_id = task.id
     return run.outcome("cases.task.approver_added", {"task_id": task.id, "to": target.uid, "position": position,
-                                                      "added_task": added.id}, result=added)
+                                                      "added_task": added.id} | run.acting(task, acting_user),
+                       result=added)
 
 
 def remove_approver(case: Case, task_id: int, *, acting_user: Actor, now: datetime, env: Env) -> Outcome:

@@ -10,11 +10,12 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, Iterable
 
-from sqlalchemy import (Boolean, DateTime, Integer, String, Text, and_, bindparam, cast, event, func, inspect, literal,
-                        null, or_, select, union_all)
+from sqlalchemy import (Boolean, DateTime, Integer, String, Text, and_, bindparam, cast, event, exists, func, inspect,
+                        literal, null, or_, select, union_all)
 from sqlalchemy.orm import Session, aliased
 
 from ..clock import utcnow
+from ..delegation.models import Delegation
 from ..errors import BadRequest
 from ..extensions import db
 from ..matters.models import MatterType, MatterVersion
@@ -215,7 +216,11 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
         waiting = any(t.assignee_id is None and t.status == OPEN_TASK for t in tasks)
         from .writes import to_state
 
-        caps = capabilities(to_state(case), Actor(viewer.id, viewer.name, waiting and is_system_admin(viewer)))
+        from ..delegation.queries import principals_for
+
+        principals = principals_for(case, viewer, utcnow(), matter=names.code)
+        caps = capabilities(to_state(case), Actor(viewer.id, viewer.name, waiting and is_system_admin(viewer),
+                                                  principals))
     mine = [t for t in tasks if caps is not None and t.id in caps.decide]
     data = {
         "id": case.id, "number": case.number, "title": case.title, "matter_type": names.code,
@@ -265,8 +270,28 @@ CASE_COLUMNS = (Case.id.label("case_id"), Case.number, Case.title, Case.status.l
 """What an inbox row shows of a case: never the form or plan documents."""
 
 
+def _has_delegations():
+    """Whether any delegation in force at ``now`` could let ``person`` act for someone: one given
+    to them, or one given by someone they manage (who stands in for an applicant-delegate). An
+    uncorrelated subquery the inbox statements carry, so that only a person it concerns pays for
+    working out which tasks (:func:`internal_affairs.delegation.queries.delegated_task_ids`)."""
+    person, now = bindparam("person", type_=Integer), bindparam("now", type_=DateTime)
+    reports = select(Person.id).where(Person.manager_id == person).scalar_subquery()
+    return exists().where(Delegation.revoked_at.is_(None), Delegation.proposed.is_(False),
+                          Delegation.starts_at <= now, Delegation.ends_at > now,
+                          or_(Delegation.delegate_id == person, Delegation.principal_id.in_(reports)))
+
+
+def _todo_holder(person, delegated: bool):
+    """The todo condition on whose the task is: the person's, or (``delegated``) one of the
+    tasks listed in ``delegated`` that the person may act on for its holder."""
+    if not delegated:
+        return Task.assignee_id == person
+    return or_(Task.assignee_id == person, Task.id.in_(bindparam("delegated", expanding=True)))
+
+
 @lru_cache(maxsize=None)
-def _box_statement(box: str, searching: bool, admin: bool = False):
+def _box_statement(box: str, searching: bool, admin: bool = False, delegated: bool = False):
     """The page statement of a box, built once per process (parameters: ``person``, ``like``,
     ``limit``, ``offset``); building a select costs more than running this one. Each row also
     carries the counts of every box (``count_<box>``, uncorrelated subqueries the database runs
@@ -278,16 +303,16 @@ def _box_statement(box: str, searching: bool, admin: bool = False):
         reminded = (select(func.max(Reminder.created_at)).where(Reminder.task_id == Task.id)
                     .correlate(Task).scalar_subquery())
         stmt = (select(Task.id, Task.kind, Task.status, Task.branch, Task.decision, Task.due_at, Task.decided_at,
-                       Task.blocked_by_task_id, *CASE_COLUMNS, MatterType.name.label("matter_name"),
+                       Task.blocked_by_task_id, Task.assignee_id, *CASE_COLUMNS, MatterType.name.label("matter_name"),
                        applicant.name.label("applicant_name"), reminded.label("reminded_at"))
                 .join(Case, Case.id == Task.case_id).join(MatterType, MatterType.id == Case.matter_type_id)
                 .join(applicant, applicant.id == Case.applicant_id))
         if box == "todo" and admin:
             stmt = stmt.where(Task.status == OPEN_TASK, or_(
-                Task.assignee_id == person, and_(Task.assignee_id.is_(None), Case.applicant_id != person)))
+                _todo_holder(person, delegated), and_(Task.assignee_id.is_(None), Case.applicant_id != person)))
             order = (Task.due_at.asc().nulls_last(), Task.id)
         elif box == "todo":
-            stmt = stmt.where(Task.assignee_id == person, Task.status == OPEN_TASK)
+            stmt = stmt.where(_todo_holder(person, delegated), Task.status == OPEN_TASK)
             order = (Task.due_at.asc().nulls_last(), Task.id)  # served by ix_task_assignee_status
         else:
             stmt = stmt.where(Task.acted_by_id == person)
@@ -306,8 +331,9 @@ def _box_statement(box: str, searching: bool, admin: bool = False):
         like = bindparam("like", type_=String)
         stmt = stmt.where(or_(Case.number.like(like), Case.title.like(like), applicant.name.like(like)))
         total = select(func.count()).select_from(stmt.subquery())
-    names, counts = _count_queries(box == "done", admin)
-    page = (stmt.add_columns(*(q.correlate(None).scalar_subquery().label(f"count_{n}") for n, q in zip(names, counts)))
+    names, counts = _count_queries(box == "done", admin, delegated)
+    page = (stmt.add_columns(*(q.correlate(None).scalar_subquery().label(f"count_{n}") for n, q in zip(names, counts)),
+                             _has_delegations().label("has_delegations"))
             .order_by(*order).limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
     return page, total
 
@@ -318,18 +344,37 @@ def get_inbox(person: Person, box: str, *, limit: int, offset: int,
     if box not in BOXES:
         raise BadRequest(f"box must be one of {', '.join(BOXES)}", code="bad_box")
     admin = is_system_admin(person)
-    page, total_stmt = _box_statement(box, bool(query), admin)
-    params: dict[str, Any] = {"person": person.id, "limit": limit, "offset": offset}
+    now = utcnow()
+    params: dict[str, Any] = {"person": person.id, "limit": limit, "offset": offset, "now": now}
     if query:
         params["like"] = f"%{query.replace('%', '').replace('_', '')[:100]}%"
+    page, total_stmt = _box_statement(box, bool(query), admin)
     rows = db.session.execute(page, params).all()
-    if rows:
-        counts: dict[str, int | None] = dict.fromkeys(BOXES)
-        counts.update({b: rows[0]._mapping[f"count_{b}"] for b in _count_queries(box == "done", admin)[0]})
-    else:  # an empty page carries no counts
-        counts = get_counts(person, with_done=box == "done")
+    has = rows[0]._mapping["has_delegations"] if rows else None
+    counts = None
+    if not rows:  # an empty page carries no counts
+        counts, has = _counts(person, with_done=box == "done", now=now)
+    delegated: dict[int, int] = {}
+    if has:
+        from ..delegation.queries import delegated_task_ids
+
+        delegated = delegated_task_ids(person, now)
+        if delegated:
+            params["delegated"] = sorted(delegated)
+            page, total_stmt = _box_statement(box, bool(query), admin, True)
+            rows = db.session.execute(page, params).all()
+            counts = None if rows else _counts(person, with_done=box == "done", now=now, delegated=delegated)[0]
+    if counts is None:
+        counts = dict.fromkeys(BOXES)
+        counts.update({b: rows[0]._mapping[f"count_{b}"]
+                       for b in _count_queries(box == "done", admin, bool(delegated))[0]})
     total = db.session.execute(total_stmt, params).scalar() if query else counts[box]
-    now = utcnow()
+    holders = {}
+    if delegated and box == "todo":
+        wanted = sorted({delegated[r._mapping["id"]] for r in rows if r._mapping["id"] in delegated})
+        if wanted:
+            holders = {p.id: p for p in db.session.execute(select(Person.id, Person.uid, Person.name)
+                                                           .where(Person.id.in_(wanted)))}
     items = []
     tasks = box in ("todo", "done")
     for row in rows:
@@ -342,16 +387,20 @@ def get_inbox(person: Person, box: str, *, limit: int, offset: int,
                             "decision": m["decision"], "due_at": iso(m["due_at"]), "decided_at": iso(m["decided_at"]),
                             "blocked": m["blocked_by_task_id"] is not None, "reminded_at": iso(m["reminded_at"]),
                             "overdue": bool(m["due_at"] and m["status"] == OPEN_TASK and now > m["due_at"])}
+            holder = holders.get(m["assignee_id"]) if m["id"] in delegated else None
+            item["task"]["on_behalf_of"] = {"uid": holder.uid, "name": holder.name} if holder else None
+            item["task"]["on_behalf_label"] = f"代 {holder.name}" if holder else None
         items.append(item)
     return items, total, counts
 
 
 @lru_cache(maxsize=None)
-def _count_queries(with_done: bool, admin: bool = False):
+def _count_queries(with_done: bool, admin: bool = False, delegated: bool = False):
     """The box names and one count query each (parameter ``person``); ``done`` only on request;
-    an ``admin``'s todo count includes the error tasks waiting for an administrator."""
+    an ``admin``'s todo count includes the error tasks waiting for an administrator, and with
+    ``delegated`` the todo count includes the tasks listed in ``delegated``."""
     person = bindparam("person", type_=Integer)
-    todo = select(func.count()).select_from(Task).where(Task.assignee_id == person, Task.status == OPEN_TASK)
+    todo = select(func.count()).select_from(Task).where(_todo_holder(person, delegated), Task.status == OPEN_TASK)
     if admin:
         waiting = (select(func.count()).select_from(Task).join(Case, Case.id == Task.case_id)
                    .where(Task.assignee_id.is_(None), Task.status == OPEN_TASK, Case.applicant_id != person))
@@ -368,18 +417,38 @@ def _count_queries(with_done: bool, admin: bool = False):
 
 
 @lru_cache(maxsize=None)
-def _counts_statement(with_done: bool, admin: bool = False):
-    names, queries = _count_queries(with_done, admin)
-    return names, select(*(q.scalar_subquery() for q in queries))
+def _counts_statement(with_done: bool, admin: bool = False, delegated: bool = False):
+    names, queries = _count_queries(with_done, admin, delegated)
+    return names, select(*(q.scalar_subquery() for q in queries), _has_delegations().label("has_delegations"))
+
+
+def _counts(person: Person, *, with_done: bool, now: datetime,
+            delegated: dict[int, int] | None = None) -> tuple[dict[str, int | None], bool]:
+    """The box counts (with the ``delegated`` tasks in todo) and whether a delegation concerns
+    ``person``, in one statement."""
+    names, stmt = _counts_statement(with_done, is_system_admin(person), bool(delegated))
+    params: dict[str, Any] = {"person": person.id, "now": now}
+    if delegated:
+        params["delegated"] = sorted(delegated)
+    row = db.session.execute(stmt, params).one()
+    counts: dict[str, int | None] = dict.fromkeys(BOXES)
+    counts.update(zip(names, row[:len(names)]))
+    return counts, bool(row[len(names)])
 
 
 def get_counts(person: Person, *, with_done: bool = True) -> dict[str, int | None]:
-    """Open todo tasks, own cases, CC'd cases and (``with_done``) decided tasks, in one statement.
+    """Open todo tasks (the person's own and those they may act on for someone, 代理), own
+    cases, CC'd cases and (``with_done``) decided tasks: one statement, and two more only for a
+    person a delegation in force concerns.
 
     The done box grows without bound for busy approvers, so pages that only need the todo badge
     leave it out (``None``)."""
-    names, stmt = _counts_statement(with_done, is_system_admin(person))
-    row = db.session.execute(stmt, {"person": person.id}).one()
-    counts: dict[str, int | None] = dict.fromkeys(BOXES)
-    counts.update(zip(names, row))
+    now = utcnow()
+    counts, has = _counts(person, with_done=with_done, now=now)
+    if has:
+        from ..delegation.queries import delegated_task_ids
+
+        delegated = delegated_task_ids(person, now)
+        if delegated:
+            counts = _counts(person, with_done=with_done, now=now, delegated=delegated)[0]
     return counts

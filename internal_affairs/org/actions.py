@@ -418,6 +418,7 @@ def _apply(snap: Snapshot, state: CurrentState, *, now: datetime, scoped: bool =
     _bulk_update(Person, updates)
     leaving = [person_ids[ext] for ext in old.people if ext not in snap.people and ext not in inactive]
     _bulk_update(Person, [dict(id=ident, active=False, deactivated_at=now, updated_at=now) for ident in leaving])
+    _seed_deputies(snap, person_ids, now=now)
     revoke_credentials(leaving, now=now, reason="deactivated")  # their sessions and tokens end with them
 
     group_scope = set(old.groups) | set(snap.groups) if scoped else None
@@ -451,6 +452,36 @@ def _apply(snap: Snapshot, state: CurrentState, *, now: datetime, scoped: bool =
                                                         OrgGroupMember.person_id == person_id))
 
 
+def _seed_deputies(snap: Snapshot, person_ids: dict[str, int], *, now: datetime) -> None:
+    """Seed default deputies from the directory's ``secretary`` attribute for the people ``snap``
+    holds. A deputy set by hand (``default_deputy_source`` ``manual``: by the person or HR) is
+    never overridden; one the directory seeded follows the directory, and is cleared when the
+    attribute goes."""
+    wanted_ext = {p.external_id: p.secretary_id for p in snap.people.values()}
+    missing = {ext for ext in wanted_ext.values() if ext and ext not in person_ids}
+    ids = dict(person_ids) | (_ids(Person, missing) if missing else {})
+    rows = []
+    for chunk in _chunks_of(sorted(person_ids[ext] for ext in wanted_ext if ext in person_ids)):
+        rows += db.session.execute(select(Person.id, Person.external_id, Person.default_deputy_id,
+                                          Person.default_deputy_source).where(Person.id.in_(chunk))).all()
+    updates = []
+    for row in rows:
+        if row.default_deputy_source == "manual":
+            continue
+        secretary = wanted_ext.get(row.external_id)
+        deputy = ids.get(secretary) if secretary else None
+        if deputy == row.id:
+            deputy = None
+        if deputy != row.default_deputy_id or (deputy is None) != (row.default_deputy_source is None):
+            updates.append(dict(id=row.id, default_deputy_id=deputy,
+                                default_deputy_source="directory" if deputy else None, updated_at=now))
+    _bulk_update(Person, updates)
+
+
+def _chunks_of(values: list[int], size: int = 5000) -> list[list[int]]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
+
+
 def _without_members(group: DirGroup | None) -> DirGroup | None:
     return None if group is None else replace(group, member_ids=())
 
@@ -458,12 +489,14 @@ def _without_members(group: DirGroup | None) -> DirGroup | None:
 @atomic
 def do_set_default_deputy(person: Person, deputy: Person | None, *, acting_user: Person,
                           roles: set[str], now: datetime) -> Person:
-    """HR (of the person's agency) or an administrator sets who deputises for ``person``.
+    """The person themselves, HR (of the person's agency) or an administrator sets who deputises
+    for ``person``. A deputy set by hand is marked ``manual``: the directory sync no longer
+    seeds it from the ``secretary`` attribute.
 
     Raises :class:`PermissionDenied`, :class:`ValidationError` (self, inactive deputy, loop).
     """
-    if "admin" not in roles and person.agency_id not in hr_agency_ids(acting_user):
-        raise PermissionDenied(_("只有本单位人事人员或系统管理员可以设置默认代理人。"))
+    if person.id != acting_user.id and "admin" not in roles and person.agency_id not in hr_agency_ids(acting_user):
+        raise PermissionDenied(_("只有本人、本单位人事人员或系统管理员可以设置默认代理人。"))
     if deputy is not None:
         if deputy.id == person.id:
             raise ValidationError(_("默认代理人不能是本人。"), fields={"deputy": _("默认代理人不能是本人。")})
@@ -471,6 +504,7 @@ def do_set_default_deputy(person: Person, deputy: Person | None, *, acting_user:
             raise ValidationError(_("默认代理人已停用。"), fields={"deputy": _("默认代理人已停用。")})
     before = person.default_deputy.uid if person.default_deputy else None
     person.default_deputy_id = deputy.id if deputy else None
+    person.default_deputy_source = "manual"
     person.updated_at = now
     record_event("org.person.default_deputy_set", actor=acting_user, object_type="person",
                  object_id=person.uid, data={"before": before, "after": deputy.uid if deputy else None}, now=now)

@@ -87,6 +87,9 @@ class Person(UserMixin, db.Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     default_deputy_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    default_deputy_source: Mapped[str | None] = mapped_column(String(10))
+    """Who set the default deputy: ``manual`` (the person or HR, never overridden by a sync) or
+    ``directory`` (seeded from the ``secretary`` attribute, kept in step with it)."""
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, index=True)
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime)
     local_password_hash: Mapped[str | None] = mapped_column(String(300))

@@ -21,6 +21,7 @@ def test_postgres_url_uses_psycopg3(tmp_path):
     ({"IA_LDAP_FLAVOR": "novell"}, "IA_LDAP_FLAVOR"),
     ({"IA_SYNC_MAX_DEACTIVATE_RATIO": "1.5"}, "IA_SYNC_MAX_DEACTIVATE_RATIO"),
     ({"IA_SCHEDULER": "maybe"}, "IA_SCHEDULER"),
+    ({"IA_AUTO_DELEGATION": "always"}, "IA_AUTO_DELEGATION"),
     ({"IA_DATABASE_URL": "mysql://x"}, "IA_DATABASE_URL"),
     ({"IA_SYNC_INTERVAL_MINUTES": "soon"}, "IA_SYNC_INTERVAL_MINUTES"),
     ({"IA_LDAP_URI": "ldap://x"}, "IA_LDAP_BASE_DN"),
@@ -94,3 +95,8 @@ def test_bad_security_settings_name_the_variable(tmp_path, env, name):
     with pytest.raises(ConfigError) as info:
         load_config(str(tmp_path), environ=env)
     assert str(info.value).startswith(name)
+
+
+def test_automatic_delegation_defaults_to_create(tmp_path):
+    assert load_config(str(tmp_path), environ={})["AUTO_DELEGATION"] == "create"
+    assert load_config(str(tmp_path), environ={"IA_AUTO_DELEGATION": "propose"})["AUTO_DELEGATION"] == "propose"

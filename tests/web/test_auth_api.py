@@ -129,7 +129,8 @@ def test_default_deputy_rules(demo_client):
     hr = api_token(demo_client, "linxiaoyan")
     clerk = api_token(demo_client, "xujing")
     url = "/api/v1/org/people/xujing/default-deputy"
-    assert demo_client.put(url, json={"deputy": "zhangwei"}, headers=clerk).status_code == 403
+    assert demo_client.put("/api/v1/org/people/sunhao/default-deputy", json={"deputy": "zhangwei"},
+                           headers=clerk).status_code == 403, "a clerk sets only their own deputy"
     assert demo_client.put(url, json={"deputy": "xujing"}, headers=hr).status_code == 422
     assert demo_client.put(url, json={"deputy": 7}, headers=hr).status_code == 422
     assert demo_client.put(url, json={"deputy": "ghost"}, headers=hr).status_code == 404

@@ -1,0 +1,267 @@
+"""Reads of delegations: who may act for whom now (for one case, and for the inbox), and the
+delegations a person gave and received."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select
+
+from ..cases.engine import Principal
+from ..cases.models import OPEN_TASK, Case, Task
+from ..extensions import db
+from ..matters.models import MatterType
+from ..org.models import Person
+from .chain import MAX_HOPS, Grant, covers, resolve_chain
+from .models import Delegation, delegation_state
+
+__all__ = ["TZ", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for", "delegated_task_ids", "get_delegations", "get_delegation",
+           "delegation_to_json", "active_for_person", "iso", "access_delegation", "local", "local_day"]
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
+def _in_force(now: datetime):
+    return and_(Delegation.revoked_at.is_(None), Delegation.proposed.is_(False), Delegation.starts_at <= now,
+                Delegation.ends_at > now)
+
+
+def active_delegations(now: datetime, *, people: Iterable[int] | None = None) -> list[Delegation]:
+    """The delegations in force at ``now``; with ``people``, only those given by or to them."""
+    stmt = select(Delegation).where(_in_force(now))
+    if people is not None:
+        ids = sorted(set(people))
+        stmt = stmt.where(or_(Delegation.principal_id.in_(ids), Delegation.delegate_id.in_(ids)))
+    return list(db.session.execute(stmt).scalars())
+
+
+def _reachable(holders: set[int], now: datetime) -> list[Delegation]:
+    """The delegations in force that a chain from ``holders`` may follow (up to MAX_HOPS hops)."""
+    found: dict[int, Delegation] = {}
+    frontier = set(holders)
+    for _hop in range(MAX_HOPS):
+        if not frontier:
+            break
+        rows = db.session.execute(select(Delegation).where(_in_force(now), Delegation.principal_id.in_(
+            sorted(frontier)))).scalars().all()
+        frontier = set()
+        for row in rows:
+            if row.id not in found:
+                found[row.id] = row
+                frontier.add(row.delegate_id)
+    return list(found.values())
+
+
+def _facts(rows: list[Delegation], holders: set[int]) -> tuple[set[int], dict[int, int | None]]:
+    """Who among the delegations' people is inactive, and the manager chain above the holders
+    (enough levels for :func:`resolve_chain`)."""
+    ids = {r.delegate_id for r in rows} | {r.principal_id for r in rows} | holders
+    people = {p.id: p for p in db.session.execute(
+        select(Person.id, Person.active, Person.manager_id).where(Person.id.in_(sorted(ids))))}
+    managers = {pid: p.manager_id for pid, p in people.items()}
+    inactive = {pid for pid, p in people.items() if not p.active}
+    frontier = {m for m in managers.values() if m and m not in managers}
+    for _level in range(MAX_HOPS):
+        if not frontier:
+            break
+        more = db.session.execute(select(Person.id, Person.active, Person.manager_id)
+                                  .where(Person.id.in_(sorted(frontier)))).all()
+        frontier = set()
+        for p in more:
+            managers[p.id] = p.manager_id
+            if not p.active:
+                inactive.add(p.id)
+            if p.manager_id and p.manager_id not in managers:
+                frontier.add(p.manager_id)
+    return inactive, managers
+
+
+def _rights(holder: int, rows: list[Delegation], matter: str, applicant: int, inactive, managers):
+    grants = [Grant(r.principal_id, r.delegate_id) for r in rows if covers(r.matter_types, matter)]
+    return resolve_chain(holder, grants, applicant=applicant, inactive=inactive, managers=managers)
+
+
+def principals_for(case: Case, person: Person, now: datetime, *, matter: str | None = None,
+                   task: Task | None = None) -> tuple[Principal, ...]:
+    """The holders of ``case``'s open tasks (and of ``task``, the one acted on, whatever its
+    status: a delegate who comes second meets a decided task, a clean 409, not a refusal) that
+    ``person`` may act for at ``now`` (the engine's :attr:`Actor.principals`). Never anything on
+    the person's own case."""
+    if person.id == case.applicant_id:
+        return ()
+    holders = {t.assignee_id for t in case.tasks
+               if (t.status == OPEN_TASK or t is task) and t.assignee_id is not None and t.assignee_id != person.id}
+    if not holders:
+        return ()
+    rows = _reachable(holders, now)
+    if not rows:
+        return ()
+    inactive, managers = _facts(rows, holders)
+    code = matter or case.matter_type.code
+    found: list[tuple[int, str]] = []
+    for holder in sorted(holders):
+        right = _rights(holder, rows, code, case.applicant_id, inactive, managers).get(person.id)
+        if right is not None:
+            found.append((holder, right.reason))
+    if not found:
+        return ()
+    names = dict(db.session.execute(select(Person.id, Person.uid).where(Person.id.in_([h for h, _ in found]))).all())
+    labels = dict(db.session.execute(select(Person.id, Person.name).where(Person.id.in_([h for h, _ in found]))).all())
+    return tuple(Principal(h, names[h], labels[h], reason) for h, reason in found)
+
+
+def delegated_task_ids(person: Person, now: datetime) -> dict[int, int]:
+    """The open tasks of other people that ``person`` may act on at ``now`` (task id → holder),
+    found with the same resolver the actions use: candidates are the tasks of everyone whose
+    delegation chain could reach the person (delegations in force up to three hops back) and of
+    the people they manage, each then checked for its case (matter scope, applicant)."""
+    incoming: dict[int, Delegation] = {}
+    frontier = {person.id}
+    for _hop in range(MAX_HOPS):
+        rows = db.session.execute(select(Delegation).where(_in_force(now), Delegation.delegate_id.in_(
+            sorted(frontier)))).scalars().all()
+        frontier = set()
+        for row in rows:
+            if row.id not in incoming:
+                incoming[row.id] = row
+                frontier.add(row.principal_id)
+        if not frontier:
+            break
+    principals = {r.principal_id for r in incoming.values()} - {person.id}
+    # a manager may stand in for a report whose delegate is the applicant
+    reports = set(db.session.execute(
+        select(Delegation.principal_id).join(Person, Person.id == Delegation.principal_id)
+        .where(_in_force(now), Person.manager_id == person.id)).scalars())
+    candidates = principals | reports
+    if not candidates:
+        return {}
+    tasks = db.session.execute(
+        select(Task.id, Task.assignee_id, Case.applicant_id, MatterType.code)
+        .join(Case, Case.id == Task.case_id).join(MatterType, MatterType.id == Case.matter_type_id)
+        .where(Task.status == OPEN_TASK, Task.assignee_id.in_(sorted(candidates)), Case.applicant_id != person.id)
+    ).all()
+    if not tasks:
+        return {}
+    holders = {t.assignee_id for t in tasks}
+    rows = _reachable(holders, now)
+    inactive, managers = _facts(rows, holders)
+    allowed: dict[int, int] = {}
+    for t in tasks:
+        if person.id in _rights(t.assignee_id, rows, t.code, t.applicant_id, inactive, managers):
+            allowed[t.id] = t.assignee_id
+    return allowed
+
+
+def get_delegation(delegation_id: Any) -> Delegation | None:
+    if isinstance(delegation_id, bool) or not isinstance(delegation_id, int) or not 0 < delegation_id < 2**31:
+        return None
+    return db.session.get(Delegation, delegation_id)
+
+
+def access_delegation(delegation_id: Any, person: Person, roles) -> Delegation:
+    """The delegation if ``person`` may see it (its principal, its delegate, HR of the principal's
+    agency, district HR and administrators). Raises :class:`NotFound` otherwise."""
+    from ..errors import NotFound
+    from ..org.queries import get_hr_scope
+
+    row = get_delegation(delegation_id)
+    if row is None:
+        raise NotFound()
+    if person.id in (row.principal_id, row.delegate_id):
+        return row
+    scope = get_hr_scope(person, roles)
+    if scope.district or row.principal.agency_id in scope.agency_ids:
+        return row
+    raise NotFound()
+
+
+def get_delegations(person: Person, *, now: datetime, include_past: bool = True,
+                    agency_ids: Iterable[int] = ()) -> list[Delegation]:
+    """Delegations given by or to ``person`` (and, for HR, by anyone in ``agency_ids``), newest
+    first; without ``include_past`` only those not yet over (scheduled, active, proposed)."""
+    who = or_(Delegation.principal_id == person.id, Delegation.delegate_id == person.id)
+    agencies = sorted(set(agency_ids))
+    if agencies:
+        who = or_(who, Delegation.principal_id.in_(select(Person.id).where(Person.agency_id.in_(agencies))))
+    stmt = select(Delegation).where(who)
+    if not include_past:
+        stmt = stmt.where(Delegation.revoked_at.is_(None), Delegation.ends_at > now)
+    return list(db.session.execute(stmt.order_by(Delegation.starts_at.desc(), Delegation.id.desc()).limit(200))
+                .scalars())
+
+
+def active_for_person(person: Person, now: datetime) -> list[dict[str, Any]]:
+    """``GET /me``'s delegations: those in force both ways, each with ``direction`` ``given``
+    (the person is the principal) or ``received`` (the delegate)."""
+    rows = active_delegations(now, people=[person.id])
+    return [delegation_to_json(r, now) | {"direction": "given" if r.principal_id == person.id else "received"}
+            for r in rows]
+
+
+def _who(p: Person | None) -> dict[str, Any] | None:
+    return None if p is None else {"uid": p.uid, "name": p.name}
+
+
+def local(value: datetime) -> str:
+    """A naive UTC instant as Shanghai wall time (``2026-12-07 09:00``) for pages."""
+    return value.replace(tzinfo=timezone.utc).astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def delegation_to_json(row: Delegation, now: datetime) -> dict[str, Any]:
+    return {
+        "id": row.id, "principal": _who(row.principal), "delegate": _who(row.delegate),
+        "starts_at": iso(row.starts_at), "ends_at": iso(row.ends_at),
+        "matter_types": list(row.matter_types) if row.matter_types else None, "reason": row.reason,
+        "source": row.source, "source_case_id": row.source_case_id, "state": delegation_state(row, now),
+        "created_at": iso(row.created_at), "created_by": _who(row.created_by),
+        "revoked_at": iso(row.revoked_at), "revoked_by": _who(row.revoked_by),
+    }
+
+
+
+
+ABSENCE_MATTERS = ("leave", "business_trip", "overseas_travel")
+"""Approved cases of these matters are absences on a person's calendar."""
+
+
+def get_absences(person: Person, first: date, last: date) -> list[dict[str, Any]]:
+    """The person's approved absences (leave, business trips, travel abroad) that overlap the
+    days ``first`` to ``last``: ``{case_id, number, matter, title, start, end}`` by start date."""
+    rows = db.session.execute(
+        select(Case.id, Case.number, Case.title, Case.form, MatterType.code, MatterType.name)
+        .join(MatterType, MatterType.id == Case.matter_type_id)
+        .where(Case.applicant_id == person.id, MatterType.code.in_(ABSENCE_MATTERS),
+               Case.status.in_(("approved", "completed")))).all()
+    found = []
+    for r in rows:
+        form = r.form or {}
+        try:
+            start = date.fromisoformat(form.get("start_date") or "")
+            end = date.fromisoformat(form.get("end_date") or form.get("start_date") or "")
+        except (TypeError, ValueError):
+            continue
+        if start <= last and end >= first:
+            found.append({"case_id": r.id, "number": r.number, "matter": r.code, "matter_name": r.name,
+                          "title": r.title, "start": start, "end": end})
+    return sorted(found, key=lambda a: (a["start"], a["case_id"]))
+
+
+def get_month_delegations(person: Person, start: datetime, end: datetime) -> list[Delegation]:
+    """Delegations given or received by ``person`` whose window overlaps ``start``..``end``
+    (naive UTC), revoked ones left out (they are on the delegation page)."""
+    return list(db.session.execute(
+        select(Delegation).where(or_(Delegation.principal_id == person.id, Delegation.delegate_id == person.id),
+                                 Delegation.revoked_at.is_(None), Delegation.starts_at < end,
+                                 Delegation.ends_at > start)
+        .order_by(Delegation.starts_at, Delegation.id)).scalars())
+
+
+def local_day(value: datetime) -> date:
+    """The Shanghai calendar day of a naive UTC instant."""
+    return value.replace(tzinfo=timezone.utc).astimezone(TZ).date()
