@@ -776,7 +776,7 @@ def check_remove_approver(case: Case, added: Task, acting_user: Actor) -> None:
     """The holder removes an approver they added, before that person decided."""
     if case.applicant_id == acting_user.id:
         raise Refusal("own_case")
-    parent = case.task(added.parent_task_id) if added.parent_task_id else None
+    parent = _asker(case, added)
     if not added.origin.startswith("added_") or parent is None or not acting_user.holds(parent):
         raise Refusal("forbidden", "only_own_added")
     if added.status != OPEN:
@@ -1155,7 +1155,7 @@ def remove_approver(case: Case, task_id: int, *, acting_user: Actor, now: dateti
     c = run.case
     added = _task_or_refuse(c, task_id)
     check_remove_approver(c, added, acting_user)
-    parent = c.task(added.parent_task_id)
+    parent = _asker(c, added)
     assert parent is not None
     run.bump()
     run.cancel_with_dependants(added, N_("已减签"))

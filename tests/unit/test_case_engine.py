@@ -351,6 +351,23 @@ def test_removing_an_added_approver_cancels_what_they_asked_for_and_nothing_else
     assert case.status == CaseStatus.APPROVED
 
 
+def test_an_added_approver_who_transferred_is_removed_by_the_holder_who_added_them_and_no_one_else():
+    """乙 adds 丙 before them, 丙 transfers to 甲: 丙 may no longer remove anything, 乙 removes 甲's
+    task and may decide again (found by the property test: 乙 stayed blocked for ever)."""
+    case = submitted(step("领导", "serial", "b"))
+    holder = open_of(case, B)
+    case = _persist(engine.add_approver(case, holder.id, C, acting_user=actor(B), now=T0, position="before").case)
+    case = _persist(engine.transfer(case, open_of(case, C).id, A, acting_user=actor(C), now=T0).case)
+    added = open_of(case, A)
+    with pytest.raises(Refusal) as refused:
+        engine.remove_approver(case, added.id, acting_user=actor(C), now=T0, env=env())
+    assert refused.value.code == "forbidden"
+    case = _persist(engine.remove_approver(case, added.id, acting_user=actor(B), now=T0, env=env()).case)
+    assert case.task(holder.id).blocked_by_task_id is None
+    case = decide(case, B)
+    assert case.status == CaseStatus.APPROVED
+
+
 def test_an_opinion_withdrawn_makes_its_asker_wait_again_and_only_while_the_asker_has_not_acted():
     case = submitted(step("领导", "any", "a", "b"), step("主要领导", "any", "d"))
     task = open_of(case, A)
