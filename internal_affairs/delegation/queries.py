@@ -17,8 +17,9 @@ from ..org.models import Person
 from .chain import MAX_HOPS, Grant, covers, resolve_chain
 from .models import Delegation, delegation_state
 
-__all__ = ["TZ", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for", "delegated_task_ids", "get_delegations", "get_delegation",
-           "delegation_to_json", "active_for_person", "iso", "access_delegation", "local", "local_day"]
+__all__ = ["TZ", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
+           "delegated_task_ids", "get_delegations", "get_delegation", "delegation_to_json", "active_for_person", "iso",
+           "access_delegation", "local", "local_day"]
 
 TZ = ZoneInfo("Asia/Shanghai")
 
