@@ -17,8 +17,9 @@ from ..org.models import Person
 from .chain import MAX_HOPS, Grant, covers, resolve_chain
 from .models import Delegation, delegation_state
 
-__all__ = ["TZ", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for", "delegated_task_ids", "get_delegations", "get_delegation",
-           "delegation_to_json", "active_for_person", "iso", "access_delegation", "local", "local_day"]
+__all__ = ["TZ", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
+           "delegated_task_ids", "get_delegations", "get_delegation", "delegation_to_json", "active_for_person", "iso",
+           "access_delegation", "local", "local_day"]
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -41,31 +42,46 @@ def active_delegations(now: datetime, *, people: Iterable[int] | None = None) ->
     return list(db.session.execute(stmt).scalars())
 
 
-def _reachable(holders: set[int], now: datetime) -> list[Delegation]:
-    """The delegations in force that a chain from ``holders`` may follow (up to MAX_HOPS hops)."""
-    found: dict[int, Delegation] = {}
+def _in_force_rows(now: datetime) -> list[Any]:
+    """Every delegation in force at ``now`` as ``(principal_id, delegate_id, matter_types)`` rows,
+    in one statement (served by ``ix_delegation_window``): a district has few at any moment, and
+    the chains are walked in memory."""
+    return db.session.execute(select(Delegation.principal_id, Delegation.delegate_id, Delegation.matter_types)
+                              .where(_in_force(now))).all()
+
+
+def _reachable(holders: Iterable[int], rows: list[Any]) -> list[Any]:
+    """The rows a chain from ``holders`` may follow (up to MAX_HOPS hops)."""
+    by_principal: dict[int, list[Any]] = {}
+    for row in rows:
+        by_principal.setdefault(row.principal_id, []).append(row)
+    found: list[Any] = []
+    seen = set(holders)
     frontier = set(holders)
     for _hop in range(MAX_HOPS):
+        following = set()
+        for principal in frontier:
+            for row in by_principal.get(principal, ()):
+                found.append(row)
+                if row.delegate_id not in seen:
+                    seen.add(row.delegate_id)
+                    following.add(row.delegate_id)
+        frontier = following
         if not frontier:
             break
-        rows = db.session.execute(select(Delegation).where(_in_force(now), Delegation.principal_id.in_(
-            sorted(frontier)))).scalars().all()
-        frontier = set()
-        for row in rows:
-            if row.id not in found:
-                found[row.id] = row
-                frontier.add(row.delegate_id)
-    return list(found.values())
+    return found
 
 
-def _facts(rows: list[Delegation], holders: set[int]) -> tuple[set[int], dict[int, int | None]]:
-    """Who among the delegations' people is inactive, and the manager chain above the holders
-    (enough levels for :func:`resolve_chain`)."""
+def _facts(rows: list[Any], holders: set[int], applicants: set[int]) -> tuple[set[int], dict[int, int | None]]:
+    """Who among the delegations' people is inactive, and, only when an applicant is among the
+    delegates (a manager then stands in), the manager chain above the holders."""
     ids = {r.delegate_id for r in rows} | {r.principal_id for r in rows} | holders
-    people = {p.id: p for p in db.session.execute(
-        select(Person.id, Person.active, Person.manager_id).where(Person.id.in_(sorted(ids))))}
-    managers = {pid: p.manager_id for pid, p in people.items()}
-    inactive = {pid for pid, p in people.items() if not p.active}
+    people = db.session.execute(select(Person.id, Person.active, Person.manager_id)
+                                .where(Person.id.in_(sorted(ids)))).all() if ids else []
+    inactive = {p.id for p in people if not p.active}
+    if not applicants & {r.delegate_id for r in rows}:
+        return inactive, {}
+    managers = {p.id: p.manager_id for p in people}
     frontier = {m for m in managers.values() if m and m not in managers}
     for _level in range(MAX_HOPS):
         if not frontier:
@@ -82,7 +98,7 @@ def _facts(rows: list[Delegation], holders: set[int]) -> tuple[set[int], dict[in
     return inactive, managers
 
 
-def _rights(holder: int, rows: list[Delegation], matter: str, applicant: int, inactive, managers):
+def _rights(holder: int, rows: list[Any], matter: str, applicant: int, inactive, managers):
     grants = [Grant(r.principal_id, r.delegate_id) for r in rows if covers(r.matter_types, matter)]
     return resolve_chain(holder, grants, applicant=applicant, inactive=inactive, managers=managers)
 
@@ -92,17 +108,18 @@ def principals_for(case: Case, person: Person, now: datetime, *, matter: str | N
     """The holders of ``case``'s open tasks (and of ``task``, the one acted on, whatever its
     status: a delegate who comes second meets a decided task, a clean 409, not a refusal) that
     ``person`` may act for at ``now`` (the engine's :attr:`Actor.principals`). Never anything on
-    the person's own case."""
+    the person's own case. One statement when no delegation is in force, four at most otherwise
+    (plus the manager chain when the applicant is someone's delegate)."""
     if person.id == case.applicant_id:
         return ()
     holders = {t.assignee_id for t in case.tasks
                if (t.status == OPEN_TASK or t is task) and t.assignee_id is not None and t.assignee_id != person.id}
     if not holders:
         return ()
-    rows = _reachable(holders, now)
+    rows = _reachable(holders, _in_force_rows(now))
     if not rows:
         return ()
-    inactive, managers = _facts(rows, holders)
+    inactive, managers = _facts(rows, holders, {case.applicant_id})
     code = matter or case.matter_type.code
     found: list[tuple[int, str]] = []
     for holder in sorted(holders):
@@ -111,34 +128,38 @@ def principals_for(case: Case, person: Person, now: datetime, *, matter: str | N
             found.append((holder, right.reason))
     if not found:
         return ()
-    names = dict(db.session.execute(select(Person.id, Person.uid).where(Person.id.in_([h for h, _ in found]))).all())
-    labels = dict(db.session.execute(select(Person.id, Person.name).where(Person.id.in_([h for h, _ in found]))).all())
-    return tuple(Principal(h, names[h], labels[h], reason) for h, reason in found)
+    people = {p.id: p for p in db.session.execute(select(Person.id, Person.uid, Person.name)
+                                                  .where(Person.id.in_([h for h, _ in found])))}
+    return tuple(Principal(h, people[h].uid, people[h].name, reason) for h, reason in found)
 
 
 def delegated_task_ids(person: Person, now: datetime) -> dict[int, int]:
     """The open tasks of other people that ``person`` may act on at ``now`` (task id → holder),
     found with the same resolver the actions use: candidates are the tasks of everyone whose
-    delegation chain could reach the person (delegations in force up to three hops back) and of
-    the people they manage, each then checked for its case (matter scope, applicant)."""
-    incoming: dict[int, Delegation] = {}
+    delegation chain could reach the person (up to three hops back) and of the people they
+    manage who delegated (a manager stands in for an applicant-delegate), each then checked for
+    its case (matter scope, applicant). A constant number of statements."""
+    rows = _in_force_rows(now)
+    if not rows:
+        return {}
+    by_delegate: dict[int, list[Any]] = {}
+    for row in rows:
+        by_delegate.setdefault(row.delegate_id, []).append(row)
+    principals: set[int] = set()
+    seen = {person.id}
     frontier = {person.id}
     for _hop in range(MAX_HOPS):
-        rows = db.session.execute(select(Delegation).where(_in_force(now), Delegation.delegate_id.in_(
-            sorted(frontier)))).scalars().all()
-        frontier = set()
-        for row in rows:
-            if row.id not in incoming:
-                incoming[row.id] = row
-                frontier.add(row.principal_id)
-        if not frontier:
-            break
-    principals = {r.principal_id for r in incoming.values()} - {person.id}
-    # a manager may stand in for a report whose delegate is the applicant
-    reports = set(db.session.execute(
-        select(Delegation.principal_id).join(Person, Person.id == Delegation.principal_id)
-        .where(_in_force(now), Person.manager_id == person.id)).scalars())
-    candidates = principals | reports
+        following = set()
+        for delegate in frontier:
+            for row in by_delegate.get(delegate, ()):
+                principals.add(row.principal_id)
+                if row.principal_id not in seen:
+                    seen.add(row.principal_id)
+                    following.add(row.principal_id)
+        frontier = following
+    reports = set(db.session.execute(select(Person.id).where(
+        Person.manager_id == person.id, Person.id.in_(sorted({r.principal_id for r in rows})))).scalars())
+    candidates = (principals | reports) - {person.id}
     if not candidates:
         return {}
     tasks = db.session.execute(
@@ -149,11 +170,11 @@ def delegated_task_ids(person: Person, now: datetime) -> dict[int, int]:
     if not tasks:
         return {}
     holders = {t.assignee_id for t in tasks}
-    rows = _reachable(holders, now)
-    inactive, managers = _facts(rows, holders)
+    reachable = _reachable(holders, rows)
+    inactive, managers = _facts(reachable, holders, {t.applicant_id for t in tasks})
     allowed: dict[int, int] = {}
     for t in tasks:
-        if person.id in _rights(t.assignee_id, rows, t.code, t.applicant_id, inactive, managers):
+        if person.id in _rights(t.assignee_id, reachable, t.code, t.applicant_id, inactive, managers):
             allowed[t.id] = t.assignee_id
     return allowed
 

@@ -14,9 +14,9 @@ from ..auth import current_roles
 from ..clock import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..calendar.queries import get_calendar
 from ..matters.models import MatterType
 from ..org.actions import do_set_default_deputy
-from ..calendar.queries import get_calendar
 from ..org.models import Person
 from ..org.queries import get_hr_scope, get_person_by_uid
 from .actions import do_confirm_delegation, do_create_delegation, do_revoke_delegation, parse_instant

@@ -106,7 +106,8 @@ routes.document(paths={
     "/org/people/{uid}": {"get": op("A person with manager, rank, cadre category, roles, leader chain, default deputy",
                                      params=[path_param("uid")])},
     "/org/people/{uid}/default-deputy": {"put": op(
-        "Set a person's default deputy (HR of the agency or administrators)", params=[path_param("uid")],
+        "Set a person's default deputy (the person, HR of the agency or administrators); a deputy set here is "
+        "never overridden by the directory's secretary attribute", params=[path_param("uid")],
         body={"type": "object", "properties": {"deputy": {"type": ["string", "null"]}}})},
     "/org/sync": {"post": op("Sync the whole district's org chart from the directory (district HR: administrators "
                              "or HR of the district HR agency)", ok="201", body={

@@ -348,3 +348,22 @@ def test_propose_mode_waits_for_the_principal_and_off_makes_nothing(make_app):
         confirmed = c.post(f"/api/v1/delegations/{proposed['id']}/confirm", headers=token(c, "xujing"))
         assert confirmed.status_code == 200 and confirmed.get_json()["state"] == "scheduled"
         assert c.post(f"/api/v1/delegations/{proposed['id']}/confirm", headers=token(c, "xujing")).status_code == 409
+
+
+def test_the_delegate_s_inbox_costs_the_same_for_one_and_many_items(c):
+    from tests.support.statements import counted
+
+    delegate(c, "zhangwei", "yangfan")
+    counts = []
+    for n in (1, 4):
+        while todo(c, "yangfan")["total"] < n:
+            submit(c, "xujing", "leave", LEAVE)
+        with counted(c.application) as statements:
+            body = c.get("/api/v1/inbox", headers=token(c, "yangfan")).get_json()
+        assert body["counts"]["todo"] == n and all(i["task"]["on_behalf_label"] == "代 张伟" for i in body["items"])
+        counts.append(len(statements))
+    assert counts[0] == counts[1] <= 10, counts
+    headers = token(c, "zhangwei")  # the principal: their own tasks, and no delegation they may act by
+    with counted(c.application) as statements:
+        assert c.get("/api/v1/inbox", headers=headers).get_json()["total"] == 4
+    assert len(statements) == 2, "nobody else pays for delegations: token and person, then the page"
