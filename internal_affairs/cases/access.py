@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Set
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..clock import utcnow
 from ..errors import NotFound
+from ..delegation.queries import any_in_force, note_none_in_force
 from ..extensions import db
 from ..matters.models import MatterVersion
 from ..org.models import Person
@@ -35,10 +38,9 @@ def can_view_case(case: Case, person: Person, roles: Set[str]) -> bool:
         return True
     if case.agency_id in hr_agency_ids(person):
         return True
-    from ..clock import utcnow
-    from ..delegation.queries import principals_for
+    from ..delegation.queries import principals_for, read_at
 
-    return bool(principals_for(case, person, utcnow()))
+    return bool(principals_for(case, person, read_at() or utcnow()))
 
 
 def _valid_id(value: Any) -> bool:
@@ -50,8 +52,14 @@ def access_case(case_id: Any, person: Person, roles: Set[str]) -> Case:
     cannot be probed). Task actions lock their case with :func:`lock_case_of_task` instead."""
     if not _valid_id(case_id):
         raise NotFound()
-    case = db.session.execute(_CASE_BY_ID, {"case": case_id}).scalar_one_or_none()
-    if case is None or not can_view_case(case, person, roles):
+    now = utcnow()
+    row = db.session.execute(_CASE_BY_ID, {"case": case_id, "now": now}).one_or_none()
+    if row is None:
+        raise NotFound()
+    case, delegations = row
+    if not delegations:
+        note_none_in_force(now)
+    if not can_view_case(case, person, roles):
         raise NotFound()
     return case
 
@@ -60,12 +68,13 @@ _FRESH = {"populate_existing": True}
 _NAMED = (joinedload(Case.matter_type), joinedload(Case.agency),
           joinedload(Case.matter_version).load_only(MatterVersion.version, MatterVersion.digest))
 """With a case, what its document names: matter type, agency, version number (not the definition)."""
-_CASE_BY_ID = select(Case).where(Case.id == bindparam("case")).options(*_NAMED)
+_CASE_BY_ID = (select(Case, any_in_force(bindparam("now")).label("delegations")).where(Case.id == bindparam("case"))
+               .options(*_NAMED))
 _SEEN = aliased(Case)
 _HAS_EXTRAS = or_(*(exists().where(model.case_id == Case.id) for model in (CaseCC, Attachment, CaseMaterial)))
 _LOCK_CASE_OF_TASK = (
     select(Case, select(_SEEN.version).where(_SEEN.id == Case.id).scalar_subquery().label("seen_version"),
-           _HAS_EXTRAS.label("has_extras"))
+           _HAS_EXTRAS.label("has_extras"), any_in_force(bindparam("now")).label("delegations"))
     .where(Case.id == select(Task.case_id).where(Task.id == bindparam("task")).scalar_subquery())
     .options(joinedload(Case.steps), *_NAMED).with_for_update(of=Case).execution_options(**_FRESH))
 _STEPS = (select(CaseStep).where(CaseStep.case_id == bindparam("case")).order_by(CaseStep.index)
@@ -74,7 +83,7 @@ _TASKS = select(Task).where(Task.case_id == bindparam("case")).order_by(Task.id)
 """Built once: every case page and task action runs them."""
 
 
-def lock_case_of_task(task_id: Any) -> Case:
+def lock_case_of_task(task_id: Any, now: datetime) -> Case:
     """The case a task belongs to, row-locked, with its steps and its tasks as the last committed
     action left them, replacing whatever the session held of them. Raises :class:`NotFound`.
 
@@ -85,15 +94,18 @@ def lock_case_of_task(task_id: Any) -> Case:
     statement reads the case's version once more without the lock (``seen_version``, which is the
     version as the statement began), so a wait that changed the case shows as a difference, and
     only then are the steps read again. It also says whether the case has CC entries, attachments
-    or deferred materials, so that the answer to the action reads them only if it has."""
+    or deferred materials, so that the answer to the action reads them only if it has, and whether
+    any delegation is in force at ``now``, so that only then is it asked who may act for whom."""
     if not _valid_id(task_id):
         raise NotFound()
-    row = db.session.execute(_LOCK_CASE_OF_TASK, {"task": task_id}).unique().one_or_none()
+    row = db.session.execute(_LOCK_CASE_OF_TASK, {"task": task_id, "now": now}).unique().one_or_none()
     if row is None:
         raise NotFound()
-    case, seen_version, has_extras = row
+    case, seen_version, has_extras, delegations = row
     if not has_extras:
         note_without_extras(case.id)
+    if not delegations:
+        note_none_in_force(now)
     if seen_version != case.version:
         set_committed_value(case, "steps", list(db.session.execute(_STEPS, {"case": case.id}).scalars()))
     set_committed_value(case, "tasks", list(db.session.execute(_TASKS, {"case": case.id}).scalars()))

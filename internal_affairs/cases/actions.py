@@ -394,7 +394,7 @@ def _load_task(task_id: Any, acting_user: Person, roles: AbstractSet[str],
     """The task and its case, locked and read as the last committed action left them, and the
     holders ``acting_user`` may act for in it now (代理). A task's holder (or whoever may act for
     them) may see its case; anyone else as :func:`can_view_case` says. Raises :class:`NotFound`."""
-    case = lock_case_of_task(task_id)
+    case = lock_case_of_task(task_id, now)
     task = next((t for t in case.tasks if t.id == task_id), None)
     if task is None:
         raise NotFound()

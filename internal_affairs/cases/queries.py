@@ -24,7 +24,7 @@ from ..org.queries import is_system_admin
 from .engine import Actor, capabilities
 from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, Reminder, Task
 
-__all__ = ["case_to_json", "hold_people", "learnt", "relearn", "named_in_case", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
+__all__ = ["transaction_memo", "case_to_json", "hold_people", "learnt", "relearn", "named_in_case", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
 
 BOXES = ("todo", "done", "mine", "cc")
 
@@ -142,6 +142,11 @@ def _forget(session: Session, transaction) -> None:
         session.info.pop("cases_memo", None)
 
 
+def transaction_memo() -> dict[str, Any]:
+    """What the current transaction has learnt (other domains keep their own keys in it)."""
+    return _memo()
+
+
 def learnt() -> dict[str, Any]:
     """What the current transaction has learnt about its cases (see :func:`relearn`)."""
     return dict(db.session.info.get("cases_memo") or {})
@@ -216,9 +221,9 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
         waiting = any(t.assignee_id is None and t.status == OPEN_TASK for t in tasks)
         from .writes import to_state
 
-        from ..delegation.queries import principals_for
+        from ..delegation.queries import principals_for, read_at
 
-        principals = principals_for(case, viewer, utcnow(), matter=names.code)
+        principals = principals_for(case, viewer, read_at() or utcnow(), matter=names.code)
         caps = capabilities(to_state(case), Actor(viewer.id, viewer.name, waiting and is_system_admin(viewer),
                                                   principals))
     mine = [t for t in tasks if caps is not None and t.id in caps.decide]

@@ -7,17 +7,18 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
 
 from ..cases.engine import Principal
 from ..cases.models import OPEN_TASK, Case, Task
+from ..cases.queries import transaction_memo
 from ..extensions import db
 from ..matters.models import MatterType
 from ..org.models import Person
 from .chain import MAX_HOPS, Grant, covers, resolve_chain
 from .models import Delegation, delegation_state
 
-__all__ = ["TZ", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
+__all__ = ["TZ", "any_in_force", "note_none_in_force", "read_at", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
            "delegated_task_ids", "get_delegations", "get_delegation", "delegation_to_json", "active_for_person", "iso",
            "access_delegation", "local", "local_day"]
 
@@ -42,12 +43,38 @@ def active_delegations(now: datetime, *, people: Iterable[int] | None = None) ->
     return list(db.session.execute(stmt).scalars())
 
 
+def any_in_force(now):
+    """An EXISTS of any delegation in force at ``now`` (a value or a bind parameter), for a
+    statement that reads something else anyway to carry (see :func:`note_none_in_force`)."""
+    return exists().where(_in_force(now))
+
+
+def note_none_in_force(now: datetime) -> None:
+    """Tell the rest of this transaction (and the answer built right after an action's commit)
+    that no delegation is in force at ``now``, as a statement it ran found: nobody acts for
+    anyone, and nothing more is read to find that out."""
+    transaction_memo()["delegations_in_force"] = (now, [])
+
+
+def read_at() -> datetime | None:
+    """The instant this transaction read the delegations in force at (see :func:`_in_force_rows`),
+    so that the answer to an action judges who may act for whom as the action did."""
+    found = transaction_memo().get("delegations_in_force")
+    return found[0] if found else None
+
+
 def _in_force_rows(now: datetime) -> list[Any]:
     """Every delegation in force at ``now`` as ``(principal_id, delegate_id, matter_types)`` rows,
-    in one statement (served by ``ix_delegation_window``): a district has few at any moment, and
-    the chains are walked in memory."""
-    return db.session.execute(select(Delegation.principal_id, Delegation.delegate_id, Delegation.matter_types)
+    in one statement (served by ``ix_delegation_window``), read once per transaction and instant:
+    a district has few at any moment, and the chains are walked in memory."""
+    memo = transaction_memo()
+    found = memo.get("delegations_in_force")
+    if found is not None and found[0] == now:
+        return found[1]
+    rows = db.session.execute(select(Delegation.principal_id, Delegation.delegate_id, Delegation.matter_types)
                               .where(_in_force(now))).all()
+    memo["delegations_in_force"] = (now, rows)
+    return rows
 
 
 def _reachable(holders: Iterable[int], rows: list[Any]) -> list[Any]:

@@ -151,3 +151,19 @@ def test_what_a_decision_learnt_of_its_case_is_forgotten_when_it_commits(catalog
         assert case_to_json(decided, leader)["cc"] == []
         case = actions.do_cc(db.session.get(Case, case.id), ["guolei"], acting_user=applicant, now=utcnow())
         assert [entry["uid"] for entry in case_to_json(case, applicant)["cc"]] == ["guolei"]
+
+
+def test_with_no_delegation_in_force_nobody_reads_who_acts_for_whom(c):
+    """The statement that loads a case also says whether any delegation is in force; with none,
+    neither the decision nor its answer nor the case page reads the delegations (it was a tenth
+    statement in every decision)."""
+    case = submit(c, "xujing", "leave", LEAVE_5)
+    case, _count = _decide_counted(c, "zhangwei", case)
+    token(c, "lixiaohong")
+    with counted(c.application) as statements:
+        response = c.post(f"/api/v1/tasks/{open_task(case, 'lixiaohong')}/decision",
+                          json={"decision": "approve"}, headers=token(c, "lixiaohong"))
+        assert response.status_code == 200
+        assert c.get(f"/api/v1/cases/{case['id']}", headers=token(c, "xujing")).status_code == 200
+    assert not [s for s in statements if s.lstrip().upper().startswith("SELECT DELEGATION")]
+    assert [s for s in statements if "delegation" in s.lower()], "the load asks whether any is in force"
