@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["DemoSeal", "DemoPki", "make_demo_pki", "make_demo_tsa", "make_demo_crl", "DEMO_MARK"]
+__all__ = ["DemoSeal", "DemoPki", "make_demo_pki", "issue_demo_seal_certificate", "make_demo_tsa", "make_demo_crl",
+           "DEMO_MARK"]
 
 DEMO_MARK = "演示 DEMO"
 
@@ -126,11 +127,7 @@ def make_demo_pki(directory: Path | str, agencies: Sequence[str], *, password: b
     for index, agency in enumerate(agencies, start=1):
         key = _key()
         serial = _serial(f"{agency} {index} {now.isoformat()}")
-        cert = _issue(_name(f"{agency}电子印章（{DEMO_MARK}）", agency), key.public_key(), root, root_key,
-                      serial, now, 1825, [
-                          (x509.BasicConstraints(ca=False, path_length=None), True),
-                          (x509.KeyUsage(True, True, False, False, False, False, False, False, False), True),
-                          *_revocation_extensions(crl_url)])
+        cert = _seal_certificate(agency, key.public_key(), root, root_key, serial, now, crl_url)
         p12_path = directory / f"seal-{index}.p12"
         p12_path.write_bytes(pkcs12.serialize_key_and_certificates(
             f"seal-{index}".encode(), key, cert, [root], encryption))
@@ -139,6 +136,26 @@ def make_demo_pki(directory: Path | str, agencies: Sequence[str], *, password: b
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         pki.seals[agency] = DemoSeal(agency, p12_path, cert_path, serial)
     return pki
+
+
+def _seal_certificate(agency: str, public_key, root: x509.Certificate, root_key, serial: int, now: datetime,
+                      crl_url: str | None) -> x509.Certificate:
+    return _issue(_name(f"{agency}电子印章（{DEMO_MARK}）", agency), public_key, root, root_key, serial, now, 1825, [
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (x509.KeyUsage(True, True, False, False, False, False, False, False, False), True),
+        *_revocation_extensions(crl_url)])
+
+
+def issue_demo_seal_certificate(pki: DemoPki, agency: str, public_key_der: bytes, *, crl_url: str | None = None,
+                                now: datetime | None = None) -> bytes:
+    """A demo seal certificate (DER) for a key that lives elsewhere, e.g. generated on a PKCS#11
+    token: ``public_key_der`` is its SubjectPublicKeyInfo."""
+    now = now or datetime.now(timezone.utc)
+    root, root_key = _load_root(pki)
+    public_key = serialization.load_der_public_key(public_key_der)
+    cert = _seal_certificate(agency, public_key, root, root_key, _serial(f"{agency} token {now.isoformat()}"), now,
+                             crl_url)
+    return cert.public_bytes(serialization.Encoding.DER)
 
 
 def make_demo_tsa(pki: DemoPki, *, now: datetime | None = None) -> tuple[bytes, bytes]:
