@@ -82,7 +82,8 @@ def verify_pdf(pdf: bytes, *, trust_roots: Sequence[bytes], allow_fetching: bool
     """
     reader = _open(pdf)
     roots = load_trust_roots(trust_roots)
-    kwargs: dict = {"trust_roots": roots, "allow_fetching": allow_fetching, "revocation_mode": revocation_mode}
+    kwargs: dict = {"trust_roots": roots, "allow_fetching": allow_fetching, "revocation_mode": revocation_mode,
+                    "crls": [], "ocsps": []}
     if moment is not None:
         kwargs["moment"] = moment
     try:
@@ -119,9 +120,10 @@ def _report(sig, context, has_revinfo: bool, doc_ts_revisions: list[int]) -> Sig
     base = dict(field_name=sig.field_name, signer=_common_name(cert), seal=sig.field_name,
                 certificate_serial=format(cert.serial_number, "X"),
                 certification=sig.sig_object.get("/Reference") is not None and _is_certification(sig))
+    signer_context, ts_context = context(), context()
     try:
-        status = validate_pdf_signature(sig, signer_validation_context=context(),
-                                        ts_validation_context=context())
+        status = validate_pdf_signature(sig, signer_validation_context=signer_context,
+                                        ts_validation_context=ts_context)
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
         return SignatureReport(**base, signed_at=sig.self_reported_timestamp, time_source="local", intact=False,
                                valid=False, trusted=False, revoked=False, covers_whole_document=False,

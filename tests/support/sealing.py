@@ -44,7 +44,7 @@ class NssDatabase:
         directory.mkdir(parents=True, exist_ok=True)
         subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], check=True,
                        capture_output=True)
-        subprocess.run(["certutil", "-A", "-d", f"sql:{directory}", "-n", "ia-demo-root", "-t", "C,,",
+        subprocess.run(["certutil", "-A", "-d", f"sql:{directory}", "-n", "ia-demo-root", "-t", "CT,C,C",
                         "-i", str(root_pem)], check=True, capture_output=True)
         return cls(directory)
 

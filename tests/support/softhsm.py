@@ -49,6 +49,7 @@ def generate_ec_seal_key(token: SoftHsmToken, key_label: str, key_id: bytes, cer
     ``certify(public_key_der) -> certificate_der`` issue its certificate and store that on the
     token under the same label and id. Returns the certificate (DER)."""
     import pkcs11
+    from asn1crypto import x509 as asn1_x509
     from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
     from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
@@ -58,7 +59,9 @@ def generate_ec_seal_key(token: SoftHsmToken, key_label: str, key_id: bytes, cer
             KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True)
         public, _private = params.generate_keypair(store=True, label=key_label, id=key_id)
         cert_der = certify(encode_ec_public_key(public))
+        subject = asn1_x509.Certificate.load(cert_der).subject.dump()
         session.create_object({
+            Attribute.SUBJECT: subject,
             Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
             Attribute.TOKEN: True, Attribute.LABEL: key_label, Attribute.ID: key_id, Attribute.VALUE: cert_der,
         })
