@@ -15,6 +15,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
 from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import pkcs12
+from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1, translate_pyca_cryptography_key_to_asn1
 from pyhanko.pdf_utils import content
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -24,6 +29,8 @@ from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from .appearance import SEAL_SIZE, seal_stamp_pdf
 from .errors import DamagedPdfError, NotAPdfError, SealKeyError, SigningError, TimestampError
@@ -40,6 +47,24 @@ _TSA_RESERVE = 10_000
 
 _pkcs12_cache: dict[tuple[str, bytes | None], signers.SimpleSigner] = {}
 _pkcs12_lock = threading.Lock()
+
+
+class _CachedKeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner re-loads its private key into OpenSSL on every signature (RSA key
+    checks cost ~40 ms each); this one keeps the loaded key for RSA PKCS#1 v1.5 and ECDSA."""
+
+    def __init__(self, private_key, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._private_key = private_key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        algorithm = get_pyca_cryptography_hash(digest_algorithm)
+        if mechanism == "rsassa_pkcs1v15" and isinstance(self._private_key, RSAPrivateKey):
+            return self._private_key.sign(data, PKCS1v15(), algorithm)
+        if mechanism == "ecdsa" and isinstance(self._private_key, EllipticCurvePrivateKey):
+            return self._private_key.sign(data, ECDSA(algorithm))
+        return super().sign_raw(data, digest_algorithm)
 
 
 class _PdfBytesPage(content.PdfContent):
@@ -68,11 +93,16 @@ def load_pkcs12_signer(key: Pkcs12Key) -> signers.SimpleSigner:
         signer = _pkcs12_cache.get(cache_key)
         if signer is None:
             try:
-                signer = signers.SimpleSigner.load_pkcs12_data(key.data, (), passphrase=key.password)
+                private_key, cert, others = pkcs12.load_key_and_certificates(key.data, key.password)
             except (ValueError, TypeError) as exc:
-                raise SealKeyError(f"cannot load the PKCS#12 seal key: {exc}") from exc
-            if signer is None:
-                raise SealKeyError("cannot load the PKCS#12 seal key (wrong password?)")
+                raise SealKeyError(f"cannot load the PKCS#12 seal key (wrong password?): {exc}") from exc
+            if private_key is None or cert is None:
+                raise SealKeyError("the PKCS#12 file holds no key and certificate")
+            registry = SimpleCertificateStore()
+            registry.register_multiple(translate_pyca_cryptography_cert_to_asn1(c) for c in others)
+            signer = _CachedKeySigner(private_key, signing_key=translate_pyca_cryptography_key_to_asn1(private_key),
+                                      signing_cert=translate_pyca_cryptography_cert_to_asn1(cert),
+                                      cert_registry=registry)
             _pkcs12_cache[cache_key] = signer
         return signer
 
