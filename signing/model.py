@@ -110,13 +110,15 @@ class SealSpec:
 class SignatureReport:
     """What a validator can tell about one signature of a PDF.
 
-    ``time_source`` is "tsa" when an RFC 3161 timestamp token vouches for ``signed_at``, else
+    ``signer`` is the certificate's common name, ``organization`` its O (the agency), ``seal``
+    the signature field's name. ``time_source`` is "tsa" when an RFC 3161 timestamp token vouches for ``signed_at``, else
     "local" (the signer's own claim). ``modified_after`` lists what later revisions changed
     (empty when nothing), ``modification_allowed`` whether the certification level permits it.
     """
 
     field_name: str
     signer: str
+    organization: str
     seal: str
     signed_at: datetime | None
     time_source: Literal["tsa", "local"]

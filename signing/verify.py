@@ -117,7 +117,9 @@ def verify_pdf(pdf: bytes, *, trust_roots: Sequence[bytes], allow_fetching: bool
 
 def _report(sig, context, has_revinfo: bool, doc_ts_revisions: list[int]) -> SignatureReport:
     cert = sig.signer_cert
-    base = dict(field_name=sig.field_name, signer=_common_name(cert), seal=sig.field_name,
+    subject = cert.subject.native
+    base = dict(field_name=sig.field_name, signer=_common_name(cert),
+                organization=str(subject.get("organization_name") or ""), seal=sig.field_name,
                 certificate_serial=format(cert.serial_number, "X"),
                 certification=sig.sig_object.get("/Reference") is not None and _is_certification(sig))
     signer_context, ts_context = context(), context()
