@@ -132,7 +132,7 @@ class SignatureReport:
     modification_allowed: bool
     level: Literal["B-B", "B-T", "B-LT", "B-LTA"]
     certificate_serial: str
-    problems: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)

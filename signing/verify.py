@@ -94,8 +94,9 @@ def verify_pdf(pdf: bytes, *, trust_roots: Sequence[bytes], allow_fetching: bool
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise DamagedPdfError(f"damaged document security store: {exc}") from exc
 
-    def context() -> ValidationContext:
-        return dss.as_validation_context(kwargs) if dss is not None else ValidationContext(**kwargs)
+    def context(at: datetime | None = None) -> ValidationContext:
+        args = kwargs if at is None else {**kwargs, "moment": at}
+        return dss.as_validation_context(args) if dss is not None else ValidationContext(**args)
 
     try:
         signatures = list(reader.embedded_regular_signatures)
@@ -130,9 +131,22 @@ def _report(sig, context, has_revinfo: bool, doc_ts_revisions: list[int]) -> Sig
         return SignatureReport(**base, signed_at=sig.self_reported_timestamp, time_source="local", intact=False,
                                valid=False, trusted=False, revoked=False, covers_whole_document=False,
                                modified_after=("unreadable",), modification_allowed=False, level="B-B",
-                               problems=(str(exc),))
+                               notes=(str(exc),))
     tst = status.timestamp_validity
     tsa_ok = tst is not None and tst.intact and tst.valid
+    trusted_at_timestamp = False
+    if tsa_ok and has_revinfo and status.intact and status.valid and not status.trusted and not status.revoked:
+        # B-LT: the embedded revocation data was current when the TSA vouched for the signature;
+        # years later it is stale, so the chain is judged at the timestamp's time. A certificate
+        # found revoked stays untrusted.
+        try:
+            at_timestamp = validate_pdf_signature(sig, signer_validation_context=context(tst.timestamp),
+                                                  ts_validation_context=context(tst.timestamp))
+        except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
+            log.info("point-in-time validation of %s failed: %s", sig.field_name, exc)
+        else:
+            if at_timestamp.trusted:
+                status, trusted_at_timestamp = at_timestamp, True
     if tsa_ok:
         signed_at, source = tst.timestamp, "tsa"
     else:
@@ -160,17 +174,17 @@ def _report(sig, context, has_revinfo: bool, doc_ts_revisions: list[int]) -> Sig
             level = "B-LT"
             if any(rev > sig.signed_revision for rev in doc_ts_revisions):
                 level = "B-LTA"
-    problems = []
+    notes = ["trusted as of its timestamp (embedded revocation data)"] if trusted_at_timestamp else []
     if not status.intact:
-        problems.append("the signed bytes were changed")
+        notes.append("the signed bytes were changed")
     if status.intact and not status.valid:
-        problems.append("the signature does not match the certificate")
+        notes.append("the signature does not match the certificate")
     if not status.trusted:
-        problems.append(f"certificate not trusted: {status.trust_problem_indic}")
+        notes.append(f"certificate not trusted: {status.trust_problem_indic}")
     return SignatureReport(**base, signed_at=signed_at, time_source=source, intact=status.intact,
                            valid=status.valid, trusted=status.trusted, revoked=status.revoked,
                            covers_whole_document=whole, modified_after=modified, modification_allowed=allowed,
-                           level=level, problems=tuple(problems))
+                           level=level, notes=tuple(notes))
 
 
 def _is_certification(sig) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import subprocess
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,11 @@ def test_revocation_info_embedded_gives_b_lt_verifiable_offline_and_b_lta(two_se
     assert report.valid, report
     assert [s.level for s in report.signatures] == ["B-LT", "B-LT"]
     _assert_independent_tools_accept(pdf, nss, 2)
+    later = datetime.now(timezone.utc) + timedelta(days=400)
+    years_on = verify_pdf(pdf, trust_roots=roots, allow_fetching=False, revocation_mode="hard-fail", moment=later)
+    assert years_on.valid, "the embedded CRL is stale by then; the timestamp vouches for when it was current"
+    assert not verify_pdf(sealed_b_t_without_revinfo(two_seals, services), trust_roots=roots,
+                          revocation_mode="hard-fail", moment=later).valid
 
     lta = seal_pdf(render_record(sample_record()), two_seals, timestamper_url=services.tsa_url,
                    validation_context=_live_context(roots), document_timestamp=True)
@@ -121,6 +127,10 @@ def test_revocation_info_embedded_gives_b_lt_verifiable_offline_and_b_lta(two_se
     assert all(s.modification_allowed for s in report.signatures)
     check = qpdf_check(lta)
     assert check.returncode == 0, check.stdout
+
+
+def sealed_b_t_without_revinfo(seals, services) -> bytes:
+    return seal_pdf(render_record(sample_record()), seals, timestamper_url=services.tsa_url)
 
 
 def test_without_revocation_data_hard_fail_validation_is_not_trusted(sealed, roots):
