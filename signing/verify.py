@@ -94,6 +94,13 @@ def verify_pdf(pdf: bytes, *, trust_roots: Sequence[bytes], allow_fetching: bool
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise DamagedPdfError(f"damaged document security store: {exc}") from exc
 
+    if dss is not None:
+        try:
+            dss.as_validation_context(kwargs)
+        except (PdfError, ValueError, KeyError, TypeError) as exc:
+            log.info("ignoring an unreadable document security store: %s", exc)
+            dss, has_revinfo = None, False
+
     def context(at: datetime | None = None) -> ValidationContext:
         args = kwargs if at is None else {**kwargs, "moment": at}
         return dss.as_validation_context(args) if dss is not None else ValidationContext(**args)
@@ -112,7 +119,10 @@ def verify_pdf(pdf: bytes, *, trust_roots: Sequence[bytes], allow_fetching: bool
         except (SignatureValidationError, PdfError, ValueError) as exc:
             log.info("document timestamp %s does not validate: %s", ts.field_name, exc)
 
-    reports = [_report(sig, context, has_revinfo, doc_ts_revisions) for sig in signatures]
+    try:
+        reports = [_report(sig, context, has_revinfo, doc_ts_revisions) for sig in signatures]
+    except (PdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DamagedPdfError(f"damaged signature: {exc}") from exc
     return VerificationReport(signatures=tuple(reports), document_timestamps=len(doc_ts_revisions))
 
 

@@ -6,6 +6,8 @@ through ``signing.verify_pdf``, poppler's ``pdfsig`` trusting the demo root in a
 from __future__ import annotations
 
 import io
+import random
+import re
 import os
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -276,3 +278,27 @@ def test_untrusted_root_is_reported(sealed, tmp_path):
     other = make_demo_pki(tmp_path / "other", ["别的机关"])
     report = verify_pdf(sealed, trust_roots=[other.root_certificate_pem()])
     assert all(s.intact and not s.trusted for s in report.signatures) and not report.valid
+
+
+def test_damaged_copies_give_a_named_error_or_a_report_never_a_crash(sealed, roots):
+    """Truncated and corrupted copies of a sealed record: the verifier answers each with a report
+    or one of its named errors (the app turns those into a 422), and no copy whose signed bytes
+    were hit verifies as valid."""
+    rng = random.Random(14)
+    signed_end = int(re.search(rb"/ByteRange \[0 \d+ (\d+) (\d+)\]", sealed).group(1))
+    outcomes = set()
+    for i in range(60):
+        if i % 2:
+            data = sealed[:rng.randrange(16, len(sealed))]
+        else:
+            at = rng.randrange(200, signed_end - 100)
+            data = sealed[:at] + bytes(rng.randrange(256) for _ in range(8)) + sealed[at + 8:]
+        try:
+            report = verify_pdf(data, trust_roots=roots)
+        except (NotAPdfError, DamagedPdfError):
+            outcomes.add("error")
+            continue
+        outcomes.add("report")
+        if not i % 2 and data != sealed:
+            assert not report.valid, at
+    assert outcomes == {"error", "report"}
