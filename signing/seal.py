@@ -41,9 +41,10 @@ __all__ = ["seal_pdf", "seal_boxes", "load_pkcs12_signer", "BYTES_RESERVED"]
 
 log = logging.getLogger(__name__)
 
-BYTES_RESERVED = 12_000
-"""Room for a CMS signature with its chain; a timestamp token adds :data:`_TSA_RESERVE`."""
-_TSA_RESERVE = 10_000
+BYTES_RESERVED = 16_000
+"""Room for a CMS signature with a chain of a few RSA certificates; a timestamp token (with the
+TSA's chain) adds :data:`_TSA_RESERVE`. Unused room is zero padding inside /Contents."""
+_TSA_RESERVE = 12_000
 
 _pkcs12_cache: dict[tuple[str, bytes | None], signers.SimpleSigner] = {}
 _pkcs12_lock = threading.Lock()
@@ -152,7 +153,7 @@ def _reader(pdf: bytes) -> PdfFileReader:
 
 def seal_pdf(pdf: bytes, seals: Sequence[SealSpec], *, timestamper_url: str | None = None,
              timestamp_timeout: float = 10.0, validation_context: ValidationContext | None = None,
-             document_timestamp: bool = False) -> bytes:
+             document_timestamp: bool = False, bytes_reserved: int | None = None) -> bytes:
     """Apply ``seals`` to ``pdf`` in order and return the sealed PDF.
 
     The first seal certifies the document (DocMDP: form filling and further signatures allowed);
@@ -160,6 +161,8 @@ def seal_pdf(pdf: bytes, seals: Sequence[SealSpec], *, timestamper_url: str | No
     TSA) each signature carries a signature timestamp (PAdES B-T). With ``validation_context``
     (trust roots, fetching allowed) the certificates' revocation information is fetched and
     embedded (B-LT). ``document_timestamp`` (needs a TSA) adds a document timestamp (B-LTA).
+    ``bytes_reserved`` overrides the room kept for each signature (so pyHanko signs only once);
+    the default fits a chain of a few RSA certificates plus a timestamp token.
 
     Raises :class:`SealKeyError` (key cannot be loaded), :class:`TimestampError` (TSA
     unreachable or refusing), :class:`NotAPdfError` / :class:`DamagedPdfError` for the input,
@@ -174,7 +177,7 @@ def seal_pdf(pdf: bytes, seals: Sequence[SealSpec], *, timestamper_url: str | No
         raise SigningError("two seals share a field name")
     last_page, boxes = seal_boxes(pdf, len(seals))
     timestamper = timestamps.HTTPTimeStamper(timestamper_url, timeout=timestamp_timeout) if timestamper_url else None
-    reserved = BYTES_RESERVED + (_TSA_RESERVE if timestamper else 0)
+    reserved = bytes_reserved or BYTES_RESERVED + (_TSA_RESERVE if timestamper else 0)
     current = pdf
     for index, seal in enumerate(seals):
         writer = IncrementalPdfFileWriter(io.BytesIO(current), strict=False)

@@ -78,3 +78,19 @@ def test_the_seal_stamp_is_red_and_round_with_its_text(tmp_path):
     text = _tool(["pdftotext"], stamp)
     assert "审批专用章" in text and all(c in text for c in "嘉禾区财政局")
     assert red_pixels(rasterize(stamp, 1, tmp_path, dpi=72)) > 500
+
+
+def test_another_process_renders_the_same_bytes():
+    """Fonts are registered lazily and per process; the bytes must not depend on that."""
+    import hashlib
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = ("import hashlib, sys; from signing import render_record; "
+            "from tests.support.sealing import sample_record; "
+            "sys.stdout.write(hashlib.sha256(render_record(sample_record())).hexdigest())")
+    other = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
+                           env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}).stdout
+    render_record(dataclasses.replace(sample_record(), applicant="张三"))
+    assert other == hashlib.sha256(render_record(sample_record())).hexdigest()
