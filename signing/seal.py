@@ -37,7 +37,7 @@ from .errors import DamagedPdfError, NotAPdfError, SealKeyError, SigningError, T
 from .model import Pkcs11Key, Pkcs12Key, SealSpec
 from .render import MARGIN, PAGE_SIZE
 
-__all__ = ["seal_pdf", "seal_boxes", "load_pkcs12_signer", "BYTES_RESERVED"]
+__all__ = ["seal_pdf", "seal_boxes", "load_pkcs12_signer", "signer_certificate", "BYTES_RESERVED"]
 
 log = logging.getLogger(__name__)
 

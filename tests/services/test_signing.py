@@ -11,7 +11,6 @@ import re
 import os
 import subprocess
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from pyhanko.pdf_utils import generic
@@ -20,7 +19,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from signing import (DamagedPdfError, NotAPdfError, Pkcs11Key, Pkcs12Key, SealKeyError, SealSpec, SigningError,
                      TimestampError, make_demo_crl, make_demo_pki, make_demo_tsa, render_record, seal_pdf,
-                     verify_pdf)
+                     signer_certificate, verify_pdf)
 from signing.pki import issue_demo_seal_certificate
 from signing.verify import load_trust_roots
 from tests.support.pki_services import PkiServices
@@ -82,13 +81,15 @@ def _live_context(roots) -> ValidationContext:
     return ValidationContext(trust_roots=load_trust_roots(roots), allow_fetching=True)
 
 
-def test_two_pkcs12_seals_b_b_accepted_by_all_three_tools(sealed, nss, roots, tmp_path):
+def test_two_pkcs12_seals_b_b_accepted_by_all_three_tools(sealed, two_seals, pki, nss, roots, tmp_path):
     report = verify_pdf(sealed, trust_roots=roots)
     assert report.valid
     first, second = report.signatures
     assert (first.field_name, first.certification, second.certification) == ("Seal1", True, False)
     assert first.signer == f"{OFFICE}电子印章（演示 DEMO）" and second.signer.startswith(FINANCE)
     assert (first.organization, second.organization) == (OFFICE, FINANCE)
+    assert first.certificate_serial == format(signer_certificate(two_seals[0]).serial_number, "X")
+    assert int(first.certificate_serial, 16) == pki.seals[OFFICE].serial
     assert all(s.intact and s.trusted and s.level == "B-B" and s.time_source == "local" for s in report.signatures)
     assert not first.covers_whole_document and second.covers_whole_document
     assert first.modified_after == ("form_filling", "field:Seal2") and first.modification_allowed
