@@ -303,3 +303,16 @@ def test_damaged_copies_give_a_named_error_or_a_report_never_a_crash(sealed, roo
         if not i % 2 and data != sealed:
             assert not report.valid, at
     assert outcomes == {"error", "report"}
+
+
+def test_unreachable_revocation_info_leaves_b_t(pki, two_seals, services, roots):
+    """B-LT only where revocation information is reachable: with the CRL server answering 404 the
+    seals still go on, timestamped, without embedded revocation data."""
+    try:
+        services.publish_crl(b"")
+        pdf = seal_pdf(render_record(sample_record()), two_seals, timestamper_url=services.tsa_url,
+                       validation_context=_live_context(roots))
+    finally:
+        services.publish_crl(make_demo_crl(pki, []))
+    report = verify_pdf(pdf, trust_roots=roots)
+    assert report.valid and [s.level for s in report.signatures] == ["B-T", "B-T"]
