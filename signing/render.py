@@ -18,8 +18,9 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import CondPageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, LayoutError, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from .errors import RenderError
 from .fonts import FontSet, get_font_set
 from .model import CaseRecord
 
@@ -77,7 +78,7 @@ class _Writer:
     def table(self, header: list[str], rows: list[list[str]], widths: list[float]) -> Table:
         data = [[self.p(h, self.head) for h in header]]
         data += [[self.p(c, self.cell) for c in row] for row in rows]
-        table = Table(data, colWidths=widths, repeatRows=1)
+        table = Table(data, colWidths=widths, repeatRows=1, splitInRow=1)
         table.setStyle(TableStyle([
             ("FONTNAME", (0, 0), (-1, -1), self.fonts.main),
             ("GRID", (0, 0), (-1, -1), 0.5, _GRID),
@@ -151,7 +152,8 @@ def render_record(record: CaseRecord, *, fonts: FontSet | None = None) -> bytes:
 
     The bottom :data:`SEAL_ZONE_HEIGHT` of the last page's frame is left free for the seal
     stamps. Raises :class:`~signing.errors.MissingGlyphError` when a character has no glyph in any
-    installed font, :class:`~signing.errors.RenderError` when no CJK font is installed.
+    installed font, :class:`~signing.errors.RenderError` when no CJK font is installed or the
+    layout fails. Table rows split across pages, so a very long field or 批示 still fits.
     """
     fonts = fonts or get_font_set()
     writer = _Writer(record, fonts)
@@ -170,5 +172,8 @@ def render_record(record: CaseRecord, *, fonts: FontSet | None = None) -> bytes:
         invariant=1, initialFontName=fonts.main, initialFontSize=10, initialLeading=14,
         lang="zh-CN",
     )
-    doc.build(writer.story(), onFirstPage=writer.footer, onLaterPages=writer.footer, canvasmaker=_Canvas)
+    try:
+        doc.build(writer.story(), onFirstPage=writer.footer, onLaterPages=writer.footer, canvasmaker=_Canvas)
+    except LayoutError as exc:
+        raise RenderError(f"the record cannot be laid out: {exc}") from exc
     return out.getvalue()

@@ -94,3 +94,13 @@ def test_another_process_renders_the_same_bytes():
                            env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}).stdout
     render_record(dataclasses.replace(sample_record(), applicant="张三"))
     assert other == hashlib.sha256(render_record(sample_record())).hexdigest()
+
+
+def test_a_very_long_field_and_comment_split_across_pages():
+    record = sample_record()
+    long = dataclasses.replace(record, form=(record.form[0], dataclasses.replace(record.form[1], value="很长的说明" * 1500)),
+                               trail=(dataclasses.replace(record.trail[0], comment="批示内容" * 2000),))
+    pdf = render_record(long)
+    assert qpdf_check(pdf).returncode == 0
+    text = _tool(["pdftotext"], pdf)
+    assert text.count("很长的说明") > 1000 and text.count("批示内容") > 1000
