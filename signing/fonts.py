@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,11 +81,16 @@ class FontSet:
     def runs(self, text: str) -> list[tuple[str, str]]:
         """Split ``text`` into ``(font name, text)`` runs, each drawable by its font.
 
+        Control and invisible format characters (NUL, zero-width space, BOM, …) are dropped, a
+        tab becomes a space; line breaks stay.
+
         Raises :class:`MissingGlyphError` naming every character no font can draw.
         """
         runs: list[tuple[str, str]] = []
         missing = []
-        for char in text:
+        for char in text.replace("\r\n", "\n").replace("\t", " "):
+            if char != "\n" and unicodedata.category(char) in ("Cc", "Cf"):
+                continue
             try:
                 name = self.font_for(char)
             except MissingGlyphError:

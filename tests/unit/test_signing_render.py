@@ -104,3 +104,11 @@ def test_a_very_long_field_and_comment_split_across_pages():
     assert qpdf_check(pdf).returncode == 0
     text = _tool(["pdftotext"], pdf)
     assert text.count("很长的说明") > 1000 and text.count("批示内容") > 1000
+
+
+def test_invisible_characters_are_dropped_not_refused():
+    fonts = FontSet(MAIN_FONTS[0], FALLBACK_FONTS)
+    assert fonts.runs("甲\x00乙\u200b丙\ufeff\r\n丁\t戊") == [("IA-ZenHei", "甲乙丙\n丁 戊")]
+    record = sample_record()
+    pdf = render_record(dataclasses.replace(record, form=(record.form[0], dataclasses.replace(record.form[1], value="甲\u200b乙\x07"))))
+    assert "甲乙" in _tool(["pdftotext"], pdf)
