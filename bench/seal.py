@@ -77,7 +77,8 @@ def main() -> None:
         "benchmark": "seal",
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count(), "cores_used": len(os.sched_getaffinity(0)),
-                    "loadavg": os.getloadavg(), "pyhanko": metadata.version("pyHanko"), "reportlab": metadata.version("reportlab")},
+                    "loadavg": os.getloadavg(), "pyhanko": metadata.version("pyHanko"),
+                    "reportlab": metadata.version("reportlab")},
         "record_pages": _pages(pdf),
         "cold_first_render_s": round(cold_render, 4),
     }

@@ -111,8 +111,8 @@ class SignatureReport:
     """What a validator can tell about one signature of a PDF.
 
     ``signer`` is the certificate's common name, ``organization`` its O (the agency), ``seal``
-    the signature field's name. ``time_source`` is "tsa" when an RFC 3161 timestamp token vouches for ``signed_at``, else
-    "local" (the signer's own claim). ``modified_after`` lists what later revisions changed
+    the signature field's name. ``time_source`` is "tsa" when an RFC 3161 timestamp token
+    vouches for ``signed_at``, else "local" (the signer's own claim). ``modified_after`` lists what later revisions changed
     (empty when nothing), ``modification_allowed`` whether the certification level permits it.
     """
 

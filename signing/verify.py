@@ -172,7 +172,10 @@ def _report(sig, context, has_revinfo: bool, doc_ts_revisions: list[int]) -> Sig
             level = diff.modification_level
             modified = (_MODIFICATION_NAMES.get(level, level.name.lower()),
                         *sorted(f"field:{name}" for name in diff.changed_form_fields))
-            allowed = bool(status.docmdp_ok) if status.docmdp_ok is not None else level <= ModificationLevel.FORM_FILLING
+            if status.docmdp_ok is not None:
+                allowed = bool(status.docmdp_ok)
+            else:
+                allowed = level <= ModificationLevel.FORM_FILLING
         else:
             modified, allowed = ("unknown",), False
         if status.coverage != SignatureCoverageLevel.ENTIRE_REVISION:

@@ -94,7 +94,8 @@ def test_two_pkcs12_seals_b_b_accepted_by_all_three_tools(sealed, two_seals, pki
     assert not first.covers_whole_document and second.covers_whole_document
     assert first.modified_after == ("form_filling", "field:Seal2") and first.modification_allowed
     _assert_independent_tools_accept(sealed, nss, 2)
-    pages = int(subprocess.run(["pdfinfo", "-"], input=sealed, capture_output=True).stdout.split(b"Pages:")[1].split()[0])
+    info = subprocess.run(["pdfinfo", "-"], input=sealed, capture_output=True, check=True).stdout
+    pages = int(info.split(b"Pages:")[1].split()[0])
     assert red_pixels(rasterize(sealed, pages, tmp_path)) > 300, "the red stamps are drawn on the last page"
 
 

@@ -98,8 +98,9 @@ def test_another_process_renders_the_same_bytes():
 
 def test_a_very_long_field_and_comment_split_across_pages():
     record = sample_record()
-    long = dataclasses.replace(record, form=(record.form[0], dataclasses.replace(record.form[1], value="很长的说明" * 1500)),
-                               trail=(dataclasses.replace(record.trail[0], comment="批示内容" * 2000),))
+    field = dataclasses.replace(record.form[1], value="很长的说明" * 1500)
+    act = dataclasses.replace(record.trail[0], comment="批示内容" * 2000)
+    long = dataclasses.replace(record, form=(record.form[0], field), trail=(act,))
     pdf = render_record(long)
     assert qpdf_check(pdf).returncode == 0
     text = _tool(["pdftotext"], pdf)
@@ -110,5 +111,6 @@ def test_invisible_characters_are_dropped_not_refused():
     fonts = FontSet(MAIN_FONTS[0], FALLBACK_FONTS)
     assert fonts.runs("甲\x00乙\u200b丙\ufeff\r\n丁\t戊") == [("IA-ZenHei", "甲乙丙\n丁 戊")]
     record = sample_record()
-    pdf = render_record(dataclasses.replace(record, form=(record.form[0], dataclasses.replace(record.form[1], value="甲\u200b乙\x07"))))
+    odd = dataclasses.replace(record.form[1], value="甲\u200b乙\x07")
+    pdf = render_record(dataclasses.replace(record, form=(record.form[0], odd)))
     assert "甲乙" in _tool(["pdftotext"], pdf)
