@@ -112,8 +112,11 @@ class SignatureReport:
 
     ``signer`` is the certificate's common name, ``organization`` its O (the agency), ``seal``
     the signature field's name. ``time_source`` is "tsa" when an RFC 3161 timestamp token
-    vouches for ``signed_at``, else "local" (the signer's own claim). ``modified_after`` lists what later revisions changed
-    (empty when nothing), ``modification_allowed`` whether the certification level permits it.
+    vouches for ``signed_at``, else "local" (the signer's own claim). ``modified_after`` lists
+    what later revisions changed (empty when nothing): a kind ("validation_data",
+    "form_filling", "annotations", "other") then ``field:<name>`` per changed form field;
+    ``modification_allowed`` says whether the certification level permits it. ``revoked``: the
+    certificate was found revoked. ``notes`` carry the validator's remarks.
     """
 
     field_name: str
