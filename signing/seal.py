@@ -132,12 +132,14 @@ def seal_boxes(pdf: bytes, count: int) -> tuple[int, list[tuple[int, int, int, i
     reader = _reader(pdf)
     last = int(reader.root["/Pages"]["/Count"]) - 1
     size = int(SEAL_SIZE)
-    gap = 6
     right = int(PAGE_SIZE[0] - MARGIN)
     bottom = int(MARGIN + 4)
+    room = right - int(MARGIN) - size
+    # side by side with a gap while they fit; beyond that they overlap evenly, as paper seals do
+    step = size + 6 if count <= 1 or (count - 1) * (size + 6) <= room else room // (count - 1)
     boxes = []
     for i in range(count):
-        x2 = right - i * (size + gap)
+        x2 = right - i * step
         boxes.append((x2 - size, bottom, x2, bottom + size))
     return last, boxes
 
@@ -204,7 +206,7 @@ def seal_pdf(pdf: bytes, seals: Sequence[SealSpec], *, timestamper_url: str | No
                 out = pdf_signer.sign_pdf(writer, existing_fields_only=True, bytes_reserved=reserved)
             except TimestampRequestError as exc:
                 raise TimestampError(f"the TSA at {timestamper_url} failed: {exc}") from exc
-            except PyHankoSigningError as exc:
+            except (PyHankoSigningError, PdfError, ValueError) as exc:
                 raise SigningError(f"sealing with {seal.field_name!r} failed: {exc}") from exc
             except Exception as exc:
                 if type(exc).__module__.startswith("pkcs11"):

@@ -21,6 +21,7 @@ from signing import (DamagedPdfError, NotAPdfError, Pkcs11Key, Pkcs12Key, SealKe
                      TimestampError, make_demo_crl, make_demo_pki, make_demo_tsa, render_record, seal_pdf,
                      signer_certificate, verify_pdf)
 from signing.pki import issue_demo_seal_certificate
+from signing.seal import seal_boxes
 from signing.verify import load_trust_roots
 from tests.support.pki_services import PkiServices
 from tests.support.sealing import NssDatabase, qpdf_check, rasterize, red_pixels, sample_record
@@ -317,3 +318,14 @@ def test_unreachable_revocation_info_leaves_b_t(pki, two_seals, services, roots)
         services.publish_crl(make_demo_crl(pki, []))
     report = verify_pdf(pdf, trust_roots=roots)
     assert report.valid and [s.level for s in report.signatures] == ["B-T", "B-T"]
+
+
+def test_four_seals_stay_on_the_page_and_all_verify(pki, roots, nss):
+    seals = [_seal(pki, agency, f"Seal{i}", purpose) for i, (agency, purpose) in enumerate(
+        [(OFFICE, "审批专用章"), (FINANCE, "电子印章"), (OFFICE, "公文用章"), (FINANCE, "审批专用章")], start=1)]
+    pdf = seal_pdf(render_record(sample_record()), seals)
+    _, boxes = seal_boxes(pdf, 4)
+    assert all(18 * 72 / 25.4 - 1 <= x1 and x2 <= 595 - 18 * 72 / 25.4 + 1 for x1, _, x2, _ in boxes)
+    report = verify_pdf(pdf, trust_roots=roots)
+    assert report.valid and [s.certification for s in report.signatures] == [True, False, False, False]
+    _assert_independent_tools_accept(pdf, nss, 4)
