@@ -25,7 +25,7 @@ from signing.seal import seal_boxes
 from signing.verify import load_trust_roots
 from tests.support.pki_services import PkiServices
 from tests.support.sealing import NssDatabase, qpdf_check, rasterize, red_pixels, sample_record
-from tests.support.softhsm import generate_ec_seal_key, init_softhsm, softhsm_available
+from tests.support.softhsm import generate_ec_seal_key, generate_rsa_seal_key, init_softhsm, softhsm_available
 
 OFFICE, FINANCE, REVOKED = "嘉禾区人民政府办公室", "嘉禾区财政局", "嘉禾区撤销测试局"
 
@@ -163,6 +163,14 @@ def test_a_seal_key_on_a_softhsm_token(token, pki, two_seals, services, nss, roo
     assert report.valid
     assert report.signatures[1].signer.startswith(FINANCE) and report.signatures[1].level == "B-T"
     _assert_independent_tools_accept(pdf, nss, 2)
+
+    generate_rsa_seal_key(token, "office-seal", b"\x02",
+                          lambda spki: issue_demo_seal_certificate(pki, OFFICE, spki, crl_url=services.crl_url))
+    office = SealSpec(Pkcs11Key(token.module, token.label, token.pin, "office-seal"), "Seal1", OFFICE, "审批专用章")
+    both = seal_pdf(render_record(sample_record()), [office, on_token])
+    report = verify_pdf(both, trust_roots=roots)
+    assert report.valid and [s.organization for s in report.signatures] == [OFFICE, FINANCE]
+    _assert_independent_tools_accept(both, nss, 2)
 
     wrong_pin = SealSpec(Pkcs11Key(token.module, token.label, "0000", "finance-seal", use_raw_mechanism=True),
                          "Seal1", FINANCE, "电子印章")

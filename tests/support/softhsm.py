@@ -13,7 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SOFTHSM_MODULE", "SoftHsmToken", "softhsm_available", "init_softhsm", "generate_ec_seal_key"]
+__all__ = ["SOFTHSM_MODULE", "SoftHsmToken", "softhsm_available", "init_softhsm", "generate_ec_seal_key",
+           "generate_rsa_seal_key"]
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 
@@ -64,5 +65,27 @@ def generate_ec_seal_key(token: SoftHsmToken, key_label: str, key_id: bytes, cer
             Attribute.SUBJECT: subject,
             Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
             Attribute.TOKEN: True, Attribute.LABEL: key_label, Attribute.ID: key_id, Attribute.VALUE: cert_der,
+        })
+    return cert_der
+
+
+def generate_rsa_seal_key(token: SoftHsmToken, key_label: str, key_id: bytes, certify) -> bytes:
+    """Like :func:`generate_ec_seal_key` with an RSA-2048 key pair (what most UKeys hold)."""
+    import pkcs11
+    from asn1crypto import keys
+    from asn1crypto import x509 as asn1_x509
+    from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
+    from pkcs11.util.rsa import encode_rsa_public_key
+
+    lib = pkcs11.lib(token.module)
+    with lib.get_token(token_label=token.label).open(rw=True, user_pin=token.pin) as session:
+        public, _private = session.generate_keypair(KeyType.RSA, 2048, store=True, label=key_label, id=key_id)
+        spki = keys.PublicKeyInfo({"algorithm": {"algorithm": "rsa"},
+                                   "public_key": keys.RSAPublicKey.load(encode_rsa_public_key(public))})
+        cert_der = certify(spki.dump())
+        session.create_object({
+            Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+            Attribute.TOKEN: True, Attribute.LABEL: key_label, Attribute.ID: key_id, Attribute.VALUE: cert_der,
+            Attribute.SUBJECT: asn1_x509.Certificate.load(cert_der).subject.dump(),
         })
     return cert_der
