@@ -9,6 +9,7 @@ PACKAGES=(
   softhsm2 opensc libnss3-tools              # seal keys on a PKCS#11 token
   poppler-utils qpdf                         # pdfsig / pdftoppm / qpdf --check
   fonts-wqy-zenhei                           # CJK font for pages and records
+  fonts-hanazono                             # TrueType fallback for rare characters (CJK Ext. A/B)
   chromium chromium-driver                   # browser tests (Playwright drives Debian's Chromium)
 )
 

@@ -41,3 +41,22 @@ def test_only_matters_queries_calls_the_resolver_and_maps_its_errors():
                if "except ConditionEvaluationError" in text and not name.startswith("routing/")}
     assert mappers == {"matters/queries.py"}
     assert "resolve_plan(" in (PACKAGE / "cases" / "actions.py").read_text(encoding="utf-8")
+
+
+def test_the_libraries_import_no_flask_and_no_app():
+    """``signing`` and ``org_sync`` are libraries of plain data (DESIGN.md §2): the app imports
+    them, never the reverse, and neither needs Flask."""
+    root = PACKAGE.parent
+    for library in ("signing", "org_sync"):
+        files = sorted((root / library).rglob("*.py"))
+        assert files, library
+        for path in files:
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                    names = [node.module or ""]
+                for name in names:
+                    top = name.split(".")[0]
+                    assert top != "internal_affairs" and not top.startswith("flask"), (path.name, name)

@@ -1,0 +1,91 @@
+"""Helpers for sealing tests: a sample case record, and the independent checkers (poppler's
+``pdfsig`` with the demo root in a temporary NSS database, ``qpdf --check``, ``pdftoppm``)."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from signing import CaseRecord, FormField, Material, TrailEntry
+
+__all__ = ["sample_record", "NssDatabase", "qpdf_check", "rasterize", "red_pixels", "dark_pixels"]
+
+CST = timezone(timedelta(hours=8))
+
+
+def sample_record(trail: int = 4, applicant: str = "张𠇔") -> CaseRecord:
+    """A finished case whose names carry rare characters and a delegated act."""
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
+    steps = tuple(
+        TrailEntry(step=f"第{i + 1}步审核", person="王五", title="办公室主任", acted="王五（代张三）" if i == 1 else "王五",
+                   decision="同意", comment="请按规定办理", at=t0 + timedelta(hours=3 * i + 2),
+                   time_limit_met=i != 2)
+        for i in range(trail))
+    return CaseRecord(
+        number="嘉政办〔2026〕0042号", agency="嘉禾区人民政府办公室", matter="公务用车申请", applicant=applicant,
+        submitted_at=t0, finished_at=t0 + timedelta(days=1), outcome="同意", due_at=t0 + timedelta(days=3),
+        form=(FormField("事由", "赴市里参加会议，同行人员李䶮、王堃、赵喆"), FormField("用车日期", "2026-03-05")),
+        materials=(Material("会议通知", "会议通知.pdf", "9f" * 32),),
+        trail=steps,
+    )
+
+
+@dataclass
+class NssDatabase:
+    """A temporary NSS database trusting one root, for ``pdfsig -nssdir``."""
+
+    directory: Path
+
+    @classmethod
+    def trusting(cls, root_pem: Path, directory: Path) -> NssDatabase:
+        directory.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], check=True,
+                       capture_output=True)
+        subprocess.run(["certutil", "-A", "-d", f"sql:{directory}", "-n", "ia-demo-root", "-t", "CT,C,C",
+                        "-i", str(root_pem)], check=True, capture_output=True)
+        return cls(directory)
+
+    def pdfsig(self, pdf: bytes) -> str:
+        """``pdfsig``'s report on ``pdf`` (it exits non-zero for a file with a bad signature)."""
+        with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
+            fh.write(pdf)
+            fh.flush()
+            run = subprocess.run(["pdfsig", "-nssdir", f"sql:{self.directory}", fh.name],
+                                 capture_output=True, text=True, timeout=60)
+        return run.stdout + run.stderr
+
+
+def qpdf_check(pdf: bytes) -> subprocess.CompletedProcess:
+    """``qpdf --check`` on ``pdf`` (returncode 0: clean, 3: warnings, 2: errors)."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
+        fh.write(pdf)
+        fh.flush()
+        return subprocess.run(["qpdf", "--check", fh.name], capture_output=True, text=True, timeout=60)
+
+
+def rasterize(pdf: bytes, page: int, directory: Path, dpi: int = 40) -> bytes:
+    """The page (1-based) as a binary PPM image made by poppler's ``pdftoppm``."""
+    source = directory / "page.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile",
+                    str(source), str(directory / "page")], check=True, capture_output=True, timeout=60)
+    return (directory / "page.ppm").read_bytes()
+
+
+def _pixels(ppm: bytes):
+    magic, width, height, maxval, data = ppm.split(maxsplit=4)
+    assert magic == b"P6" and maxval == b"255"
+    return [(data[i], data[i + 1], data[i + 2]) for i in range(0, int(width) * int(height) * 3, 3)]
+
+
+def dark_pixels(ppm: bytes) -> int:
+    """How many pixels are clearly not white."""
+    return sum(1 for r, g, b in _pixels(ppm) if r + g + b < 600)
+
+
+def red_pixels(ppm: bytes) -> int:
+    """How many pixels are seal red."""
+    return sum(1 for r, g, b in _pixels(ppm) if r > 170 and g < 110 and b < 110)

@@ -1,0 +1,91 @@
+"""A SoftHSM2 token initialised by the tests, with a seal key generated on the token.
+
+``SOFTHSM2_CONF`` must point at the test's configuration before the PKCS#11 module is first
+loaded in the process (SoftHSM reads it once), so :func:`init_softhsm` sets it and the suite uses
+one token per session.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["SOFTHSM_MODULE", "SoftHsmToken", "softhsm_available", "init_softhsm", "generate_ec_seal_key",
+           "generate_rsa_seal_key"]
+
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+def softhsm_available() -> bool:
+    """True when the SoftHSM2 module and ``softhsm2-util`` are installed."""
+    return Path(SOFTHSM_MODULE).exists() and shutil.which("softhsm2-util") is not None
+
+
+@dataclass(frozen=True)
+class SoftHsmToken:
+    module: str
+    label: str
+    pin: str
+    so_pin: str
+
+
+def init_softhsm(directory: Path, label: str = "ia-seals", pin: str = "1234", so_pin: str = "5678") -> SoftHsmToken:
+    """Write a SoftHSM2 configuration under ``directory``, point ``SOFTHSM2_CONF`` at it and
+    initialise an empty token ``label``."""
+    tokens = directory / "tokens"
+    tokens.mkdir(parents=True, exist_ok=True)
+    conf = directory / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", so_pin],
+                   check=True, capture_output=True)
+    return SoftHsmToken(SOFTHSM_MODULE, label, pin, so_pin)
+
+
+def generate_ec_seal_key(token: SoftHsmToken, key_label: str, key_id: bytes, certify) -> bytes:
+    """Generate a P-256 key pair on the token (the private key never leaves it), have
+    ``certify(public_key_der) -> certificate_der`` issue its certificate and store that on the
+    token under the same label and id. Returns the certificate (DER)."""
+    import pkcs11
+    from asn1crypto import x509 as asn1_x509
+    from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
+    from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
+
+    lib = pkcs11.lib(token.module)
+    with lib.get_token(token_label=token.label).open(rw=True, user_pin=token.pin) as session:
+        params = session.create_domain_parameters(
+            KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True)
+        public, _private = params.generate_keypair(store=True, label=key_label, id=key_id)
+        cert_der = certify(encode_ec_public_key(public))
+        subject = asn1_x509.Certificate.load(cert_der).subject.dump()
+        session.create_object({
+            Attribute.SUBJECT: subject,
+            Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+            Attribute.TOKEN: True, Attribute.LABEL: key_label, Attribute.ID: key_id, Attribute.VALUE: cert_der,
+        })
+    return cert_der
+
+
+def generate_rsa_seal_key(token: SoftHsmToken, key_label: str, key_id: bytes, certify) -> bytes:
+    """Like :func:`generate_ec_seal_key` with an RSA-2048 key pair (what most UKeys hold)."""
+    import pkcs11
+    from asn1crypto import keys
+    from asn1crypto import x509 as asn1_x509
+    from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
+    from pkcs11.util.rsa import encode_rsa_public_key
+
+    lib = pkcs11.lib(token.module)
+    with lib.get_token(token_label=token.label).open(rw=True, user_pin=token.pin) as session:
+        public, _private = session.generate_keypair(KeyType.RSA, 2048, store=True, label=key_label, id=key_id)
+        spki = keys.PublicKeyInfo({"algorithm": {"algorithm": "rsa"},
+                                   "public_key": keys.RSAPublicKey.load(encode_rsa_public_key(public))})
+        cert_der = certify(spki.dump())
+        session.create_object({
+            Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+            Attribute.TOKEN: True, Attribute.LABEL: key_label, Attribute.ID: key_id, Attribute.VALUE: cert_der,
+            Attribute.SUBJECT: asn1_x509.Certificate.load(cert_der).subject.dump(),
+        })
+    return cert_der
