@@ -7,3 +7,5 @@ from .matters.models import MatterType, MatterVersion  # noqa: F401
 from .calendar.models import CalendarOverride  # noqa: F401
 from .cases.models import (Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision,  # noqa: F401
                            CaseStep, Reminder, Task)
+from .notify.models import NotifyPreference, OutboxMessage  # noqa: F401
+from .jobs.models import SchedulerLease, TimeMark  # noqa: F401
