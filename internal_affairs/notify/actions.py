@@ -67,11 +67,12 @@ def notify(recipients: Iterable[Person], *, kind: str, subject: str, body: str,
         return 0
     db.session.flush()
     added = 0
-    for row in rows:  # one statement per row: rowcount says whether each was new
+    for row in rows:  # one statement per row: RETURNING says whether each was new
         full = {"sent_at": None} | row
         result = db.session.execute(
-            _insert().values(**full).on_conflict_do_nothing(index_elements=["dedupe_key", "recipient_id", "channel"]))
-        added += result.rowcount or 0
+            _insert().values(**full).on_conflict_do_nothing(index_elements=["dedupe_key", "recipient_id", "channel"])
+            .returning(OutboxMessage.__table__.c.id))
+        added += len(result.all())
     return added
 
 
