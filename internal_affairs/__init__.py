@@ -95,12 +95,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .calendar.views import bp as calendar_bp
     from .cases.views import bp as cases_bp
     from .auth.views import bp as auth_bp
+    from .notify.views import bp as notify_bp
     from .api import create_api_blueprint
     from .auth import api as auth_api
     from .org import api as org_api
     from .matters import api as matters_api
     from .calendar import api as calendar_api
     from .cases import api as cases_api, api_attachments
+    from .notify import api as notify_api
     from .cli import register_cli
     from . import inputs
 
@@ -114,9 +116,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(matters_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(cases_bp)
+    app.register_blueprint(notify_bp)
     # each domain brings its own API routes and OpenAPI fragment
     api_bp = create_api_blueprint([auth_api.routes, org_api.routes, matters_api.routes, calendar_api.routes,
-                                   cases_api.routes, api_attachments.routes])
+                                   cases_api.routes, api_attachments.routes, notify_api.routes])
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_cli(app)
