@@ -127,6 +127,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
+    from .cases.timelimits import register_template_helpers
+
+    register_template_helpers(app)
     app.jinja_env.filters["tr"] = _translate_stored
     return app
 

@@ -42,3 +42,5 @@ class TimeMark(db.Model):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     due_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     fired_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    note: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    """What the case page's timeline shows, written when the event fired."""

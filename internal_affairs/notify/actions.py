@@ -4,6 +4,7 @@ marking in-app notifications read, and a person's preferences."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from ..org.models import Person
 from .models import NotifyPreference, OutboxMessage
 from .rules import DEFAULT_QUIET, parse_hhmm, quiet_until
 
-__all__ = ["notify", "get_preference", "do_mark_read", "do_mark_all_read", "do_set_preferences"]
+__all__ = ["Notice", "notify", "notify_many", "get_preference", "do_mark_read", "do_mark_all_read", "do_set_preferences"]
 
 
 def get_preference(person_id: int) -> NotifyPreference:
@@ -37,6 +38,20 @@ def _insert():
     return (postgresql if dialect == "postgresql" else sqlite).insert(OutboxMessage.__table__)
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One notification for :func:`notify_many`: what :func:`notify` takes, as data."""
+
+    recipients: tuple[Person, ...]
+    kind: str
+    subject: str
+    body: str
+    link: str | None
+    dedupe_key: str
+    urgent: bool = False
+    case_id: int | None = None
+
+
 def notify(recipients: Iterable[Person], *, kind: str, subject: str, body: str,
            link: str | None, dedupe_key: str, now: datetime, urgent: bool = False,
            case_id: int | None = None) -> int:
@@ -45,32 +60,44 @@ def notify(recipients: Iterable[Person], *, kind: str, subject: str, body: str,
     is set; chat when IA_WEBHOOK_URL is set and the person keeps chat on (a non-urgent chat push
     in the person's quiet hours waits until they end). Unique per (dedupe_key, recipient,
     channel): a second call with the same key adds nothing. Returns the rows added."""
+    return notify_many([Notice(tuple(recipients), kind, subject, body, link, dedupe_key, urgent, case_id)], now=now)
+
+
+def notify_many(notices: Iterable[Notice], *, now: datetime) -> int:
+    """:func:`notify` for many notices at once: one read of the recipients' preferences and
+    batched inserts (the time-limit scan fires thousands). Returns the rows added."""
     config = current_app.config
     now = now.replace(tzinfo=None)
-    rows: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    for person in recipients:
-        if person is None or person.id in seen:
-            continue
-        seen.add(person.id)
-        pref = get_preference(person.id)
-        base = dict(recipient_id=person.id, kind=kind, subject=subject[:300], body=body, link=link,
-                    dedupe_key=dedupe_key[:200], case_id=case_id, urgent=urgent, attempts=0,
-                    created_at=now, next_attempt_at=now)
-        rows.append(base | {"channel": "inapp", "status": "sent", "sent_at": now})
-        if person.mail and pref.mail and config.get("SMTP_URL"):
-            rows.append(base | {"channel": "mail", "status": "pending"})
-        if config.get("WEBHOOK_URL") and pref.chat:
-            later = None if urgent else quiet_until(now, pref.quiet_start, pref.quiet_end)
-            rows.append(base | {"channel": "chat", "status": "pending", "next_attempt_at": later or now})
-    if not rows:
+    notices = [n for n in notices if n.recipients]
+    ids = {p.id for n in notices for p in n.recipients if p is not None}
+    if not ids:
         return 0
+    prefs = {p.person_id: p for p in db.session.execute(
+        select(NotifyPreference).where(NotifyPreference.person_id.in_(sorted(ids)))).scalars()}
+    smtp, webhook = bool(config.get("SMTP_URL")), bool(config.get("WEBHOOK_URL"))
+    rows: list[dict[str, Any]] = []
+    for notice in notices:
+        seen: set[int] = set()
+        for person in notice.recipients:
+            if person is None or person.id in seen:
+                continue
+            seen.add(person.id)
+            pref = prefs.get(person.id) or get_preference(person.id)
+            base = dict(recipient_id=person.id, kind=notice.kind, subject=notice.subject[:300], body=notice.body,
+                        link=notice.link, dedupe_key=notice.dedupe_key[:200], case_id=notice.case_id,
+                        urgent=notice.urgent, attempts=0, created_at=now, next_attempt_at=now, sent_at=None)
+            rows.append(base | {"channel": "inapp", "status": "sent", "sent_at": now})
+            if person.mail and pref.mail and smtp:
+                rows.append(base | {"channel": "mail", "status": "pending"})
+            if webhook and pref.chat:
+                later = None if notice.urgent else quiet_until(now, pref.quiet_start, pref.quiet_end)
+                rows.append(base | {"channel": "chat", "status": "pending", "next_attempt_at": later or now})
     db.session.flush()
     added = 0
-    for row in rows:  # one statement per row: RETURNING says whether each was new
-        full = {"sent_at": None} | row
+    for start in range(0, len(rows), 500):  # RETURNING says which rows were new
         result = db.session.execute(
-            _insert().values(**full).on_conflict_do_nothing(index_elements=["dedupe_key", "recipient_id", "channel"])
+            _insert().values(rows[start:start + 500])
+            .on_conflict_do_nothing(index_elements=["dedupe_key", "recipient_id", "channel"])
             .returning(OutboxMessage.__table__.c.id))
         added += len(result.all())
     return added

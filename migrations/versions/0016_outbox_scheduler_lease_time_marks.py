@@ -72,14 +72,19 @@ def upgrade():
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("due_at", sa.DateTime(), nullable=False),
         sa.Column("fired_at", sa.DateTime(), nullable=False),
+        sa.Column("note", sa.String(length=500), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["case.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("item_type", "item_id", "kind", name="uq_time_mark"),
     )
     op.create_index("ix_time_mark_case", "time_mark", ["case_id", "fired_at"])
+    # the time-limit scan reads open tasks by due time
+    op.create_index("ix_task_open_due", "task", ["due_at"], postgresql_where=sa.text("status = 'pending'"),
+                    sqlite_where=sa.text("status = 'pending'"))
 
 
 def downgrade():
+    op.drop_index("ix_task_open_due", table_name="task")
     op.drop_index("ix_time_mark_case", table_name="time_mark")
     op.drop_table("time_mark")
     op.drop_table("scheduler_lease")
