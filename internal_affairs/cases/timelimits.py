@@ -154,12 +154,10 @@ def _insert_marks(rows: list[dict[str, Any]]) -> set[tuple[str, int, str]]:
     dialect = db.session.get_bind().dialect.name
     table = TimeMark.__table__
     new: set[tuple[str, int, str]] = set()
-    for start in range(0, len(rows), 500):
-        insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-        result = db.session.execute(insert.values(rows[start:start + 500])
-                                    .on_conflict_do_nothing(index_elements=["item_type", "item_id", "kind"])
-                                    .returning(table.c.item_type, table.c.item_id, table.c.kind))
-        new.update((r[0], r[1], r[2]) for r in result)
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    result = db.session.execute(insert.on_conflict_do_nothing(index_elements=["item_type", "item_id", "kind"])
+                                .returning(table.c.item_type, table.c.item_id, table.c.kind), rows)
+    new.update((r[0], r[1], r[2]) for r in result)
     return new
 
 

@@ -24,6 +24,9 @@ from .rules import DEFAULT_QUIET, parse_hhmm, quiet_until
 __all__ = ["Notice", "notify", "notify_many", "get_preference", "do_mark_read", "do_mark_all_read", "do_set_preferences"]
 
 
+_DEFAULTS = NotifyPreference(mail=True, chat=True, quiet_start=DEFAULT_QUIET[0], quiet_end=DEFAULT_QUIET[1])
+
+
 def get_preference(person_id: int) -> NotifyPreference:
     """The person's preferences, or the defaults (not added to the session) when they set none."""
     found = db.session.get(NotifyPreference, person_id)
@@ -82,7 +85,7 @@ def notify_many(notices: Iterable[Notice], *, now: datetime) -> int:
             if person is None or person.id in seen:
                 continue
             seen.add(person.id)
-            pref = prefs.get(person.id) or get_preference(person.id)
+            pref = prefs.get(person.id) or _DEFAULTS
             base = dict(recipient_id=person.id, kind=notice.kind, subject=notice.subject[:300], body=notice.body,
                         link=notice.link, dedupe_key=notice.dedupe_key[:200], case_id=notice.case_id,
                         urgent=notice.urgent, attempts=0, created_at=now, next_attempt_at=now, sent_at=None)
@@ -93,14 +96,10 @@ def notify_many(notices: Iterable[Notice], *, now: datetime) -> int:
                 later = None if notice.urgent else quiet_until(now, pref.quiet_start, pref.quiet_end)
                 rows.append(base | {"channel": "chat", "status": "pending", "next_attempt_at": later or now})
     db.session.flush()
-    added = 0
-    for start in range(0, len(rows), 500):  # RETURNING says which rows were new
-        result = db.session.execute(
-            _insert().values(rows[start:start + 500])
-            .on_conflict_do_nothing(index_elements=["dedupe_key", "recipient_id", "channel"])
-            .returning(OutboxMessage.__table__.c.id))
-        added += len(result.all())
-    return added
+    # one executemany (SQLAlchemy batches it into multi-row INSERTs); RETURNING says which rows were new
+    result = db.session.execute(_insert().on_conflict_do_nothing(index_elements=["dedupe_key", "recipient_id", "channel"])
+                                .returning(OutboxMessage.__table__.c.id), rows)
+    return len(result.all())
 
 
 def _own_notification(notification_id: Any, acting_user: Person) -> OutboxMessage:
