@@ -35,6 +35,7 @@ from .access import can_view_case, lock_case_of_task
 from .queries import hold_people, learnt, named_in_case, relearn
 from . import engine
 from .writes import resolve_ids, to_state, write_changes
+from ..notify.case_hooks import notify_new_tasks
 from .errors import (InvalidTransitionError, MissingMaterialError, NotYourTaskError, OwnCaseError, RateLimitedError,
                      SelfApprovalError, StaleDecisionError, TaskBlockedError)
 from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision, Reminder,
@@ -236,6 +237,7 @@ def _apply(case: Case, before: engine.Case, outcome: engine.Outcome, *, acting_u
     for event in outcome.events:
         record_event(event.action, actor=None if event.by_system else acting_user, object_type="case",
                      object_id=outcome.case.number or case.id, data=resolve_ids(event.data, ids), now=now)
+    notify_new_tasks(case, outcome.case, ids, now=now)
 
 
 def _engine_people(found: Iterable[Person]) -> dict[str, engine.Person]:

@@ -32,7 +32,7 @@ def get_notifications(person: Person, *, unread_only: bool = False, limit: int =
 
 def count_unread(person: Person) -> int:
     """The number for the nav badge (an index scan: ix_outbox_recipient)."""
-    return db.session.execute(select(func.count()).select_from(OutboxMessage)
+    return db.session.execute(select(func.count(OutboxMessage.id))
                               .where(*_mine(person), OutboxMessage.read_at.is_(None))).scalar_one()
 
 
