@@ -20,7 +20,6 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import and_, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..audit.actions import Event, record_event, record_events
 from ..calendar.working_days import WorkCalendar
@@ -149,16 +148,10 @@ def _local(at: _dt.datetime) -> str:
 
 def _insert_marks(rows: list[dict[str, Any]]) -> set[tuple[str, int, str]]:
     """Insert marks, skipping those that exist; returns the (type, id, kind) that are new."""
-    if not rows:
-        return set()
-    dialect = db.session.get_bind().dialect.name
-    table = TimeMark.__table__
-    new: set[tuple[str, int, str]] = set()
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    result = db.session.execute(insert.on_conflict_do_nothing(index_elements=["item_type", "item_id", "kind"])
-                                .returning(table.c.item_type, table.c.item_id, table.c.kind), rows)
-    new.update((r[0], r[1], r[2]) for r in result)
-    return new
+    from ..notify.bulk import insert_new
+
+    return set(insert_new(TimeMark.__table__, rows, conflict=("item_type", "item_id", "kind"),
+                          returning=("item_type", "item_id", "kind")))
 
 
 def _matter_settings(version_ids: Iterable[int]) -> dict[int, tuple[Decimal, dict[str, tuple[str | None, str | None]]]]:

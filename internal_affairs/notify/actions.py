@@ -11,13 +11,13 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..atomic import atomic
 from ..audit.actions import record_event
 from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..org.models import Person
+from .bulk import insert_new
 from .models import NotifyPreference, OutboxMessage
 from .rules import DEFAULT_QUIET, parse_hhmm, quiet_until
 
@@ -34,11 +34,6 @@ def get_preference(person_id: int) -> NotifyPreference:
         return found
     return NotifyPreference(person_id=person_id, mail=True, chat=True,
                             quiet_start=DEFAULT_QUIET[0], quiet_end=DEFAULT_QUIET[1])
-
-
-def _insert():
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(OutboxMessage.__table__)
 
 
 @dataclass(frozen=True)
@@ -95,11 +90,8 @@ def notify_many(notices: Iterable[Notice], *, now: datetime) -> int:
             if webhook and pref.chat:
                 later = None if notice.urgent else quiet_until(now, pref.quiet_start, pref.quiet_end)
                 rows.append(base | {"channel": "chat", "status": "pending", "next_attempt_at": later or now})
-    db.session.flush()
-    # one executemany (SQLAlchemy batches it into multi-row INSERTs); RETURNING says which rows were new
-    result = db.session.execute(_insert().on_conflict_do_nothing(index_elements=["dedupe_key", "recipient_id", "channel"])
-                                .returning(OutboxMessage.__table__.c.id), rows)
-    return len(result.all())
+    return len(insert_new(OutboxMessage.__table__, rows, conflict=("dedupe_key", "recipient_id", "channel"),
+                          returning=("id",)))
 
 
 def _own_notification(notification_id: Any, acting_user: Person) -> OutboxMessage:

@@ -68,8 +68,10 @@ def _marks(case_id: int) -> list[tuple[str, str]]:
 
 
 def _inapp(uid: str) -> list[str]:
+    """The in-app notifications of ``uid`` but those of new tasks (tests/integration/test_task_notifications.py)."""
     return list(db.session.execute(select(OutboxMessage.kind).join(Person, Person.id == OutboxMessage.recipient_id)
-                                   .where(Person.uid == uid, OutboxMessage.channel == "inapp")
+                                   .where(Person.uid == uid, OutboxMessage.channel == "inapp",
+                                          OutboxMessage.kind != "cases.task.created")
                                    .order_by(OutboxMessage.id)).scalars())
 
 

@@ -106,7 +106,7 @@ def test_two_schedulers_at_once_deliver_each_message_once(make_app, tmp_path, ho
         load_demo(app)
         _enqueue(app, 12)
         logs = [tmp_path / "a.log", tmp_path / "b.log"]
-        procs = [start_scheduler(app, log, "--deliver-seconds", "0.2", "--lease-seconds", "3", "--holder", name)
+        procs = [start_scheduler(app, log, "--deliver-seconds", "0.2", "--lease-seconds", "10", "--holder", name)
                  for log, name in zip(logs, ("alpha", "beta"))]
         try:
             wait_for(lambda: len(smtp.messages) >= 12 and len(hook.bodies) >= 12, what="every message")
@@ -119,8 +119,9 @@ def test_two_schedulers_at_once_deliver_each_message_once(make_app, tmp_path, ho
                 _stop(proc)
         assert _subjects(smtp) == sorted(f"第{n}号通知" for n in range(1, 13))
         assert sorted(b["markdown"]["title"] for b in hook.bodies) == sorted(f"第{n}号通知" for n in range(1, 13))
-        holders = [name for log, name in zip(logs, ("alpha", "beta")) if f"scheduler {name}: holding the lease" in log.read_text()]
-        assert holders == [holder]
+        texts = {name: log.read_text() for log, name in zip(logs, ("alpha", "beta"))}
+        holders = [name for name, text in texts.items() if f"scheduler {name}: holding the lease" in text]
+        assert holders == [holder], texts
     finally:
         smtp.stop()
 
