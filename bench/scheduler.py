@@ -25,11 +25,9 @@ import argparse
 import json
 import os
 import platform
-import smtplib
 import sys
 import time
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import exists, select
 
 from ..audit.actions import Event, record_event, record_events
 from ..calendar.working_days import WorkCalendar
@@ -332,7 +332,6 @@ def _escalate(event: TimeEvent, r: Any, now: _dt.datetime, report: ScanReport) -
     """One escalation in a transaction of its own, with its mark: notify the assignee's manager
     (``manager``, and ``auto_approve`` until the engine has a system decision), hand the task to
     the agency's HR (``hr``), or tell the active delegate (``delegate``)."""
-    from ..atomic import atomic  # noqa: F401  (the transfer below is an atomic action)
     from ..errors import DomainError
     from ..notify.actions import notify
 

@@ -19,7 +19,7 @@ from internal_affairs.extensions import db
 from internal_affairs.jobs.models import TimeMark
 from internal_affairs.notify.models import OutboxMessage
 from internal_affairs.org.models import Person
-from tests.support.app import api_token, load_catalog_with, load_demo, login
+from tests.support.app import load_catalog_with, load_demo, login
 
 APPLICANT = "xujing"
 
@@ -211,3 +211,51 @@ def test_a_second_scanner_fires_nothing_twice(tl_app):
         assert n == len(set(db.session.execute(select(OutboxMessage.dedupe_key, OutboxMessage.recipient_id,
                                                       OutboxMessage.channel)
                                                .where(OutboxMessage.case_id == case.id)).all()))
+
+
+def test_post_approval_obligations_are_reminded_and_marked_like_steps(c):
+    from io import BytesIO
+
+    from tests.support.cases import OVERSEAS, decide, token
+
+    draft = c.post("/api/v1/cases", json={"matter_type": "overseas_travel", "form": OVERSEAS, "submit": False},
+                   headers=token(c, "wangguodong")).get_json()
+    c.post(f"/api/v1/cases/{draft['id']}/attachments", headers=token(c, "wangguodong"),
+           data={"material": "itinerary", "file": (BytesIO(b"%PDF-1.4\n%test\n"), "行程.pdf")},
+           content_type="multipart/form-data")
+    case = c.post(f"/api/v1/cases/{draft['id']}/submit", json={}, headers=token(c, "wangguodong")).get_json()
+    while case["status"] == "in_progress":
+        step = next(s for s in case["steps"] if s["status"] == "active")
+        holder = next(t["assignee"] for t in step["tasks"] if t["status"] == "pending")
+        case = decide(c, holder, case, decision="done" if step["kind"] == "handle" else "approve")
+    assert case["status"] == "approved"
+    ids = sorted(o["id"] for o in case["obligations"])
+    with c.application.app_context():
+        due = min(db.session.get(Task, i).due_at for i in ids)
+        db.session.remove()
+        before = scan_time_limits(now=due - timedelta(days=1, hours=1))
+        assert before.reminders == 0
+        first = scan_time_limits(now=due - timedelta(minutes=1))
+        assert first.reminders == 1
+        late = scan_time_limits(now=due + timedelta(days=30))
+        assert late.overdue >= 1 and late.escalations == 0
+        marks = db.session.execute(select(TimeMark.item_id, TimeMark.kind).where(TimeMark.item_type == "task",
+                                                                                 TimeMark.item_id.in_(ids))).all()
+        # 回国报告 (5 working days) was reminded; 证照归还 (10 days) was first seen overdue: no reminder then
+        assert sorted(k for i, k in marks) == ["overdue", "overdue", "reminder"]
+        assert scan_time_limits(now=due + timedelta(days=31)).fired <= 1  # only the case's own mark may remain
+
+
+def test_a_dead_mail_relay_and_webhook_never_fail_a_decision(make_app):
+    from tests.support.app import load_catalog
+    from tests.support.cases import LEAVE, decide, submit
+
+    app = make_app(IA_SMTP_URL="smtp://127.0.0.1:9", IA_WEBHOOK_URL="http://127.0.0.1:9/robot")
+    load_demo(app)
+    load_catalog(app)
+    client = app.test_client()
+    case = submit(client, "xujing", "leave", LEAVE)
+    case = decide(client, "zhangwei", case)
+    with app.app_context():
+        pending = db.session.execute(select(OutboxMessage.channel).where(OutboxMessage.status == "pending")).scalars().all()
+        assert set(pending) == {"mail", "chat"}  # waiting for the scheduler, which retries them later

@@ -127,8 +127,6 @@ def test_two_schedulers_at_once_deliver_each_message_once(make_app, tmp_path, ho
 
 
 def test_once_runs_the_jobs_only_when_the_lease_is_free(make_app, tmp_path):
-    import subprocess  # noqa: F401  (the processes below)
-
     smtp = SmtpServer().start()
     try:
         app = make_app(IA_SMTP_URL=smtp.url)
