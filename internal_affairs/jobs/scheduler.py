@@ -82,7 +82,13 @@ def _scan(app: Flask, options: SchedulerOptions) -> None:
 def _sync(app: Flask, options: SchedulerOptions) -> None:
     from ..org.actions import do_sync
 
-    run = do_sync(acting_user=None, config=app.config, now=utcnow(), source="ldap")
+    from ..errors import DomainError
+
+    try:
+        run = do_sync(acting_user=None, config=app.config, now=utcnow(), source="ldap")
+    except DomainError as exc:  # refused or failed: recorded as a sync run; the next interval tries again
+        _log(f"org sync: {exc.message}")
+        return
     _log(f"org sync: {run.status}")
 
 

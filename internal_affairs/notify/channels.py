@@ -7,6 +7,7 @@ refused or could not be reached; nothing here touches the database.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import smtplib
 import ssl
@@ -76,13 +77,16 @@ class MailSender:
         if not letter.to_address:
             raise ChannelError("no mail address")
         message = EmailMessage()
-        message["Subject"] = letter.subject
-        message["From"] = formataddr(("机关内部最多跑一次", self.sender))
-        message["To"] = formataddr((letter.to_name, letter.to_address))
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = message_id(letter, self.sender)
-        text = letter.body + (f"\n\n办理链接：{letter.link}\n" if letter.link else "\n")
-        message.set_content(text)
+        try:
+            message["Subject"] = " ".join(letter.subject.split())
+            message["From"] = formataddr(("机关内部最多跑一次", self.sender))
+            message["To"] = formataddr((" ".join(letter.to_name.split()), letter.to_address))
+            message["Date"] = formatdate(localtime=False)
+            message["Message-ID"] = message_id(letter, self.sender)
+            text = letter.body + (f"\n\n办理链接：{letter.link}\n" if letter.link else "\n")
+            message.set_content(text)
+        except (ValueError, TypeError) as exc:  # a malformed address or header: this message cannot go
+            raise ChannelError(f"mail: {exc}") from None
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
@@ -111,7 +115,7 @@ def post_webhook(url: str, letter: Letter, timeout: float = 10.0) -> None:
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             answer = response.read(65536)
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         raise ChannelError(f"webhook: {exc}") from None
     try:
         parsed = json.loads(answer) if answer else {}

@@ -151,7 +151,7 @@ def deliver_due(*, config: Mapping[str, Any], holder: str, now: datetime | Calla
                         post_webhook(webhook, letter)
                     else:
                         raise ChannelError(f"unknown channel {channel!r}")
-                except ChannelError as exc:
+                except Exception as exc:  # noqa: BLE001 - whatever a channel raises fails this message alone
                     at = clock()
                     if attempts >= max_attempts:
                         _finish(letter.outbox_id, holder, {"status": "dead", "attempts": attempts,

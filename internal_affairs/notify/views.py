@@ -47,7 +47,7 @@ def notifications():
 @login_required
 def read(notification_id: int):
     row = do_mark_read(notification_id, acting_user=current_user._get_current_object(), now=utcnow())
-    if request.form.get("follow") and row.link and row.link.startswith("/"):
+    if request.form.get("follow") and row.link and row.link.startswith("/") and not row.link.startswith("//"):
         return redirect(row.link)
     return redirect(url_for("notify.notifications"))
 

@@ -140,3 +140,19 @@ def test_a_claim_of_another_deliverer_is_left_alone_until_it_expires(wired, smtp
         assert deliver_due(config=wired.config, holder="t1", now=NOW + timedelta(minutes=1)).sent == 0
         assert deliver_due(config=wired.config, holder="t1", now=NOW + timedelta(minutes=6)).sent == 2
     assert len(smtp.messages) == 1
+
+
+def test_a_message_that_cannot_be_built_fails_alone(wired, smtp):
+    with wired.app_context():
+        person = _person("zhouqiming")
+        other = _person("luwentao")
+        person.mail = "broken address\r\nBcc: x@y"
+        notify([person, other], kind="a.b", subject="第一行\r\n第二行", body="b", link=None, dedupe_key="k", now=NOW)
+        db.session.commit()
+        report = deliver_due(config=wired.config, holder="t1", now=NOW)
+        assert (report.sent, report.failed) == (3, 1)  # two chat pushes and one mail; the broken mail waits
+        broken = db.session.execute(select(OutboxMessage).where(OutboxMessage.recipient_id == person.id,
+                                                                OutboxMessage.channel == "mail")).scalar_one()
+        assert broken.status == "pending" and broken.last_error.startswith("mail:")
+    assert [str(m["Subject"]) for m in smtp.messages] == ["第一行 第二行"]
+    assert "luwentao@jiahe.gov.cn" in smtp.messages[0]["To"]

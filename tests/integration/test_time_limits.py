@@ -259,3 +259,39 @@ def test_a_dead_mail_relay_and_webhook_never_fail_a_decision(make_app):
     with app.app_context():
         pending = db.session.execute(select(OutboxMessage.channel).where(OutboxMessage.status == "pending")).scalars().all()
         assert set(pending) == {"mail", "chat"}  # waiting for the scheduler, which retries them later
+
+
+def test_two_scanners_at_the_same_moment_fire_each_event_once(tl_app):
+    import threading
+
+    with tl_app.app_context():
+        cases = [_submit("t_manager", utc("2026-12-01 10:00")) for _ in range(3)]
+        due = max(_open_task(case).due_at for case in cases)
+        ids = [case.id for case in cases]
+    reports, errors = [], []
+    start = threading.Barrier(2)
+
+    def scan():
+        with tl_app.app_context():
+            try:
+                start.wait(timeout=10)
+                reports.append(scan_time_limits(now=due))
+            except Exception as exc:  # surfaced below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=scan) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sum(r.overdue for r in reports) == 3 and sum(r.escalations for r in reports) == 3
+    with tl_app.app_context():
+        for case_id in ids:
+            assert sorted(k for _t, k in _marks(case_id)) == ["escalation", "overdue"]
+        kinds = db.session.execute(select(OutboxMessage.dedupe_key).where(OutboxMessage.channel == "inapp",
+                                                                          OutboxMessage.kind != "cases.task.created")
+                                   ).scalars().all()
+        assert len(kinds) == len(set(kinds)) == 6
