@@ -24,7 +24,7 @@ from ..clock import utcnow
 from ..extensions import db
 from .lease import acquire_lease, get_lease, release_lease
 
-__all__ = ["SchedulerOptions", "run_scheduler", "deliver_outbox_job", "scan_time_limits_job", "sync_org_job"]
+__all__ = ["SchedulerOptions", "run_scheduler", "bind", "lease_lost", "deliver_outbox_job", "scan_time_limits_job", "sync_org_job"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,16 @@ class SchedulerOptions:
 
 _state: dict[str, object] = {}
 """The running process's app and options, for the jobs the job store names by reference."""
+
+
+def bind(app: Flask, options: SchedulerOptions) -> None:
+    """Make ``app`` and ``options`` the ones this process's jobs run with."""
+    _state.update(app=app, options=options, lost=False)
+
+
+def lease_lost() -> bool:
+    """Whether a job found the lease held by someone else since :func:`bind`."""
+    return bool(_state.get("lost"))
 
 
 def default_holder() -> str:
@@ -147,7 +157,7 @@ def run_scheduler(app: Flask, options: SchedulerOptions, stop: threading.Event |
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    _state.update(app=app, options=options, lost=False)
+    bind(app, options)
     ttl = timedelta(seconds=options.lease_seconds)
     waiting_said = False
     while not stop.is_set():

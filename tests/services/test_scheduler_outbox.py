@@ -164,3 +164,26 @@ def test_the_lease_goes_to_one_holder_until_it_expires(app):
         assert not release_lease("a")
         assert release_lease("b")
         assert acquire_lease("a", now=t0 + timedelta(seconds=53), ttl=ttl)
+
+
+def test_a_job_of_a_scheduler_that_lost_its_lease_does_nothing(make_app):
+    from internal_affairs.jobs.scheduler import SchedulerOptions, bind, deliver_outbox_job, lease_lost
+
+    smtp = SmtpServer().start()
+    try:
+        app = make_app(IA_SMTP_URL=smtp.url)
+        load_demo(app)
+        _enqueue(app, 2)
+        bind(app, SchedulerOptions(holder="paused", lease_seconds=30))
+        with app.app_context():
+            assert acquire_lease("successor", now=utcnow(), ttl=timedelta(minutes=5))
+            db.session.remove()
+        deliver_outbox_job()  # woke up after its lease went to a successor
+        assert smtp.messages == [] and lease_lost()
+        with app.app_context():
+            release_lease("successor")
+            db.session.remove()
+        deliver_outbox_job()
+        assert _subjects(smtp) == ["第1号通知", "第2号通知"]
+    finally:
+        smtp.stop()

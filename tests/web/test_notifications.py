@@ -78,3 +78,13 @@ def test_preferences_api_and_page(demo_app):
     assert "通知设置已保存" in saved.get_data(as_text=True)
     assert client.get("/api/v1/me/notification-preferences", headers=headers).get_json() == {
         "mail": True, "chat": False, "quiet_start": None, "quiet_end": None}
+
+
+def test_web_workers_never_start_a_scheduler(demo_app):
+    import threading
+
+    client = demo_app.test_client()
+    login(client, "zhouqiming")
+    assert client.get("/notifications").status_code == 200
+    assert not [t for t in threading.enumerate() if t.name == "APScheduler"]
+    assert "scheduler" in {c.name for c in demo_app.cli.commands.values()}  # it runs only as its own command
