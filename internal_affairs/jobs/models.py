@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Table, Unicode,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 
-__all__ = ["SchedulerLease", "TimeMark"]
+__all__ = ["SchedulerLease", "TimeMark", "apscheduler_jobs"]
+
+apscheduler_jobs = Table(
+    "apscheduler_jobs", db.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)
+"""APScheduler's SQLAlchemy job store, column for column as APScheduler 3.11 defines it, so that
+the migrations stay the only source of the schema (the job store then finds its table there)."""
 
 
 class SchedulerLease(db.Model):

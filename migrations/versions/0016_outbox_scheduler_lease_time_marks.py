@@ -78,12 +78,23 @@ def upgrade():
         sa.UniqueConstraint("item_type", "item_id", "kind", name="uq_time_mark"),
     )
     op.create_index("ix_time_mark_case", "time_mark", ["case_id", "fired_at"])
+    # APScheduler's job store (internal_affairs.jobs.models.apscheduler_jobs)
+    op.create_table(
+        "apscheduler_jobs",
+        sa.Column("id", sa.Unicode(length=191), nullable=False),
+        sa.Column("next_run_time", sa.Float(precision=25), nullable=True),
+        sa.Column("job_state", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_apscheduler_jobs_next_run_time", "apscheduler_jobs", ["next_run_time"])
     # the time-limit scan reads open tasks by due time
     op.create_index("ix_task_open_due", "task", ["due_at"], postgresql_where=sa.text("status = 'pending'"),
                     sqlite_where=sa.text("status = 'pending'"))
 
 
 def downgrade():
+    op.drop_index("ix_apscheduler_jobs_next_run_time", table_name="apscheduler_jobs")
+    op.drop_table("apscheduler_jobs")
     op.drop_index("ix_task_open_due", table_name="task")
     op.drop_index("ix_time_mark_case", table_name="time_mark")
     op.drop_table("time_mark")
