@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
@@ -55,8 +56,23 @@ def default_holder() -> str:
 
 
 def _holding() -> bool:
+    """Take or renew the lease now; remembers until when (on this process's monotonic clock) it
+    holds, for :func:`_lease_fresh`."""
     options: SchedulerOptions = _state["options"]  # type: ignore[assignment]
-    return acquire_lease(options.holder, now=utcnow(), ttl=timedelta(seconds=options.lease_seconds))
+    asked = time.monotonic()
+    held = acquire_lease(options.holder, now=utcnow(), ttl=timedelta(seconds=options.lease_seconds))
+    if held:
+        _state["lease_until"] = asked + options.lease_seconds
+    return held
+
+
+def _lease_fresh() -> bool:
+    """Whether the lease last renewed is still safely ours — asked before each message is sent,
+    so a process paused past its lease (whose claims a successor may have freed) sends nothing
+    more when it wakes up. A margin of a third of the lease (at most 5 s) absorbs clock skew."""
+    options: SchedulerOptions = _state["options"]  # type: ignore[assignment]
+    margin = min(5.0, options.lease_seconds / 3)
+    return time.monotonic() < float(_state.get("lease_until", 0.0)) - margin
 
 
 def _in_app(job: Callable[[Flask, SchedulerOptions], None]) -> None:
@@ -76,6 +92,7 @@ def _deliver(app: Flask, options: SchedulerOptions) -> None:
     from ..notify.delivery import deliver_due
 
     report = deliver_due(config=app.config, holder=options.holder, now=utcnow, still_holding=_holding,
+                         may_send=_lease_fresh,
                          claim=timedelta(seconds=max(60.0, options.lease_seconds * 2)))
     if report.sent or report.failed or report.dead:
         _log(f"outbox: {report.sent} sent, {report.failed} to retry, {report.dead} given up")
@@ -158,11 +175,10 @@ def run_scheduler(app: Flask, options: SchedulerOptions, stop: threading.Event |
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     bind(app, options)
-    ttl = timedelta(seconds=options.lease_seconds)
     waiting_said = False
     while not stop.is_set():
         with app.app_context():
-            held = acquire_lease(options.holder, now=utcnow(), ttl=ttl)
+            held = _holding()
             if not held:
                 lease = get_lease()
                 db.session.remove()
@@ -193,7 +209,7 @@ def run_scheduler(app: Flask, options: SchedulerOptions, stop: threading.Event |
         try:
             while not stop.wait(max(0.2, options.lease_seconds / 3)):
                 with app.app_context():
-                    still = acquire_lease(options.holder, now=utcnow(), ttl=ttl)
+                    still = _holding()
                     db.session.remove()
                 if not still or _state.get("lost"):
                     _log(f"scheduler {options.holder}: lost the lease; stopping the jobs")

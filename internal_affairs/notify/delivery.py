@@ -114,11 +114,14 @@ class _Outcomes:
 
 def deliver_due(*, config: Mapping[str, Any], holder: str, now: datetime | Callable[[], datetime],
                 batch: int = 50, max_batches: int | None = None, claim: timedelta = DEFAULT_CLAIM,
-                still_holding: Callable[[], bool] | None = None) -> DeliveryReport:
+                still_holding: Callable[[], bool] | None = None,
+                may_send: Callable[[], bool] | None = None) -> DeliveryReport:
     """Deliver the due pending rows in batches until none is left (or ``max_batches``).
 
     ``now`` is an instant or a clock (the scheduler passes its clock so long runs stay on time);
-    ``still_holding`` is asked before each batch and stops delivery when the lease is lost."""
+    ``still_holding`` is asked before each batch and stops delivery when the lease is lost;
+    ``may_send`` (cheap, no database) before each message, and stops delivery when it says no —
+    the rest of the batch stays claimed until a successor frees it or the claim expires."""
     clock = now if callable(now) else (lambda: now)
     report = DeliveryReport()
     base_url = config.get("BASE_URL") or "http://127.0.0.1:5000"
@@ -139,6 +142,8 @@ def deliver_due(*, config: Mapping[str, Any], holder: str, now: datetime | Calla
             letters = _letters(ids, base_url)
             db.session.commit()  # end the read: sending happens outside any transaction
             for channel, attempts, letter in letters:
+                if may_send is not None and not may_send():
+                    return report
                 attempts += 1
                 try:
                     if channel == "mail":

@@ -156,3 +156,18 @@ def test_a_message_that_cannot_be_built_fails_alone(wired, smtp):
         assert broken.status == "pending" and broken.last_error.startswith("mail:")
     assert [str(m["Subject"]) for m in smtp.messages] == ["第一行 第二行"]
     assert "luwentao@jiahe.gov.cn" in smtp.messages[0]["To"]
+
+
+def test_delivery_stops_before_the_next_message_once_told_the_lease_is_stale(wired, smtp):
+    with wired.app_context():
+        people = list(db.session.execute(select(Person).where(Person.mail.is_not(None)).limit(3)).scalars())
+        for n, person in enumerate(people):
+            notify([person], kind="a.b", subject=f"s{n}", body="b", link=None, dedupe_key=f"k{n}", now=NOW)
+        db.session.commit()
+        answers = iter([True, False])
+        report = deliver_due(config=wired.config | {"WEBHOOK_URL": None}, holder="t1", now=NOW,
+                             may_send=lambda: next(answers, False))
+        assert report.sent == 1
+        left = db.session.execute(select(OutboxMessage).where(OutboxMessage.status == "pending")).scalars().all()
+        assert len(left) == 5 and {r.claimed_by for r in left} == {"t1"}  # still claimed: a successor frees them
+    assert len(smtp.messages) == 1
