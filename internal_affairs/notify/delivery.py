@@ -7,8 +7,12 @@ the claim expires or a new scheduler holding the lease releases the claims of th
 (:func:`release_claims`). It repeats nothing except, at most, the one message per crash that the
 server had accepted when the process died before committing ``sent`` — a window of one network
 answer and one commit. Such a mail is resent with the same Message-ID (mail stores drop the
-duplicate); a chat push is resent as is. A failing channel never touches the transaction that
-enqueued: delivery runs later, in the scheduler, in transactions of its own.
+duplicate); a chat push is resent as is. Two more cases can repeat a message: a PostgreSQL
+server crash losing the last fraction of a second of ``sent`` marks (they are committed without
+waiting for the WAL flush, see ``_Outcomes``), and a scheduler paused longer than its lease minus
+a margin in the middle of one send (it checks its lease before each message, not during one). A
+failing channel never touches the transaction that enqueued: delivery runs later, in the
+scheduler, in transactions of its own, and a message whose channel fails is retried alone.
 """
 
 from __future__ import annotations
