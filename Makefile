@@ -36,8 +36,14 @@ demo-db: bootstrap
 	$(FLASK) matters load
 	IA_LOCAL_LOGIN=on $(FLASK) demo seed
 
+# the one scheduler (outbox delivery, time limits) runs beside the web workers, which never start
+# one; it is stopped (SIGTERM: it gives its lease back) when gunicorn stops
 run: demo-db
-	IA_LOCAL_LOGIN=on IA_ADMINS=$${IA_ADMINS:-shenliheng} $(BIN)/gunicorn -w 2 --threads 4 -b 127.0.0.1:5000 --access-logfile - wsgi:app
+	@IA_LOCAL_LOGIN=on $(FLASK) scheduler run & scheduler=$$!; \
+	IA_LOCAL_LOGIN=on IA_ADMINS=$${IA_ADMINS:-shenliheng} $(BIN)/gunicorn -w 2 --threads 4 -b 127.0.0.1:5000 --access-logfile - wsgi:app & web=$$!; \
+	trap 'kill -TERM $$web $$scheduler 2>/dev/null; wait $$web $$scheduler 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
+	wait $$web
 
 test: bootstrap
 	@bash scripts/run-tests.sh
@@ -47,6 +53,7 @@ bench: bootstrap
 	$(BIN)/python bench/resolve.py
 	$(BIN)/python bench/cases.py
 	$(BIN)/python bench/seal.py
+	$(BIN)/python bench/scheduler.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -96,6 +96,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .cases.views import bp as cases_bp
     from .delegation.views import bp as delegation_bp
     from .auth.views import bp as auth_bp
+    from .notify.views import bp as notify_bp
     from .api import create_api_blueprint
     from .auth import api as auth_api
     from .org import api as org_api
@@ -103,6 +104,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .calendar import api as calendar_api
     from .cases import api as cases_api, api_attachments
     from .delegation import api as delegation_api
+    from .notify import api as notify_api
     from .cli import register_cli
     from . import inputs
 
@@ -117,9 +119,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(delegation_bp)
+    app.register_blueprint(notify_bp)
     # each domain brings its own API routes and OpenAPI fragment
     api_bp = create_api_blueprint([auth_api.routes, org_api.routes, matters_api.routes, calendar_api.routes,
-                                   cases_api.routes, api_attachments.routes, delegation_api.routes])
+                                   cases_api.routes, api_attachments.routes, delegation_api.routes,
+                                   notify_api.routes])
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_cli(app)
@@ -127,6 +131,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
+    from .cases.timelimits import register_template_helpers
+
+    register_template_helpers(app)
     app.jinja_env.filters["tr"] = _translate_stored
     return app
 

@@ -147,7 +147,32 @@ def matters_load(directory: Path | None) -> None:
                f"{len(report.updated)} new versions {list(report.updated)}, {len(report.unchanged)} unchanged")
 
 
+scheduler_cli = AppGroup("scheduler", help="The one scheduler process (outbox delivery, time limits).")
+
+
+@scheduler_cli.command("run")
+@click.option("--once", is_flag=True, help="Run each job once (if no other scheduler holds the lease) and exit.")
+@click.option("--deliver-seconds", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+              help="How often the outbox is delivered.")
+@click.option("--scan-seconds", type=click.FloatRange(1, 86400), default=60.0, show_default=True,
+              help="How often time limits are scanned.")
+@click.option("--lease-seconds", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
+              help="How long the scheduler's lease lasts without renewal.")
+@click.option("--holder", default=None, help="This process's name in the lease (default host:pid).")
+def scheduler_run(once: bool, deliver_seconds: float, scan_seconds: float, lease_seconds: float,
+                  holder: str | None) -> None:
+    """Run the scheduler: only one process at a time does the work (a database lease)."""
+    from .jobs.scheduler import SchedulerOptions, default_holder, run_scheduler
+
+    options = SchedulerOptions(holder=holder or default_holder(), deliver_seconds=deliver_seconds,
+                               scan_seconds=scan_seconds, lease_seconds=lease_seconds, once=once)
+    code = run_scheduler(current_app._get_current_object(), options)
+    if code:
+        raise SystemExit(code)
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(scheduler_cli)
     app.cli.add_command(matters_cli)
     app.cli.add_command(org_cli)
     app.cli.add_command(audit_cli)

@@ -87,6 +87,14 @@ def _proxies(name: str, raw: str) -> int:
     return value
 
 
+def _mail_address(name: str, raw: str) -> str:
+    value = raw.strip()
+    local, _sep, domain = value.rpartition("@")
+    if not local or not domain or any(ch.isspace() or ch in "<>,;" for ch in value):
+        raise ConfigError(f"{name}={raw!r}: expected one mail address, e.g. noreply@example.gov.cn")
+    return value
+
+
 def _mb(name: str, raw: str) -> int:
     return _int(name, raw, minimum=1) * 1024 * 1024
 
@@ -117,6 +125,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IA_TSA_URL", "TSA_URL", _url("http", "https"), None),
     Setting("IA_SMTP_URL", "SMTP_URL", _url("smtp", "smtps"), None),
     Setting("IA_WEBHOOK_URL", "WEBHOOK_URL", _url("http", "https"), None),
+    Setting("IA_BASE_URL", "BASE_URL", _url("http", "https"), "http://127.0.0.1:5000"),
+    Setting("IA_MAIL_FROM", "MAIL_FROM", _mail_address, "noreply@localhost"),
+    Setting("IA_NOTIFY_MAX_ATTEMPTS", "NOTIFY_MAX_ATTEMPTS", lambda n, r: _int(n, r, 1), 8),
     Setting("IA_SCHEDULER", "SCHEDULER", _bool, False),
     Setting("IA_AUTO_DELEGATION", "AUTO_DELEGATION", _choice("create", "propose", "off"), "create"),
     Setting("IA_LOCAL_LOGIN", "LOCAL_LOGIN", _bool, False),

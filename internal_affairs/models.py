@@ -8,3 +8,5 @@ from .calendar.models import CalendarOverride  # noqa: F401
 from .cases.models import (Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision,  # noqa: F401
                            CaseStep, Reminder, Task)
 from .delegation.models import Delegation  # noqa: F401
+from .notify.models import NotifyPreference, OutboxMessage  # noqa: F401
+from .jobs.models import SchedulerLease, TimeMark  # noqa: F401

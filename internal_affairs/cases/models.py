@@ -118,6 +118,8 @@ class Task(db.Model):
         Index("ix_task_acted_by", "acted_by_id", "decided_at"),
         Index("ix_task_case_step", "case_id", "step_id"),
         Index("ix_task_step", "step_id", "branch"),
+        Index("ix_task_open_due", "due_at", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
         Index("ix_task_blocked_by", "blocked_by_task_id", postgresql_where=text("blocked_by_task_id IS NOT NULL"),
               sqlite_where=text("blocked_by_task_id IS NOT NULL")),
     )

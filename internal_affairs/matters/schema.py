@@ -155,6 +155,8 @@ class MatterDefinition:
     seals: tuple[str, ...] = ()
     resubmit: str = "return_to_step"
     applicants: str = ""
+    remind_before_hours: Decimal = Decimal(4)
+    """Working hours before a step's, task's or deferred material's due time when its holder is reminded."""
 
     def field(self, code: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.code == code), None)
@@ -165,7 +167,8 @@ class MatterDefinition:
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 _MATTER_KEYS = {"code", "name", "category", "basis", "owner_role", "time_limit", "fields", "materials",
-                "route", "description", "facts", "obligations", "seals", "resubmit", "applicants"}
+                "route", "description", "facts", "obligations", "seals", "resubmit", "applicants",
+                "remind_before_hours"}
 _FIELD_KEYS = {"code", "label", "type", "required", "help", "options", "min", "max", "max_length",
                "start", "end", "start_half", "end_half", "halves", "default"}
 _MATERIAL_KEYS = {"code", "name", "required", "deferrable", "supply_days", "accept", "help"}
@@ -357,6 +360,13 @@ def parse_matter(data: Any, *, source: str = "<catalog>") -> MatterDefinition:
     resubmit = spec.get("resubmit", "return_to_step")
     if resubmit not in ("return_to_step", "restart"):
         reader.problem(".resubmit", "expected return_to_step or restart")
+    remind_before_hours = Decimal(4)
+    if spec.get("remind_before_hours") is not None:
+        lead = reader.number(spec.get("remind_before_hours"), ".remind_before_hours")
+        if lead is not None and not 0 < lead <= 80:
+            reader.problem(".remind_before_hours", "a number of working hours above 0 and at most 80")
+        elif lead is not None:
+            remind_before_hours = lead
     route: Route | None = None
     try:
         route = parse_route(spec.get("route"), path="route")
@@ -370,6 +380,7 @@ def parse_matter(data: Any, *, source: str = "<catalog>") -> MatterDefinition:
         fields=tuple(fields), materials=tuple(materials), route=route, route_data=spec.get("route"),
         description=reader.text(spec, "description", ""), facts=tuple(facts), obligations=tuple(obligations),
         seals=tuple(seals), resubmit=resubmit, applicants=reader.text(spec, "applicants", ""),
+        remind_before_hours=remind_before_hours,
     )
 
 

@@ -9,6 +9,7 @@ A route is a list of steps::
       when: {field: applicant.is_cadre, op: "==", value: true}
       time_limit: 2                 # working days, half days allowed
       on_timeout: remind            # remind | escalate | auto_approve
+      escalate_to: manager          # with escalate: manager (default) | hr | delegate
       dedupe: true                  # false for gatekeepers who act even if they just did
 
     - name: 并联审查
@@ -64,6 +65,7 @@ __all__ = [
     "STEP_KINDS",
     "MODES",
     "TIMEOUT_ACTIONS",
+    "ESCALATION_TARGETS",
     "ROLE_CODES",
     "LeaderChain",
     "ChainRule",
@@ -85,6 +87,9 @@ __all__ = [
 STEP_KINDS = ("approve", "handle", "read", "auto")
 MODES = ("serial", "all", "any")
 TIMEOUT_ACTIONS = ("remind", "escalate", "auto_approve")
+ESCALATION_TARGETS = ("manager", "hr", "delegate")
+"""Whom ``on_timeout: escalate`` turns to: the approver's manager, the agency's HR, or the
+approver's active delegate."""
 ROLE_CODES = frozenset(("hr", "doc_clerk", "seal_keeper", "auditor", "discipline_review", "cadre_management"))
 PRINCIPAL_LEADER = "principal_leader"
 
@@ -189,6 +194,7 @@ class Step:
     dedupe: bool = True
     rule: Condition | None = None
     branches: tuple[Branch, ...] = ()
+    escalate_to: str | None = None
     path: str = ""
 
     @property
@@ -313,7 +319,8 @@ class _Parser:
         if "parallel" in data:
             return self.parallel_step(data, name, path, before)
         self.unknown_keys(
-            data, ("name", "kind", "approvers", "mode", "when", "time_limit", "on_timeout", "dedupe", "rule"), path
+            data, ("name", "kind", "approvers", "mode", "when", "time_limit", "on_timeout", "escalate_to", "dedupe", "rule"),
+            path
         )
         kind = data.get("kind", "approve")
         if kind not in STEP_KINDS:
@@ -334,6 +341,7 @@ class _Parser:
         when = self.condition(data["when"], f"{path}.when") if "when" in data else None
         time_limit = self.time_limit(data, path)
         on_timeout = self.on_timeout(data, path)
+        escalate_to = self.escalate_to(data, path, on_timeout)
         dedupe = self.flag(data, "dedupe", path)
         if len(self.problems) > before or name is None:
             return None
@@ -345,13 +353,14 @@ class _Parser:
             when=when,
             time_limit=time_limit,
             on_timeout=on_timeout,
+            escalate_to=escalate_to,
             dedupe=dedupe,
             rule=rule,
             path=path,
         )
 
     def parallel_step(self, data: Mapping[str, Any], name: str | None, path: str, before: int) -> Step | None:
-        self.unknown_keys(data, ("name", "kind", "parallel", "when", "time_limit", "on_timeout"), path)
+        self.unknown_keys(data, ("name", "kind", "parallel", "when", "time_limit", "on_timeout", "escalate_to"), path)
         for key in ("approvers", "mode", "dedupe", "rule"):
             if key in data:
                 self.problem(f"{path}.{key}", f"a parallel step takes '{key}' per branch, not for the whole step")
@@ -375,6 +384,7 @@ class _Parser:
         when = self.condition(data["when"], f"{path}.when") if "when" in data else None
         time_limit = self.time_limit(data, path)
         on_timeout = self.on_timeout(data, path)
+        escalate_to = self.escalate_to(data, path, on_timeout)
         if len(self.problems) > before or name is None:
             return None
         return Step(
@@ -384,6 +394,7 @@ class _Parser:
             when=when,
             time_limit=time_limit,
             on_timeout=on_timeout,
+            escalate_to=escalate_to,
             branches=tuple(branches),  # type: ignore[arg-type]
             path=path,
         )
@@ -444,6 +455,18 @@ class _Parser:
         if value not in TIMEOUT_ACTIONS:
             expected = ", ".join(TIMEOUT_ACTIONS)
             self.problem(f"{path}.on_timeout", f"unknown action {value!r}; expected one of {expected}")
+            return None
+        return value
+
+    def escalate_to(self, data: Mapping[str, Any], path: str, on_timeout: str | None) -> str | None:
+        if data.get("escalate_to") is None:
+            return "manager" if on_timeout == "escalate" else None
+        value = data["escalate_to"]
+        if on_timeout != "escalate":
+            self.problem(f"{path}.escalate_to", "only with on_timeout: escalate")
+            return None
+        if value not in ESCALATION_TARGETS:
+            self.problem(f"{path}.escalate_to", f"unknown target {value!r}; expected one of {', '.join(ESCALATION_TARGETS)}")
             return None
         return value
 
