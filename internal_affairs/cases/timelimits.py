@@ -25,7 +25,8 @@ from ..audit.actions import Event, record_event, record_events
 from ..calendar.working_days import WorkCalendar
 from ..extensions import db
 from ..jobs.models import TimeMark
-from ..org.models import OrgGroup, OrgGroupMember, Person
+from ..org.models import Person
+from ..org.queries import get_hr_holders
 from .models import OPEN_TASK, Case, CaseMaterial, CaseStep, Task
 
 __all__ = ["WORK_PERIODS", "LOCAL_OFFSET", "DEFAULT_LEAD_HOURS", "OpenItem", "TimeEvent", "plan_time_events",
@@ -320,14 +321,6 @@ def _fire_batch(events: list[TimeEvent], facts: Mapping[tuple[str, int], Any], n
     db.session.commit()
 
 
-def _hr_holders(agency_id: int) -> list[Person]:
-    return list(db.session.execute(
-        select(Person).join(OrgGroupMember, OrgGroupMember.person_id == Person.id)
-        .join(OrgGroup, OrgGroup.id == OrgGroupMember.group_id)
-        .where(OrgGroup.kind == "role", OrgGroup.role_code == "hr", OrgGroup.agency_id == agency_id,
-               OrgGroup.active.is_(True), Person.active.is_(True)).order_by(Person.id)).scalars())
-
-
 def _escalate(event: TimeEvent, r: Any, now: _dt.datetime, report: ScanReport) -> None:
     """One escalation in a transaction of its own, with its mark: notify the assignee's manager
     (``manager``, and ``auto_approve`` until the engine has a system decision), hand the task to
@@ -342,7 +335,7 @@ def _escalate(event: TimeEvent, r: Any, now: _dt.datetime, report: ScanReport) -
     what = f"「{r.title}」" + (f"的“{r.name}”环节" if r.name else "")
     link = f"/cases/{event.item.case_id}"
     if target == "hr" and assignee is not None:
-        hr = next((p for p in _hr_holders(r.agency_id) if p.id not in (r.applicant_id, assignee.id)), None)
+        hr = next((p for p in get_hr_holders(r.agency_id) if p.id not in (r.applicant_id, assignee.id)), None)
         if hr is not None:
             from .actions import do_transfer
 
@@ -370,7 +363,7 @@ def _escalate(event: TimeEvent, r: Any, now: _dt.datetime, report: ScanReport) -
         to = find_active_delegate(assignee, matter_type_id=r.matter_type_id, now=now)
         label = "delegate" if to is not None else "manager"
     if to is None and target == "hr":
-        hr_all = [p for p in _hr_holders(r.agency_id) if p.id != r.applicant_id]
+        hr_all = [p for p in get_hr_holders(r.agency_id) if p.id != r.applicant_id]
         to, label = (hr_all[0], "hr") if hr_all else (None, "manager")
     if to is None and assignee is not None and assignee.manager_id:
         to = db.session.get(Person, assignee.manager_id)

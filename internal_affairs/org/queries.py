@@ -16,7 +16,7 @@ from ..errors import NotFound
 from ..extensions import db
 from .models import ROLE_LABELS, Agency, Department, OrgGroup, OrgGroupMember, Person, SyncRun
 
-__all__ = [
+__all__ = ["get_hr_holders", 
     "get_person_by_uid", "get_roles", "get_leader_chain", "get_agencies_tree", "get_current_state",
     "person_to_json", "get_sync_runs", "get_last_people_count", "RoleHolding", "get_role_holdings",
     "get_group_leaders", "build_org_view", "get_agency_json", "system_admins", "is_system_admin", "hr_agency_ids",
@@ -102,6 +102,16 @@ def hr_agency_ids(person: Person) -> set[int]:
         select(OrgGroup.agency_id).join(OrgGroupMember, OrgGroupMember.group_id == OrgGroup.id)
         .where(OrgGroupMember.person_id == person.id, OrgGroup.kind == "role", OrgGroup.role_code == "hr",
                OrgGroup.active.is_(True))).scalars())
+
+
+def get_hr_holders(agency_id: int) -> list[Person]:
+    """The people in post who hold the ``hr`` role of agency ``agency_id``: the other side of
+    :func:`hr_agency_ids` (time-limit escalations hand tasks to them)."""
+    return list(db.session.execute(
+        select(Person).join(OrgGroupMember, OrgGroupMember.person_id == Person.id)
+        .join(OrgGroup, OrgGroup.id == OrgGroupMember.group_id)
+        .where(OrgGroup.kind == "role", OrgGroup.role_code == "hr", OrgGroup.agency_id == agency_id,
+               OrgGroup.active.is_(True), Person.active.is_(True)).order_by(Person.id)).scalars())
 
 
 def get_district_hr_agency() -> Agency | None:
