@@ -189,7 +189,7 @@ def _not_overdue(item_type: str, id_column):
     return ~exists().where(TimeMark.item_type == item_type, TimeMark.item_id == id_column, TimeMark.kind == "overdue")
 
 
-def scan_time_limits(*, now: _dt.datetime, config: Mapping[str, Any] | None = None, batch: int = 1000) -> ScanReport:
+def scan_time_limits(*, now: _dt.datetime, config: Mapping[str, Any] | None = None, batch: int = 5000) -> ScanReport:
     """Fire every due reminder, overdue mark and escalation once; commits per batch (escalations
     that hand a task on commit on their own). Returns what fired."""
     from ..calendar.queries import get_calendar

@@ -87,7 +87,8 @@ def test_killed_mid_batch_and_restarted_neither_loses_nor_repeats(make_app, tmp_
             _stop(second)
         assert _subjects(smtp) == [f"第{n}号通知" for n in range(1, 7)]
         text = log.read_text()
-        assert "waiting, the lease is held by first" in text and "scheduler second: holding the lease" in text
+        # the successor took the lease once the dead one's expired, and freed the dead one's claims
+        assert "scheduler second: holding the lease; freed 4 claims of a predecessor" in text, text
     finally:
         smtp.stop()
 
@@ -111,17 +112,22 @@ def test_two_schedulers_at_once_deliver_each_message_once(make_app, tmp_path, ho
         try:
             wait_for(lambda: len(smtp.messages) >= 12 and len(hook.bodies) >= 12, what="every message")
             wait_for(lambda: _pending(app) == 0, what="every row marked sent")
-            with app.app_context():  # another round of deliveries by whoever holds the lease adds nothing
+            with app.app_context():
                 holder = get_lease().holder
                 db.session.remove()
+            other = ({"alpha", "beta"} - {holder}).pop()
+            other_log = logs[("alpha", "beta").index(other)]
+            wait_for(lambda: f"scheduler {other}: waiting" in other_log.read_text(), what="the other to wait")
+            # read before stopping: once the holder stops and gives the lease back, the other takes it over
+            texts = {name: log.read_text() for log, name in zip(logs, ("alpha", "beta"))}
         finally:
             for proc in procs:
                 _stop(proc)
         assert _subjects(smtp) == sorted(f"第{n}号通知" for n in range(1, 13))
         assert sorted(b["markdown"]["title"] for b in hook.bodies) == sorted(f"第{n}号通知" for n in range(1, 13))
-        texts = {name: log.read_text() for log, name in zip(logs, ("alpha", "beta"))}
         holders = [name for name, text in texts.items() if f"scheduler {name}: holding the lease" in text]
         assert holders == [holder], texts
+        assert f"scheduler {other}: waiting, the lease is held by {holder}" in texts[other], texts
     finally:
         smtp.stop()
 
