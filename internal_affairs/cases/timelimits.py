@@ -31,7 +31,7 @@ from .models import OPEN_TASK, Case, CaseMaterial, CaseStep, Task
 
 __all__ = ["WORK_PERIODS", "LOCAL_OFFSET", "DEFAULT_LEAD_HOURS", "OpenItem", "TimeEvent", "plan_time_events",
            "working_hours_before", "working_hours_after", "ScanReport", "scan_time_limits",
-           "find_active_delegate", "get_time_marks", "register_template_helpers"]
+           "get_time_marks", "register_template_helpers"]
 
 WORK_PERIODS = ((_dt.time(8, 30), _dt.time(12, 0)), (_dt.time(13, 30), _dt.time(17, 30)))
 """Working hours of a working day, local time: the reminder lead counts only these."""
@@ -134,13 +134,6 @@ class ScanReport:
     overdue: int = 0
     escalations: int = 0
     problems: list[str] = field(default_factory=list)
-
-
-def find_active_delegate(principal: Person, *, matter_type_id: int, now: _dt.datetime) -> Person | None:
-    """The person acting for ``principal`` on this matter at ``now``, for ``escalate_to:
-    delegate``. WIRED AT MERGE to the delegation package (internal_affairs/delegation); until
-    then there is none and the escalation falls back to the principal's manager."""
-    return None
 
 
 def _local(at: _dt.datetime) -> str:
@@ -360,7 +353,11 @@ def _escalate(event: TimeEvent, r: Any, now: _dt.datetime, report: ScanReport) -
     to: Person | None = None
     label = "manager"
     if target == "delegate" and assignee is not None:
-        to = find_active_delegate(assignee, matter_type_id=r.matter_type_id, now=now)
+        from ..delegation.queries import acting_delegate
+        from ..matters.models import MatterType
+
+        matter = db.session.get(MatterType, r.matter_type_id)
+        to = acting_delegate(assignee.id, matter=matter.code if matter else "", applicant_id=r.applicant_id, now=now)
         label = "delegate" if to is not None else "manager"
     if to is None and target == "hr":
         hr_all = [p for p in get_hr_holders(r.agency_id) if p.id != r.applicant_id]

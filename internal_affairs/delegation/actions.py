@@ -220,13 +220,12 @@ def _texts(row: Delegation, kind: str) -> Iterable[tuple[Person, str, str]]:
             f"{principal.name}在 {window} 期间由您代为处理待办，相关事项会出现在您的待办中，标注“代 {principal.name}”。")
 
 
-def _tell_people(row: Delegation, *, now: datetime, kind: str) -> list[dict[str, Any]]:
-    """Tell the principal and the delegate about ``row`` — the ONE place that does. Until the
-    notification outbox (``internal_affairs.notify.actions.notify``) is merged, this only builds
-    the messages and returns them; the lead wires ``notify(...)`` here at merge."""
-    messages = []
-    for recipient, subject, body in _texts(row, kind):
-        messages.append({"recipients": [recipient], "kind": kind, "subject": subject, "body": body,
-                         "link": "/delegations", "dedupe_key": f"{kind}:{row.id}:{recipient.id}", "now": now,
-                         "urgent": False, "case_id": row.source_case_id})
-    return messages
+def _tell_people(row: Delegation, *, now: datetime, kind: str) -> int:
+    """Tell the principal and the delegate about ``row`` — the one place that does — through the
+    notification outbox, in the caller's transaction, once per delegation, event and person.
+    Returns the outbox rows added."""
+    from ..notify.actions import notify
+
+    return sum(notify([recipient], kind=kind, subject=subject, body=body, link="/delegations",
+                      dedupe_key=f"{kind}:{row.id}:{recipient.id}", now=now, case_id=row.source_case_id)
+               for recipient, subject, body in _texts(row, kind))

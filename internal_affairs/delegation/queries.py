@@ -18,7 +18,7 @@ from ..org.models import Person
 from .chain import MAX_HOPS, Grant, covers, resolve_chain
 from .models import Delegation, delegation_state
 
-__all__ = ["TZ", "any_in_force", "note_none_in_force", "read_at", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
+__all__ = ["acting_delegate", "TZ", "any_in_force", "note_none_in_force", "read_at", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
            "delegated_task_ids", "get_delegations", "get_delegation", "delegation_to_json", "active_for_person", "iso",
            "access_delegation", "local", "local_day"]
 
@@ -158,6 +158,22 @@ def principals_for(case: Case, person: Person, now: datetime, *, matter: str | N
     people = {p.id: p for p in db.session.execute(select(Person.id, Person.uid, Person.name)
                                                   .where(Person.id.in_([h for h, _ in found])))}
     return tuple(Principal(h, people[h].uid, people[h].name, reason) for h, reason in found)
+
+
+def acting_delegate(holder_id: int, *, matter: str, applicant_id: int, now: datetime) -> Person | None:
+    """The person nearest along ``holder_id``'s delegation chain who may act for them on a case of
+    ``matter`` that ``applicant_id`` applied for, at ``now`` (the same resolver as the actions: the
+    time-limit escalation ``escalate_to: delegate`` tells them the task is overdue). None when no
+    delegation of theirs is in force."""
+    rows = _reachable({holder_id}, _in_force_rows(now))
+    if not rows:
+        return None
+    inactive, managers = _facts(rows, {holder_id}, {applicant_id})
+    rights = _rights(holder_id, rows, matter, applicant_id, inactive, managers)
+    if not rights:
+        return None
+    nearest = min(rights.values(), key=lambda right: (right.hops, right.person))
+    return db.session.get(Person, nearest.person)
 
 
 def delegated_task_ids(person: Person, now: datetime) -> dict[int, int]:

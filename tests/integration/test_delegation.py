@@ -37,6 +37,11 @@ def decide_as(c, uid, task_id, decision="approve", **extra):
                   headers=token(c, uid))
 
 
+def notified(c, uid):
+    """The kinds of ``uid``'s in-app notifications, newest first."""
+    return [n["kind"] for n in c.get("/api/v1/notifications", headers=token(c, uid)).get_json()["items"]]
+
+
 def task_json(case, task_id):
     return next(t for s in case["steps"] for t in s["tasks"] if t["id"] == task_id)
 
@@ -174,6 +179,9 @@ def test_revocation_keeps_the_row_and_ends_the_right(c):
     assert decide_as(c, "yangfan", task_id).status_code == 404
     listed = c.get("/api/v1/delegations", headers=token(c, "zhangwei")).get_json()["items"]
     assert [x["state"] for x in listed] == ["revoked"]
+    for uid in ("zhangwei", "yangfan"):
+        assert [k for k in notified(c, uid) if k.startswith("delegation.")] == ["delegation.revoked",
+                                                                               "delegation.created"], uid
 
 
 def test_a_chain_of_delegations_reaches_three_hops_and_no_further(c):
@@ -325,6 +333,8 @@ def test_an_approved_leave_delegates_to_the_default_deputy(c, catalog_app):
     assert auto["ends_at"] == f"{day.isoformat()}T16:00:00Z"
     received = c.get("/api/v1/delegations", headers=token(c, "sunhao")).get_json()["items"]
     assert [d["id"] for d in received] == [auto["id"]]
+    for uid in ("xujing", "sunhao"):  # both are told, once each
+        assert notified(c, uid).count("delegation.created") == 1, uid
 
 
 def test_propose_mode_waits_for_the_principal_and_off_makes_nothing(make_app):

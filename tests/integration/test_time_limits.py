@@ -1,7 +1,7 @@
 """The time-limit scan on real cases: a case submitted just before the National Day holiday is
 reminded before its step's due time and marked overdue after it, once each however often the
 scan runs; each escalation kind fires once (the manager notified, the task handed to the agency's
-HR, the delegate hook falling back to the manager); deferred materials are reminded and marked;
+HR, the acting delegate told, or the manager when there is none); deferred materials are reminded and marked;
 the events show on the case page's timeline."""
 
 from __future__ import annotations
@@ -146,15 +146,28 @@ def _roles(person: Person):
                               .where(OrgGroupMember.person_id == person.id)).scalars().all()
 
 
-def test_escalation_to_a_delegate_falls_back_to_the_manager_until_delegation_is_wired(tl_app):
+def test_escalation_to_a_delegate_tells_the_acting_delegate_or_else_the_manager(tl_app):
+    """``escalate_to: delegate``: the overdue task's holder has a delegation in force, so the
+    delegate (who may act for them) is told, once; a holder with none falls back to the manager."""
+    from internal_affairs.delegation.actions import do_create_delegation
+
     with tl_app.app_context():
         case = _submit("t_delegate", utc("2026-12-01 10:00"))
         task = _open_task(case)
-        manager = task.assignee.manager
+        holder, deputy = task.assignee, _person("yangfan")
+        do_create_delegation(holder, deputy, task.due_at - timedelta(days=1), task.due_at + timedelta(days=1),
+                             acting_user=holder, now=task.due_at - timedelta(days=2))
         assert scan_time_limits(now=task.due_at).escalations == 1
-        assert _inapp(manager.uid) == ["cases.task.escalation"]
+        assert scan_time_limits(now=task.due_at + timedelta(hours=1)).escalations == 0
+        assert _inapp(deputy.uid) == ["cases.task.escalation"]
+        assert _inapp(holder.manager.uid) == []
         mark = db.session.execute(select(TimeMark).where(TimeMark.kind == "escalation")).scalar_one()
-        assert manager.name in mark.note
+        assert deputy.name in mark.note and "代理人" in mark.note
+
+        other = _submit("t_delegate", utc("2026-12-01 10:00"))
+        second = _open_task(other)
+        assert scan_time_limits(now=second.due_at + timedelta(days=2)).escalations == 1
+        assert _inapp(second.assignee.manager.uid) == ["cases.task.escalation"]
 
 
 def test_auto_approve_step_escalates_without_deciding_and_uses_the_matters_lead(tl_app):
