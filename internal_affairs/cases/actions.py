@@ -36,7 +36,6 @@ from .queries import hold_people, learnt, named_in_case, relearn
 from ..delegation.queries import principals_for
 from . import engine
 from .writes import resolve_ids, to_state, write_changes
-from ..notify.case_hooks import notify_new_tasks
 from .errors import (InvalidTransitionError, MissingMaterialError, NotYourTaskError, OwnCaseError, RateLimitedError,
                      SelfApprovalError, StaleDecisionError, TaskBlockedError)
 from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision, Reminder,
@@ -250,7 +249,6 @@ def _apply(case: Case, before: engine.Case, outcome: engine.Outcome, *, acting_u
         from ..delegation.actions import auto_delegate_for_case
 
         auto_delegate_for_case(case, case.matter_type.code, now=now)
-    notify_new_tasks(case, outcome.case, ids, now=now)
 
 
 def _engine_people(found: Iterable[Person]) -> dict[str, engine.Person]:

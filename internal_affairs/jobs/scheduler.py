@@ -89,7 +89,12 @@ def _in_app(job: Callable[[Flask, SchedulerOptions], None]) -> None:
 
 
 def _deliver(app: Flask, options: SchedulerOptions) -> None:
+    from ..notify.case_hooks import do_notify_new_tasks
     from ..notify.delivery import deliver_due
+
+    told = do_notify_new_tasks(now=utcnow())
+    if told:
+        _log(f"new tasks: {told} notifications queued")
 
     report = deliver_due(config=app.config, holder=options.holder, now=utcnow, still_holding=_holding,
                          may_send=_lease_fresh,
