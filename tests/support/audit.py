@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-__all__ = ["tampering", "make_audit_key"]
+__all__ = ["tampering", "make_audit_key", "window"]
 
 
 @contextmanager
@@ -42,3 +42,10 @@ def make_audit_key(directory: Path, *, kind: str = "ed25519", password: str = "a
     path.write_bytes(pkcs12.serialize_key_and_certificates(
         b"audit", key, cert, None, serialization.BestAvailableEncryption(password.encode())))
     return path
+
+
+def window() -> dict[str, str]:
+    """A delegation window from an hour ago for three days (local time, as the API takes it)."""
+    now = dt.datetime.now()
+    return {"starts_at": (now - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (now + dt.timedelta(days=3)).strftime("%Y-%m-%d")}

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from internal_affairs.extensions import db
-from tests.support.audit import make_audit_key
+from tests.support.audit import make_audit_key, window
 from tests.support.cases import LEAVE, LEAVE_5, open_task, submit, token
 from tests.support.files import pdf
 
@@ -52,12 +52,6 @@ def _delegation(app, principal: str, delegate: str, *, proposed: bool) -> int:
         db.session.add(row)
         db.session.commit()
         return row.id
-
-
-def _window():
-    now = datetime.now()
-    return {"starts_at": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
-            "ends_at": (now + timedelta(days=3)).strftime("%Y-%m-%d")}
 
 
 def _tokens_of(c, uid):
@@ -235,7 +229,7 @@ def s_withdraw_attachment(c, app):
 
 
 def s_create_delegation(c, app):
-    return "post", "/api/v1/delegations", {"json": {"delegate": "yangfan"} | _window(),
+    return "post", "/api/v1/delegations", {"json": {"delegate": "yangfan"} | window(),
                                            "headers": token(c, "zhangwei")}, "zhangwei", ["delegation.created"]
 
 
