@@ -20,7 +20,7 @@ from .queries import EventFilters, check_can_audit, events_to_json, iter_events
 __all__ = ["parse_filters", "do_export", "MAX_EXPORT", "CSV_COLUMNS"]
 
 MAX_EXPORT = 100_000
-CSV_COLUMNS = [("seq", _l("序号")), ("at", _l("时间（UTC）")), ("action", _l("动作")), ("actor", _l("操作人账号")),
+CSV_COLUMNS = [("seq", _l("序号")), ("at", _l("时间（UTC）")), ("action", _l("动作")), ("action_label", _l("动作名称")), ("actor", _l("操作人账号")),
                ("actor_name", _l("操作人")), ("actor_agency", _l("单位")), ("on_behalf_of", _l("被代理人账号")),
                ("on_behalf_of_name", _l("被代理人")), ("object_type", _l("对象类型")), ("object_id", _l("对象")),
                ("before", _l("变更前")), ("after", _l("变更后")), ("data", _l("详情")), ("client_address", _l("客户端地址")),

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select
 from ..errors import NotFound
 from ..extensions import db
 from ..org.models import Agency, Person
-from .actions import checkpoint_message, configured_key, verify_chain
+from .actions import ACTION_LABELS, checkpoint_message, configured_key, verify_chain
 from .models import AuditCheckpoint, AuditEvent
 
 __all__ = ["AUDIT_ROLES", "can_audit", "check_can_audit", "verify_trail", "TrailReport", "EventFilters",
@@ -266,6 +266,7 @@ def event_to_json(row: AuditEvent, people: dict[int, Person] | None = None,
     data = row.data or {}
     return {
         "seq": row.seq, "at": row.occurred_at.isoformat() + "Z", "action": row.action,
+        "action_label": str(ACTION_LABELS.get(row.action, row.action)),
         "actor": actor.uid if actor else None, "actor_name": actor.name if actor else row.actor_label,
         "actor_agency": (agencies or {}).get(actor.agency_id) if actor else None,
         "on_behalf_of": behalf.uid if behalf else None, "on_behalf_of_name": behalf.name if behalf else None,

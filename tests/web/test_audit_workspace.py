@@ -109,7 +109,7 @@ def test_csv_export_opens_in_excel_with_chinese_and_is_audited(ws):
     body = response.get_data()
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["序号", "时间（UTC）", "动作"] and len(rows) >= 3
+    assert rows[0][:4] == ["序号", "时间（UTC）", "动作", "动作名称"] and len(rows) >= 3
     assert any("同意（代）" in cell for row in rows for cell in row)
     audited = _events(c, "haowenbo", action="audit.exported").get_json()["items"]
     assert audited[0]["actor"] == "haowenbo"
