@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, text
+from sqlalchemy import DateTime, Text, bindparam, cast, select, text
 
 from ..extensions import db
 from .models import AuditEvent
@@ -99,7 +99,19 @@ _APPEND = text("SELECT new_seq, new_hash FROM ia_audit_append(:head, :occurred_a
                ":on_behalf_of_id, :action, :object_type, :object_id, CAST(:data AS json), "
                "CAST(:client_address AS varchar))")
 _TIP = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-_INSERT = insert(AuditEvent.__table__)  # Core: no ORM bulk-insert machinery for one row
+_COLUMNS = ("seq", "occurred_at", "actor_id", "actor_label", "on_behalf_of_id", "action", "object_type", "object_id",
+            "data", "client_address", "prev_hash", "hash")
+_INSERT = {dialect: text(f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES ("
+                         + ", ".join(f"CAST(:{c} AS json)" if c == "data" and dialect == "postgresql" else f":{c}"
+                                     for c in _COLUMNS) + ")").bindparams(bindparam("occurred_at", type_=DateTime()))
+           for dialect in ("postgresql", "sqlite")}
+"""The insert of Python-hashed events, their ``data`` stored as its canonical JSON text (what the
+hash covers, so verification need not parse and re-serialise it)."""
+
+
+def _insert(rows: list[dict[str, Any]]) -> None:
+    dialect = db.session.get_bind().dialect.name
+    db.session.execute(_INSERT[dialect], [r | {"data": _dumps(r["data"])} for r in rows])
 
 
 def record_event(action: str, *, actor: Any | None, object_type: str, object_id: Any,
@@ -113,7 +125,8 @@ def record_event(action: str, *, actor: Any | None, object_type: str, object_id:
     the lock, the tip, the hash and the insert are one round trip (migration 0007); SQLite
     serialises writers itself."""
     db.session.flush()
-    encoded = json.dumps(data or {}, default=str)
+    normalized = json.loads(json.dumps(data or {}, default=str))
+    encoded = _dumps(normalized)  # stored as is: the canonical text the hash covers
     event = SimpleNamespace(
         occurred_at=now.replace(tzinfo=None),
         actor_id=getattr(actor, "id", None),
@@ -122,7 +135,7 @@ def record_event(action: str, *, actor: Any | None, object_type: str, object_id:
         action=action,
         object_type=object_type,
         object_id=str(object_id),
-        data=json.loads(encoded),
+        data=normalized,
         client_address=client_address(),
     )
     if db.session.get_bind().dialect.name == "postgresql":
@@ -131,7 +144,7 @@ def record_event(action: str, *, actor: Any | None, object_type: str, object_id:
     tip = db.session.execute(_TIP).first()
     event.seq, event.prev_hash = (tip[0] + 1, tip[1]) if tip else (1, GENESIS)
     event.hash = hashlib.sha256(_canonical(event)).hexdigest()
-    db.session.execute(_INSERT, vars(event))
+    _insert([{c: getattr(event, c) for c in _COLUMNS}])
     return event.hash
 
 
@@ -176,7 +189,7 @@ def record_events(events: list[Event]) -> int:
             seq=seq, prev_hash=prev)
         row.hash = prev = hashlib.sha256(_canonical(row)).hexdigest()
         rows.append(vars(row))
-    db.session.execute(_INSERT, rows)
+    _insert(rows)
     return len(rows)
 
 
@@ -197,13 +210,29 @@ _CHAIN_COLUMNS = (AuditEvent.seq, AuditEvent.occurred_at, AuditEvent.actor_id, A
 
 
 def row_canonical(row: Any) -> bytes:
-    """:func:`_canonical` of a row of :data:`_CHAIN_COLUMNS` (the verification's hot path)."""
+    """:func:`_canonical` of a row of :data:`_CHAIN_COLUMNS` (with ``data`` parsed)."""
     payload = {"at": row[1].isoformat(timespec="microseconds"), "actor": row[2], "actor_label": row[3],
                "on_behalf_of": row[4], "action": row[5], "object": [row[6], row[7]], "data": row[8],
                "seq": row[0], "prev": row[10]}
     if row[9] is not None:
         payload["client"] = row[9]
     return _dumps(payload).encode()
+
+
+def _row_canonical_stored(row: Any) -> bytes:
+    """:func:`row_canonical` with ``data`` as the stored JSON text, spliced in unparsed: equal to
+    it when the stored text is canonical (as every append writes it). A row whose text is not
+    (older rows, or altered) hashes differently here and is checked by :func:`row_canonical`."""
+    payload = {"at": row[1].isoformat(timespec="microseconds"), "actor": row[2], "actor_label": row[3],
+               "on_behalf_of": row[4], "action": row[5], "object": [row[6], row[7]], "data": 0,
+               "seq": row[0], "prev": row[10]}
+    if row[9] is not None:
+        payload["client"] = row[9]
+    head, _sep, tail = _dumps(payload).partition('"data":0,')
+    return f'{head}"data":{row[8]},{tail}'.encode()
+
+
+_STORED_COLUMNS = tuple(cast(c, Text) if c.key == "data" else c for c in _CHAIN_COLUMNS)
 
 
 def verify_chain(batch: int = 20000, *, wanted: set[int] | frozenset[int] = frozenset()) -> ChainReport:
@@ -218,12 +247,14 @@ def verify_chain(batch: int = 20000, *, wanted: set[int] | frozenset[int] = froz
     found: dict[int, str] = {}
     while True:
         rows = db.session.execute(
-            select(*_CHAIN_COLUMNS).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)).all()
+            select(*_STORED_COLUMNS).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)).all()
         if not rows:
             return ChainReport(ok=True, checked=checked, first_bad=None, tip=(last_seq, prev) if checked else None,
                                hashes=found)
         for row in rows:
-            if row[0] != last_seq + 1 or row[10] != prev or sha256(row_canonical(row)).hexdigest() != row[11]:
+            if row[0] != last_seq + 1 or row[10] != prev or (
+                    sha256(_row_canonical_stored(row)).hexdigest() != row[11]
+                    and sha256(row_canonical(_parsed(row))).hexdigest() != row[11]):
                 return ChainReport(ok=False, checked=checked, first_bad=row[0],
                                    tip=(last_seq, prev) if checked else None, hashes=found)
             prev = row[11]
@@ -231,6 +262,14 @@ def verify_chain(batch: int = 20000, *, wanted: set[int] | frozenset[int] = froz
             checked += 1
             if row[0] in wanted:
                 found[row[0]] = prev
+
+
+def _parsed(row: Any) -> tuple:
+    try:
+        data = json.loads(row[8]) if row[8] is not None else None
+    except ValueError:
+        data = row[8]
+    return (*row[:8], data, *row[9:])
 
 
 # ---- checkpoints ------------------------------------------------------------------------------
