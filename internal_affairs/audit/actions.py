@@ -297,8 +297,11 @@ def configured_key():
 
 def anchor_line(row: Any) -> str:
     """The checkpoint ``row`` as one JSON line of the anchor file."""
-    return _dumps({"seq": row.seq, "hash": row.hash, "at": row.signed_at.isoformat(timespec="microseconds"),
-                   "algorithm": row.algorithm, "key_id": row.key_id, "signature": row.signature})
+    line = {"seq": row.seq, "hash": row.hash, "at": row.signed_at.isoformat(timespec="microseconds"),
+            "algorithm": row.algorithm, "key_id": row.key_id, "signature": row.signature}
+    if row.timestamp_token:
+        line["timestamp_token"] = row.timestamp_token
+    return _dumps(line)
 
 
 def do_checkpoint(*, acting_user: Any | None, now: datetime, roles: Any = None):
@@ -333,10 +336,19 @@ def do_checkpoint(*, acting_user: Any | None, now: datetime, roles: Any = None):
         row = AuditCheckpoint(seq=tip[0], hash=tip[1], signed_at=signed_at, algorithm=key.algorithm,
                               key_id=key.key_id, signature=key.sign(checkpoint_message(tip[0], tip[1], signed_at)),
                               created_by_id=getattr(acting_user, "id", None))
+        tsa = current_app.config.get("TSA_URL")
+        if tsa:
+            from .tsa import TimestampError, request_timestamp
+
+            try:
+                row.timestamp_token = request_timestamp(tsa, checkpoint_message(row.seq, row.hash, signed_at))
+            except TimestampError as exc:
+                raise Conflict(_("时间戳服务失败，检查点未生成：%(reason)s", reason=str(exc)), code="tsa_failed") from None
         db.session.add(row)
         db.session.flush()
         record_event("audit.checkpoint", actor=acting_user, object_type="audit_checkpoint", object_id=row.id,
-                     data={"seq": row.seq, "hash": row.hash, "key_id": row.key_id}, now=now)
+                     data={"seq": row.seq, "hash": row.hash, "key_id": row.key_id,
+                           "timestamped": row.timestamp_token is not None}, now=now)
         anchor = current_app.config.get("AUDIT_ANCHOR_FILE")
         if anchor:
             try:

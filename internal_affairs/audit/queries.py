@@ -3,6 +3,7 @@ auditors' search and export."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,7 @@ from ..extensions import db
 from ..org.models import Agency, Person
 from .actions import ACTION_LABELS, checkpoint_message, configured_key, verify_chain
 from .models import AuditCheckpoint, AuditEvent
+from .tsa import token_imprint
 
 __all__ = ["AUDIT_ROLES", "can_audit", "check_can_audit", "verify_trail", "TrailReport", "EventFilters",
            "search_events", "event_to_json", "case_trail"]
@@ -88,7 +90,7 @@ def _read_anchor(path: str | None) -> tuple[list[dict[str, Any]], list[Problem]]
 
 def _checkpoint_json(row: Any) -> dict[str, Any]:
     return {"seq": row["seq"], "hash": row["hash"], "signed_at": row["at"].isoformat() + "Z",
-            "algorithm": row["algorithm"], "key_id": row["key_id"]}
+            "algorithm": row["algorithm"], "key_id": row["key_id"], "timestamped": bool(row.get("timestamp_token"))}
 
 
 def verify_trail() -> TrailReport:
@@ -97,7 +99,7 @@ def verify_trail() -> TrailReport:
     or a chain rewritten from scratch fails here), and the stored checkpoints and the anchor file
     agree (a checkpoint removed from either shows)."""
     stored = [{"seq": r.seq, "hash": r.hash, "at": r.signed_at, "algorithm": r.algorithm, "key_id": r.key_id,
-               "signature": r.signature, "id": r.id}
+               "signature": r.signature, "id": r.id, "timestamp_token": r.timestamp_token}
               for r in db.session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).scalars()]
     anchored, problems = _read_anchor(current_app.config.get("AUDIT_ANCHOR_FILE"))
     chain = verify_chain(wanted={c["seq"] for c in stored + anchored})
@@ -121,6 +123,11 @@ def verify_trail() -> TrailReport:
                 problems.append(Problem("checkpoint_signature", c["seq"],
                                         _("第 %(seq)s 条处的检查点签名无效：检查点被伪造或篡改。", seq=c["seq"])))
                 continue
+            token = c.get("timestamp_token")
+            if token and token_imprint(token) != hashlib.sha256(
+                    checkpoint_message(c["seq"], c["hash"], c["at"])).digest():
+                problems.append(Problem("timestamp_mismatch", c["seq"],
+                                        _("第 %(seq)s 条处检查点的时间戳与检查点不符。", seq=c["seq"])))
             if chain.ok and c["seq"] > tip_seq:
                 problems.append(Problem("truncated", c["seq"],
                                         _("检查点签署过第 %(seq)s 条记录，但日志只到第 %(tip)s 条：末尾的记录被删除。",

@@ -242,3 +242,46 @@ def test_cli_checkpoint_and_verify(trail):
     assert result.exit_code == 1
     body = json.loads(result.output[:result.output.rindex("}") + 1])
     assert body["ok"] is False and body["checkpoints_ok"] is False and body["checked"] == 19
+
+
+def test_with_a_tsa_each_checkpoint_is_timestamped_and_the_token_checked(make_app, tmp_path):
+    """With ``IA_TSA_URL`` the checkpoint carries an RFC 3161 token over its signed message (in
+    the table and the anchor file); a token swapped for another checkpoint's is reported; a TSA
+    that fails leaves no checkpoint."""
+    from internal_affairs.audit.actions import do_checkpoint, record_event
+    from internal_affairs.audit.models import AuditCheckpoint
+    from internal_affairs.audit.queries import verify_trail
+    from internal_affairs.errors import Conflict
+    from tests.support.tsa import running_tsa
+
+    key = make_audit_key(tmp_path)
+    anchor = tmp_path / "anchor.jsonl"
+    with running_tsa() as url:
+        app = make_app(IA_AUDIT_KEY_FILE=str(key), IA_AUDIT_KEY_PASSWORD="audit-pw", IA_AUDIT_ANCHOR_FILE=str(anchor),
+                       IA_TSA_URL=url)
+        with app.app_context():
+            for i in range(2):
+                record_event("test.event", actor=None, object_type="test", object_id=i, now=T0)
+                db.session.commit()
+                do_checkpoint(acting_user=None, now=T0 + timedelta(minutes=i))
+            rows = db.session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).scalars().all()
+            assert all(r.timestamp_token for r in rows)
+            assert all("timestamp_token" in json.loads(line) for line in anchor.read_text().splitlines())
+            report = verify_trail()
+            assert report.ok and report.last_checkpoint["timestamped"]
+            db.session.rollback()
+            with tampering(db.session):
+                first, second = db.session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).scalars()
+                first.timestamp_token = second.timestamp_token
+            report = verify_trail()
+            assert not report.ok and [p.seq for p in report.problems if p.code == "timestamp_mismatch"] == [1]
+            db.session.rollback()
+    with running_tsa(refuse=True) as url:
+        app.config["TSA_URL"] = url
+        with app.app_context():
+            count = db.session.execute(select(func.count()).select_from(AuditCheckpoint)).scalar_one()
+            with pytest.raises(Conflict) as caught:
+                do_checkpoint(acting_user=None, now=T0 + timedelta(hours=1))
+            assert caught.value.code == "tsa_failed"
+            assert db.session.execute(select(func.count()).select_from(AuditCheckpoint)).scalar_one() == count
+            db.session.rollback()
