@@ -7,8 +7,8 @@ or rolls back with the change it describes.
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from datetime import datetime
@@ -20,7 +20,8 @@ from sqlalchemy import DateTime, Text, bindparam, cast, select, text
 from ..extensions import db
 from .models import AuditEvent
 
-__all__ = ["record_event", "record_events", "Event", "verify_chain", "ChainReport", "GENESIS"]
+__all__ = ["record_event", "record_events", "Event", "verify_chain", "ChainReport", "GENESIS", "ACTION_LABELS",
+           "client_address", "row_canonical", "do_checkpoint", "checkpoint_message", "anchor_line", "configured_key"]
 
 GENESIS = "0" * 64
 
