@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,7 +28,10 @@ CSV_COLUMNS = [("seq", _l("序号")), ("at", _l("时间（UTC）")), ("action", 
                ("hash", _l("哈希"))]
 
 
-def _when(value: Any, name: str, *, end: bool) -> datetime | None:
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def _when(value: Any, name: str, *, end: bool, local: bool = False) -> datetime | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str) or len(value) > 40:
@@ -35,7 +39,10 @@ def _when(value: Any, name: str, *, end: bool) -> datetime | None:
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            return datetime.combine(day + timedelta(days=1) if end else day, time())
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time())
+            if local:  # a day in Beijing: from its midnight there, in UTC
+                moment = moment.replace(tzinfo=BEIJING).astimezone(timezone.utc).replace(tzinfo=None)
+            return moment
         moment = datetime.fromisoformat(value.removesuffix("Z"))
     except ValueError:
         raise ValidationError(fields={name: _("必须是日期或时间（YYYY-MM-DD 或 YYYY-MM-DDTHH:MM）。")}) from None
@@ -52,8 +59,9 @@ def _text(value: Any, name: str) -> str | None:
     return value.strip() or None
 
 
-def parse_filters(args: Mapping[str, Any]) -> EventFilters:
-    """The filters of a query string or a JSON object. Raises :class:`ValidationError` (422)."""
+def parse_filters(args: Mapping[str, Any], *, local_days: bool = False) -> EventFilters:
+    """The filters of a query string or a JSON object; ``from`` and ``to`` days are UTC days, or
+    Beijing days with ``local_days`` (the pages). Raises :class:`ValidationError` (422)."""
     agency = args.get("agency")
     if agency in (None, ""):
         agency_id = None
@@ -64,8 +72,8 @@ def parse_filters(args: Mapping[str, Any]) -> EventFilters:
             raise ValidationError(fields={"agency": _("必须是单位编号。")}) from None
         if not 0 < agency_id < 2**31:
             raise ValidationError(fields={"agency": _("必须是单位编号。")})
-    since = _when(args.get("from"), "from", end=False)
-    until = _when(args.get("to"), "to", end=True)
+    since = _when(args.get("from"), "from", end=False, local=local_days)
+    until = _when(args.get("to"), "to", end=True, local=local_days)
     if since and until and until <= since:
         raise ValidationError(fields={"to": _("结束时间必须晚于开始时间。")})
     return EventFilters(person=_text(args.get("person"), "person"), agency=agency_id,

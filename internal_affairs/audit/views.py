@@ -32,7 +32,7 @@ def search():
     check_can_audit(current_roles())
     error = None
     try:
-        filters = parse_filters(request.args)
+        filters = parse_filters(request.args, local_days=True)
     except DomainError as exc:
         error = "；".join(str(v) for v in exc.fields.values()) or str(exc.message)
         filters = EventFilters()
@@ -67,7 +67,7 @@ def verify():
 @bp.route("/audit/export", methods=["POST"])
 @login_required
 def export():
-    body, mimetype, filename = do_export(request.form.get("format", "csv"), parse_filters(request.form),
+    body, mimetype, filename = do_export(request.form.get("format", "csv"), parse_filters(request.form, local_days=True),
                                          acting_user=current_user._get_current_object(), roles=current_roles(),
                                          now=utcnow())
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"})

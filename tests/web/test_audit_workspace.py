@@ -163,3 +163,25 @@ def test_the_pages_search_show_a_case_trail_and_export(ws):
                                                  "case": ws.case["number"]})
     assert response.status_code == 200 and response.get_data().startswith(b"\xef\xbb\xbf")
     assert "attachment" in response.headers["Content-Disposition"]
+
+
+def test_the_page_takes_beijing_days_and_the_api_utc_days(ws):
+    """An event at 17:00 UTC on 4 May is on 5 May in Beijing: the page finds it on the 5th, the
+    API (UTC days) on the 4th."""
+    from datetime import datetime
+
+    from internal_affairs.audit.actions import record_event
+
+    with ws.app_context():
+        record_event("test.late", actor=None, object_type="test", object_id="深夜", now=datetime(2026, 5, 4, 17, 0))
+        db.session.commit()
+    c = ws.c
+    assert _events(c, "haowenbo", action="test.late", **{"from": "2026-05-04", "to": "2026-05-04"}
+                   ).get_json()["total"] == 1
+    assert _events(c, "haowenbo", action="test.late", **{"from": "2026-05-05", "to": "2026-05-05"}
+                   ).get_json()["total"] == 0
+    page = ws.test_client()
+    login(page, "haowenbo")
+    day5 = page.get("/audit", query_string={"action": "test.late", "from": "2026-05-05", "to": "2026-05-05"})
+    day4 = page.get("/audit", query_string={"action": "test.late", "from": "2026-05-04", "to": "2026-05-04"})
+    assert "深夜" in day5.get_data(as_text=True) and "深夜" not in day4.get_data(as_text=True)
