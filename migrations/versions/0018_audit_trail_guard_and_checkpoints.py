@@ -5,8 +5,8 @@ Revises: 0015
 Create Date: 2026-12-02 05:00:00
 
 ``audit_event.client_address`` records the address a request came from (hashed into the event
-when present, so old events keep their hashes). On PostgreSQL a trigger refuses ``UPDATE`` and
-``DELETE`` on ``audit_event`` and ``audit_checkpoint`` (only someone able to disable triggers, a
+when present, so old events keep their hashes). On PostgreSQL triggers refuse ``UPDATE``,
+``DELETE`` and ``TRUNCATE`` on ``audit_event`` and ``audit_checkpoint`` (only someone able to disable triggers, a
 superuser or the table's owner, can still change history, and then the checkpoints catch it), and
 ``ia_audit_append`` gains an overload that stores the client address. ``audit_checkpoint`` keeps
 the signed chain heads (seq, hash, time) that verification compares the chain with.
@@ -58,6 +58,8 @@ def upgrade():
     for table in ("audit_event", "audit_checkpoint"):
         op.execute(f"CREATE TRIGGER ia_{table}_immutable BEFORE UPDATE OR DELETE ON {table} "
                    f"FOR EACH ROW EXECUTE FUNCTION ia_audit_immutable()")
+        op.execute(f"CREATE TRIGGER ia_{table}_no_truncate BEFORE TRUNCATE ON {table} "
+                   f"FOR EACH STATEMENT EXECUTE FUNCTION ia_audit_immutable()")
     op.execute(f"""
         CREATE OR REPLACE FUNCTION ia_audit_append(
             canonical_head text, p_occurred_at timestamp, p_actor_id integer, p_actor_label varchar,
@@ -88,6 +90,7 @@ def downgrade():
         op.execute("DROP FUNCTION IF EXISTS ia_audit_append(text, timestamp, integer, varchar, integer, varchar, "
                    "varchar, varchar, json, varchar)")
         for table in ("audit_event", "audit_checkpoint"):
+            op.execute(f"DROP TRIGGER IF EXISTS ia_{table}_no_truncate ON {table}")
             op.execute(f"DROP TRIGGER IF EXISTS ia_{table}_immutable ON {table}")
         op.execute("DROP FUNCTION IF EXISTS ia_audit_immutable()")
     op.drop_index("ix_audit_checkpoint_seq", table_name="audit_checkpoint")

@@ -194,14 +194,15 @@ def test_a_checkpoint_missing_from_the_anchor_file_is_reported(trail):
     assert not report.ok and [p.seq for p in report.problems if p.code == "not_anchored"] == [21]
 
 
-def test_the_database_refuses_update_and_delete_of_events_and_checkpoints(trail):
+def test_the_database_refuses_update_delete_and_truncate_of_events_and_checkpoints(trail):
     with trail.app_context():
         if db.session.get_bind().dialect.name != "postgresql":
             pytest.skip("the append-only trigger is PostgreSQL's")
         from sqlalchemy.exc import ProgrammingError
 
         for statement in ("UPDATE audit_event SET action = 'x' WHERE seq = 3", "DELETE FROM audit_event WHERE seq = 22",
-                          "UPDATE audit_checkpoint SET hash = 'x'", "DELETE FROM audit_checkpoint"):
+                          "UPDATE audit_checkpoint SET hash = 'x'", "DELETE FROM audit_checkpoint",
+                          "TRUNCATE audit_event", "TRUNCATE audit_checkpoint"):
             with pytest.raises(ProgrammingError, match="append-only"):
                 db.session.execute(text(statement))
             db.session.rollback()
