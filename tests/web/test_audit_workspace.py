@@ -126,12 +126,21 @@ def test_json_export_and_bad_format(ws):
 
 
 def test_a_formula_in_the_data_is_not_run_by_a_spreadsheet(ws):
-    c = ws.c
-    c.post("/api/v1/delegations", headers=token(c, "xujing"),
-           json={"delegate": "guolei", "reason": "=1+1"} | window())
-    rows = list(csv.reader(io.StringIO(c.post("/api/v1/audit/export", json={"format": "csv"},
-                                              headers=token(c, "haowenbo")).get_data().decode("utf-8-sig"))))
-    assert not any(cell.startswith("=") for row in rows for cell in row)
+    from datetime import datetime
+
+    from internal_affairs.audit.actions import record_event
+
+    with ws.app_context():
+        record_event("test.formula", actor=None, object_type="test", object_id="-2+3", now=datetime(2026, 5, 4),
+                     data={"before": '=HYPERLINK("http://x","点我")', "after": "@SUM(1)"})
+        db.session.commit()
+    rows = list(csv.reader(io.StringIO(ws.c.post("/api/v1/audit/export", json={"format": "csv", "filters": {
+        "action": "test.formula"}}, headers=token(ws.c, "haowenbo")).get_data().decode("utf-8-sig"))))
+    header, row = rows
+    cells = dict(zip(header, row))
+    assert cells["变更前"] == "'=HYPERLINK(\"http://x\",\"点我\")" and cells["变更后"] == "'@SUM(1)"
+    assert cells["对象"] == "'-2+3"
+    assert not any(cell[:1] in "=+-@" for cell in row if cell)
 
 
 def test_verify_from_api_and_page_and_the_first_bad_event_explained(ws):
