@@ -95,6 +95,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .calendar.views import bp as calendar_bp
     from .cases.views import bp as cases_bp
     from .delegation.views import bp as delegation_bp
+    from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .notify.views import bp as notify_bp
     from .api import create_api_blueprint
@@ -105,6 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .cases import api as cases_api, api_attachments
     from .delegation import api as delegation_api
     from .notify import api as notify_api
+    from .audit import api as audit_api
     from .cli import register_cli
     from . import inputs
 
@@ -120,10 +122,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(cases_bp)
     app.register_blueprint(delegation_bp)
     app.register_blueprint(notify_bp)
+    app.register_blueprint(audit_bp)
     # each domain brings its own API routes and OpenAPI fragment
     api_bp = create_api_blueprint([auth_api.routes, org_api.routes, matters_api.routes, calendar_api.routes,
                                    cases_api.routes, api_attachments.routes, delegation_api.routes,
-                                   notify_api.routes])
+                                   notify_api.routes, audit_api.routes])
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_cli(app)

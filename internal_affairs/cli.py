@@ -96,16 +96,42 @@ def sync(dry_run: bool, full: bool, force: bool, json_output: bool) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit hash chain; exit 1 at the first broken link."""
-    from .audit.actions import verify_chain
+@click.option("--json", "json_output", is_flag=True, help="Print the report as JSON.")
+def audit_verify(json_output: bool) -> None:
+    """Recompute the audit hash chain and check it against the signed checkpoints and the anchor
+    file; exit 1 at the first problem."""
+    from .audit.queries import verify_trail
     from .sqlite import write_intent
 
     with write_intent(False):  # only reads: writers of the embedded file go on meanwhile
-        report = verify_chain()
+        try:
+            report = verify_trail()
+        except DomainError as exc:
+            _fail(exc)
+    if json_output:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    for problem in report.problems:
+        click.echo(f"problem: {problem.message}", err=True)
     if not report.ok:
-        raise click.ClickException(f"audit chain broken at event #{report.first_bad} ({report.checked} verified before it)")
-    click.echo(f"audit chain intact: {report.checked} events verified")
+        where = f"at event #{report.first_bad} " if report.first_bad is not None else ""
+        raise click.ClickException(f"audit trail broken {where}({report.checked} verified before it; "
+                                   f"checkpoints_ok={report.checkpoints_ok})")
+    if not json_output:
+        checkpoints = "no checkpoints yet" if report.checkpoints_ok is None else "checkpoints agree"
+        click.echo(f"audit chain intact: {report.checked} events verified, {checkpoints}")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain's head with the audit key (IA_AUDIT_KEY_FILE), store it and append it to
+    IA_AUDIT_ANCHOR_FILE."""
+    from .audit.actions import do_checkpoint
+
+    try:
+        row = do_checkpoint(acting_user=None, now=utcnow())
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"checkpoint #{row.id}: event #{row.seq} {row.hash} signed ({row.algorithm}, key {row.key_id[:16]})")
 
 
 @demo_cli.command("seed")

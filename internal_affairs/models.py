@@ -1,6 +1,6 @@
 """Imports every model module so that Alembic and the app see the whole schema."""
 
-from .audit.models import AuditEvent  # noqa: F401
+from .audit.models import AuditCheckpoint, AuditEvent  # noqa: F401
 from .auth.models import ApiToken, LoginFailure, LoginSession  # noqa: F401
 from .org.models import Agency, Department, OrgGroup, OrgGroupMember, Person, SyncRun  # noqa: F401
 from .matters.models import MatterType, MatterVersion  # noqa: F401

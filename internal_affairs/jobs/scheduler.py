@@ -33,6 +33,7 @@ class SchedulerOptions:
     holder: str
     deliver_seconds: float = 10.0
     scan_seconds: float = 60.0
+    checkpoint_minutes: float = 60.0
     lease_seconds: float = 30.0
     once: bool = False
 
@@ -124,6 +125,23 @@ def _sync(app: Flask, options: SchedulerOptions) -> None:
     _log(f"org sync: {run.status}")
 
 
+def _checkpoint(app: Flask, options: SchedulerOptions) -> None:
+    from ..audit.actions import do_checkpoint
+    from ..errors import DomainError
+
+    try:
+        checkpoint = do_checkpoint(acting_user=None, now=utcnow())
+    except DomainError as exc:  # e.g. the chain is still empty: the next hour tries again
+        _log(f"audit checkpoint: {exc.message}")
+        return
+    _log(f"audit checkpoint: seq {checkpoint.seq}")
+
+
+def audit_checkpoint_job() -> None:
+    """Job: sign the audit chain's head (IA_AUDIT_KEY_FILE set)."""
+    _in_app(_checkpoint)
+
+
 def deliver_outbox_job() -> None:
     """Job: deliver the due outbox rows."""
     _in_app(_deliver)
@@ -156,6 +174,11 @@ def _scheduler(app: Flask, options: SchedulerOptions):
                       seconds=options.deliver_seconds, replace_existing=True, next_run_time=utcnow_aware())
     scheduler.add_job("internal_affairs.jobs.scheduler:scan_time_limits_job", "interval", id="scan_time_limits",
                       seconds=options.scan_seconds, replace_existing=True, next_run_time=utcnow_aware())
+    if app.config.get("AUDIT_KEY_FILE"):
+        scheduler.add_job("internal_affairs.jobs.scheduler:audit_checkpoint_job", "interval", id="audit_checkpoint",
+                          minutes=options.checkpoint_minutes, replace_existing=True)
+    elif scheduler.get_job("audit_checkpoint"):
+        scheduler.remove_job("audit_checkpoint")
     minutes = int(app.config.get("SYNC_INTERVAL_MINUTES") or 0)
     if minutes > 0 and app.config.get("LDAP_URI"):
         scheduler.add_job("internal_affairs.jobs.scheduler:sync_org_job", "interval", id="sync_org",

@@ -4,6 +4,7 @@ function): what is appended verifies, whatever the event's data."""
 from __future__ import annotations
 
 from internal_affairs.extensions import db
+from tests.support.audit import tampering
 
 
 def test_appended_events_verify_whatever_their_data(app):
@@ -49,7 +50,7 @@ def test_a_batch_appends_in_order_between_single_appends_and_verifies(app):
         assert [s for s, _a in seqs] == list(range(start + 1, start + 252))
         assert seqs[-1].action == "test.after"
         assert verify_chain().ok
-        db.session.execute(update(AuditEvent).where(AuditEvent.seq == start + 100).values(action="test.forged"))
-        db.session.commit()
+        with tampering(db.session):
+            db.session.execute(update(AuditEvent).where(AuditEvent.seq == start + 100).values(action="test.forged"))
         report = verify_chain()
         assert not report.ok and report.first_bad == start + 100

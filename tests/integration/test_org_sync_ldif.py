@@ -13,6 +13,7 @@ from internal_affairs.org.models import OrgGroupMember, Person, SyncRun
 from internal_affairs.org.queries import get_leader_chain, get_person_by_uid, get_roles
 from tests.support.app import BASE_DN, DEMO_LDIF
 from tests.support.ldif_edit import Directory
+from tests.support.audit import tampering
 
 
 def sync(app, path, **kw):
@@ -174,9 +175,9 @@ def test_audit_chain_detects_tampering(app):
     from internal_affairs.audit.models import AuditEvent
 
     with app.app_context():
-        event = db.session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().first()
-        event.data = {"counts": {"person.create": 1}}
-        db.session.commit()
+        with tampering(db.session):  # as someone who owns the database (PostgreSQL refuses the application)
+            event = db.session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().first()
+            event.data = {"counts": {"person.create": 1}}
         report = verify_chain()
         assert not report.ok and report.first_bad == 1
     result = app.test_cli_runner().invoke(args=["audit", "verify"])

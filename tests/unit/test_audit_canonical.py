@@ -27,3 +27,31 @@ def test_head_completed_with_the_tip_is_the_canonical_form(fields, seq, prev):
     completed = _canonical_head(event) + ',"prev":"' + prev + '","seq":' + str(seq) + "}"
     assert completed.encode() == _canonical(event)
     assert json.loads(completed)["data"] == fields["data"]
+
+
+TRICKY = [{}, {"x": '"data":0,'}, {"data": 0, "text": '\\"data\\":0,'}, {"n": [1.5, None, {"z": "𠀋 \u2028"}]}]
+
+
+@pytest.mark.parametrize("data", TRICKY)
+@pytest.mark.parametrize("client", [None, "10.0.0.1"])
+def test_the_stored_canonical_text_spliced_in_is_the_canonical_form(data, client):
+    """Verification splices an event's stored data text into its canonical bytes unparsed; for the
+    canonical text appends store this equals the canonical form, whatever the strings hold."""
+    from internal_affairs.audit.actions import _dumps, _row_canonical_stored, row_canonical
+
+    at = datetime(2026, 3, 4, 5, 6, 7, 89)
+    parsed = (12, at, 3, "zhang\"wei", None, "x.y", "case", '"data":0,', data, client, "ab" * 32, "h")
+    stored = (*parsed[:8], _dumps(data), *parsed[9:])
+    event = SimpleNamespace(occurred_at=at, actor_id=3, actor_label="zhang\"wei", on_behalf_of_id=None, action="x.y",
+                            object_type="case", object_id='"data":0,', data=data, client_address=client, seq=12,
+                            prev_hash="ab" * 32)
+    assert _row_canonical_stored(stored) == row_canonical(parsed) == _canonical(event)
+
+
+def test_a_non_canonical_stored_text_does_not_pass_as_canonical():
+    from internal_affairs.audit.actions import _row_canonical_stored, row_canonical
+
+    at = datetime(2026, 3, 4)
+    parsed = (1, at, None, "system", None, "x", "t", "1", {"b": 1, "a": 2}, None, GENESIS, "h")
+    loose = (*parsed[:8], '{"b": 1, "a": 2}', *parsed[9:])
+    assert _row_canonical_stored(loose) != row_canonical(parsed)
