@@ -43,7 +43,7 @@ from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMater
 
 __all__ = [
     "do_create_case", "do_update_draft", "do_submit_case", "do_decide", "do_transfer", "do_consult", "do_add_approver",
-    "do_remove_approver", "do_withdraw_decision", "do_withdraw_case", "do_resubmit", "do_cc", "do_remind",
+    "do_remove_approver", "do_escalate_task", "do_withdraw_decision", "do_withdraw_case", "do_resubmit", "do_cc", "do_remind",
     "do_batch_decision", "DECISIONS", "REMIND_INTERVAL", "TaskResult",
 ]
 
@@ -232,7 +232,7 @@ class _Calendar:
         return _due_after_date(self._get(), day, days)
 
 
-def _apply(case: Case, before: engine.Case, outcome: engine.Outcome, *, acting_user: Person, now: datetime,
+def _apply(case: Case, before: engine.Case, outcome: engine.Outcome, *, acting_user: Person | None, now: datetime,
            principals: tuple[engine.Principal, ...] = ()) -> None:
     """Write what the engine changed and append its audit events, in order, as ``acting_user``
     (the system's own for ``by_system`` events; for a delegate, on behalf of the principal the
@@ -461,6 +461,22 @@ def do_transfer(task_id: Any, to: Any, *, acting_user: Person, roles: AbstractSe
     """转办: the new person decides in the holder's place. Nobody hands a task to themselves or
     to the applicant (:class:`SelfApprovalError`)."""
     return _hand_on(task_id, to, engine.transfer, acting_user=acting_user, roles=roles, now=now, comment=comment)
+
+
+@atomic
+def do_escalate_task(task_id: Any, target: Person, *, now: datetime, reason: str) -> Case:
+    """超时转办: the platform hands an overdue task to ``target`` (a time limit's escalation);
+    no person acts, and the audit event is the system's. Raises :class:`NotFound`,
+    :class:`StaleDecisionError` (decided meanwhile), :class:`SelfApprovalError`,
+    :class:`TaskBlockedError`."""
+    case = lock_case_of_task(task_id, now)
+    before = to_state(case)
+    hold_people([target])
+    outcome = _run(engine.escalate, before, task_id, engine.Person(target.id, target.uid, target.name, target.active),
+                   now=now, env=engine.Env(deadlines=_Calendar()), reason=reason)
+    _apply(case, before, outcome, acting_user=None, now=now)
+    db.session.commit()
+    return case
 
 
 @atomic

@@ -23,7 +23,7 @@ __all__ = [
     "CaseStatus", "StepStatus", "TaskStatus", "TaskKind", "Person", "Principal", "Actor", "Obligation", "Progress", "Step", "Task",
     "Case", "Event", "Outcome", "Env", "Deadlines", "Refusal", "Capabilities", "DECISIONS", "ALLOWED", "REMIND_INTERVAL",
     "N_", "submit", "decide", "transfer", "consult", "add_approver", "remove_approver", "withdraw_decision",
-    "withdraw_case", "resubmit", "cc", "remind", "CcRow", "ReminderRow", "transition", "CASE_TRANSITIONS",
+    "withdraw_case", "resubmit", "cc", "remind", "escalate", "CcRow", "ReminderRow", "transition", "CASE_TRANSITIONS",
     "check_holder", "check_decision", "check_forward", "FORWARD_OPS", "check_withdraw_decision", "check_remove_approver",
     "check_withdraw_case", "check_resubmit", "check_remind", "check_cc", "check_upload", "check_withdraw_attachment",
     "check_edit_draft", "check_submit", "capabilities", "uids_named",
@@ -1106,6 +1106,39 @@ def transfer(case: Case, task_id: int, target: Person, *, acting_user: Actor, no
             other.blocked_by_task_id = new.id
     return run.outcome("cases.task.transferred", {"task_id": task.id, "to": target.uid, "comment": comment}
                        | run.acting(task, acting_user), result=new)
+
+
+def escalate(case: Case, task_id: int, target: Person, *, now: datetime, env: Env, reason: str) -> Outcome:
+    """超时转办 by the platform: a step's time limit passed and its route hands the task on, so
+    ``target`` decides in the holder's place, with a new time limit of the step's own (one working
+    day when it has none). Nobody acts: the task is closed as transferred with ``reason`` and no
+    ``acted_by``, and the event is the system's. Refuses ``stale`` (decided meanwhile),
+    ``blocked``, ``invalid`` (a kind never handed on) and ``self_approval`` (``target`` is the
+    applicant or already holds it). Event ``cases.task.escalated``."""
+    run = _Run(case, env, now)
+    c = run.case
+    task = _task_or_refuse(c, task_id)
+    if task.status != OPEN or c.status not in (CaseStatus.IN_PROGRESS, CaseStatus.APPROVED):
+        raise Refusal("stale")
+    if task.blocked_by_task_id is not None:
+        raise Refusal("blocked")
+    if "transfer" not in FORWARD_OPS.get(task.kind, ()):
+        raise Refusal("invalid", "cannot_forward", field="task")
+    if target.id in (c.applicant_id, task.assignee_id):
+        raise Refusal("self_approval", "transfer_self", field="to")
+    run.bump()
+    task.status, task.decision, task.comment, task.decided_at = TaskStatus.TRANSFERRED, "transfer", reason, now
+    task.version += 1
+    step = c.step(task.step_id)
+    new = run.new_task(step, target, kind=task.kind, branch=task.branch, position=task.position,
+                       origin="transfer" if task.origin == "plan" else task.origin, parent=task,
+                       note=N_("超时未办，由系统按流程转交"),
+                       due_at=run.due(now, (step.time_limit if step is not None else None) or 1))
+    for other in c.tasks:
+        if other.blocked_by_task_id == task.id and other.status == OPEN:
+            other.blocked_by_task_id = new.id
+    run.system_event("cases.task.escalated", task_id=task.id, to=target.uid, reason=reason)
+    return run.outcome(result=new)
 
 
 def consult(case: Case, task_id: int, target: Person, *, acting_user: Actor, now: datetime,

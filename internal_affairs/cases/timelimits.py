@@ -330,7 +330,7 @@ def _escalate(event: TimeEvent, r: Any, now: _dt.datetime, report: ScanReport) -
     if target == "hr" and assignee is not None:
         hr = next((p for p in get_hr_holders(r.agency_id) if p.id not in (r.applicant_id, assignee.id)), None)
         if hr is not None:
-            from .actions import do_transfer
+            from .actions import do_escalate_task
 
             note = f"{what}超时未办，已转交本单位人事 {hr.name} 办理"
             if not _insert_marks([mark | {"note": note}]):
@@ -343,8 +343,7 @@ def _escalate(event: TimeEvent, r: Any, now: _dt.datetime, report: ScanReport) -
                    body=f"{what}超过办理期限，已转交您办理。", link=link,
                    dedupe_key=f"time:task:{r.id}:escalation", now=now, urgent=True, case_id=r.case_id)
             try:
-                do_transfer(r.id, hr.uid, acting_user=assignee, roles=frozenset(), now=now,
-                            comment="超时未办，系统按流程规定转交人事部门")
+                do_escalate_task(r.id, hr, now=now, reason="超时未办，系统按流程规定转交人事部门")
                 report.fired += 1
                 report.escalations += 1
                 return

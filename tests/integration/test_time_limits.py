@@ -134,7 +134,13 @@ def test_escalation_to_hr_hands_the_task_to_the_agencys_hr(tl_app):
         hr = now_open.assignee
         assert "hr" in {g.role_code for g in _roles(hr)}
         assert _inapp(hr.uid) == ["cases.task.escalation"]
-        assert scan_time_limits(now=task.due_at + timedelta(days=1)).escalations == 0
+        assert now_open.note == "超时未办，由系统按流程转交" and now_open.due_at > task.due_at
+        old = db.session.get(Task, task.id)
+        assert (old.status, old.acted_by_id) == ("transferred", None), "nobody acted: the platform handed it on"
+        [event] = db.session.execute(select(AuditEvent).where(AuditEvent.action == "cases.task.escalated")).scalars()
+        assert event.actor_id is None and event.data["to"] == hr.uid
+        assert not db.session.execute(select(AuditEvent).where(AuditEvent.action == "cases.task.transferred")).first()
+        assert scan_time_limits(now=task.due_at + timedelta(hours=2)).escalations == 0
         kinds = [k for t, k in _marks(case.id)]
         assert kinds.count("escalation") == 1
 

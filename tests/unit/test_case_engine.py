@@ -567,3 +567,28 @@ def test_files_are_added_and_taken_back_by_the_applicant_while_the_case_is_their
         assert refused.value.code == "forbidden"
     other = engine.capabilities(case, actor(A))
     assert not other.upload and not other.withdraw_attachments
+
+
+def test_the_platform_escalates_an_overdue_task_to_someone_else_and_nobody_is_recorded_as_acting():
+    case = submitted(step("领导", "serial", "a"), step("主要领导", "serial", "d", time_limit=2))
+    task = open_of(case, A)
+    out = engine.escalate(case, task.id, C, now=T0, env=env(), reason="超时未办")
+    case = _persist(out.case)
+    old, new = case.task(task.id), open_of(case, C)
+    assert (old.status, old.acted_by_id, old.comment) == (TaskStatus.TRANSFERRED, None, "超时未办")
+    assert new.parent_task_id == task.id and new.due_at == T0 + timedelta(days=1)
+    assert [(e.action, e.by_system) for e in out.events] == [("cases.task.escalated", True)]
+    for target, code in ((APPLICANT, "self_approval"), (C, "self_approval")):
+        with pytest.raises(Refusal) as refused:
+            engine.escalate(case, new.id, target, now=T0, env=env(), reason="x")
+        assert refused.value.code == code
+    case = decide(case, C)
+    with pytest.raises(Refusal) as refused:
+        engine.escalate(case, new.id, B, now=T0, env=env(), reason="x")
+    assert refused.value.code == "stale"
+    second = open_of(case, D)
+    case = _persist(engine.consult(case, second.id, B, acting_user=actor(D), now=T0).case)
+    with pytest.raises(Refusal) as refused:
+        engine.escalate(case, second.id, A, now=T0, env=env(), reason="x")
+    assert refused.value.code == "blocked"
+    assert open_of(case, B).kind == engine.TaskKind.CONSULT
