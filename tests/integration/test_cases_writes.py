@@ -117,7 +117,7 @@ def _locked_at_first_step(form: dict) -> tuple[Case, Task]:
     """A fresh leave's case as a task action reads it, and the first approver's task."""
     task_id = _open(_submit("xujing", form), "zhangwei").id
     db.session.commit()
-    case = lock_case_of_task(task_id)
+    case = lock_case_of_task(task_id, utcnow())
     return case, next(t for t in case.tasks if t.id == task_id)
 
 
