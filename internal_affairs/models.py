@@ -8,3 +8,4 @@ from .calendar.models import CalendarOverride  # noqa: F401
 from .cases.models import (Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision,  # noqa: F401
                            CaseStep, Reminder, Task)
 from .delegation.models import Delegation  # noqa: F401
+from .stats.models import CaseRating  # noqa: F401
