@@ -103,6 +103,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .calendar import api as calendar_api
     from .cases import api as cases_api, api_attachments
     from .delegation import api as delegation_api
+    from .stats import api as stats_api
+    from .stats.views import bp as stats_bp
     from .cli import register_cli
     from . import inputs
 
@@ -117,9 +119,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(delegation_bp)
+    app.register_blueprint(stats_bp)
     # each domain brings its own API routes and OpenAPI fragment
     api_bp = create_api_blueprint([auth_api.routes, org_api.routes, matters_api.routes, calendar_api.routes,
-                                   cases_api.routes, api_attachments.routes, delegation_api.routes])
+                                   cases_api.routes, api_attachments.routes, delegation_api.routes, stats_api.routes])
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_cli(app)

@@ -11,39 +11,12 @@ import pytest
 from internal_affairs.calendar.working_days import WorkCalendar
 from internal_affairs.stats.figures import (CaseRow, StepRow, WorkDays, case_figures, group_cases, group_durations,
                                             local_day, median, p90, rating_figures)
+from tests.support.stats import CASES as DATA, utc
 
 
-def utc(local: str) -> datetime:
-    """A Shanghai wall time ``YYYY-MM-DD HH:MM`` as the naive UTC the database stores."""
-    return datetime.fromisoformat(local) - timedelta(hours=8)
-
-
-def case(id, agency, matter, status, submitted, finished=None, due=None, returns=0) -> CaseRow:
-    return CaseRow(id, agency, matter, status, utc(submitted) if submitted else None,
-                   utc(finished) if finished else None, utc(due) if due else None, returns)
-
-
-CASES = [
-    # A: the day before the holiday → the first working day after it: 1 working day, on time
-    case(1, 1, 1, "approved", "2026-09-30 10:00", "2026-10-08 15:00", "2026-10-09 17:30"),
-    # B: Sep 30, Oct 8, 9, 10 (make-up Saturday), 12 → 5 working days, late, returned once
-    case(2, 1, 1, "approved", "2026-09-29 09:00", "2026-10-12 10:00", "2026-10-09 17:30", returns=1),
-    # C: Friday → the make-up Saturday: 1 working day, on time
-    case(3, 1, 2, "completed", "2026-10-09 16:00", "2026-10-10 11:00", "2026-10-13 17:30"),
-    # D: submitted before the period, across Mid-autumn and National Day: Sep 28, 29, 30, Oct 8, 9,
-    #    10, 12, 13 → 8; no due time (left out of the on-time rate); rejected still counts finished
-    case(4, 2, 1, "rejected", "2026-09-24 09:00", "2026-10-13 11:00"),
-    # E: finished the day it was submitted: 0 working days, on time, returned twice
-    case(5, 2, 2, "approved", "2026-10-08 09:00", "2026-10-08 17:00", "2026-10-09 17:30", returns=2),
-    # F: open and overdue (not finished)
-    case(6, 2, 1, "in_progress", "2026-10-12 09:00", None, "2026-10-14 17:30"),
-    # G: submitted before the period on Sunday 20 September, a make-up working day: Sep 21, 22, 23, 24, 28, 29, 30, Oct 8, 9 → 9, late
-    case(7, 1, 1, "approved", "2026-09-20 11:00", "2026-10-09 10:00", "2026-10-01 17:30"),
-    # H: withdrawn in the period: counts in the volume, never as finished
-    case(8, 2, 2, "withdrawn", "2026-10-09 09:00", "2026-10-09 12:00"),
-    # I: finished after the period
-    case(9, 1, 2, "approved", "2026-10-14 09:00", "2026-10-19 09:00", "2026-10-20 17:30"),
-]
+CASES = [CaseRow(n, agency, matter, status, utc(submitted), utc(finished) if finished else None,
+                 utc(due) if due else None, returns)
+         for n, (agency, matter, status, submitted, finished, due, returns) in enumerate(DATA.values(), 1)]
 START, END = utc("2026-09-28 00:00"), utc("2026-10-17 00:00")
 
 
