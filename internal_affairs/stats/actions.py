@@ -35,7 +35,7 @@ def can_rate(case: Case, person: Person) -> bool:
 @atomic
 def do_rate_case(case: Case, score: object, comment: object, *, acting_user: Person, now: datetime) -> CaseRating:
     """The applicant rates their finished case once: ``score`` 1–5, an optional ``comment`` of at
-    most 500 characters. Audited as ``case.rated``.
+    most 500 characters. Audited as ``cases.case.rated``.
 
     Raises :class:`PermissionDenied` (not the applicant), :class:`Conflict` (not finished yet, or
     already rated) and :class:`ValidationError` (score or comment).
@@ -62,7 +62,7 @@ def do_rate_case(case: Case, score: object, comment: object, *, acting_user: Per
     except IntegrityError:  # a rating committed between the check and the insert (SQLite takes no row lock)
         db.session.rollback()
         raise Conflict(_("本件已评价过，每件只能评价一次。"), code="already_rated") from None
-    record_event("case.rated", actor=acting_user, object_type="case", object_id=case.id,
+    record_event("cases.case.rated", actor=acting_user, object_type="case", object_id=case.id,
                  data={"score": score, "comment": comment}, now=now)
     db.session.commit()
     return rating
