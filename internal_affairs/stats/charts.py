@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 __all__ = ["Bar", "Column", "hbars", "columns", "LABEL_W", "CHART_W", "ROW_H", "PLOT_H"]
 
-CHART_W = 640
-LABEL_W = 190
-VALUE_W = 90
-ROW_H = 28
-PLOT_H = 160
+CHART_W = 440
+LABEL_W = 112
+VALUE_W = 64
+ROW_H = 26
+PLOT_H = 140
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
     on_time, on_time_h = hbars(((a["agency"]["name"] or "", a["on_time_rate"], _pct(a["on_time_rate"]))
                                 for a in by_agency), maximum=1.0, tone=_rate_tone)
     matters, matters_h = hbars(((m["matter_type"]["name"] or "", m["median_days"],
-                                 _("中位 %(m)s · P90 %(p)s 天", m=_days(m["median_days"]), p=_days(m["p90_days"])))
+                                 _("%(m)s 天", m=_days(m["median_days"])))
                                 for m in data["by_matter"]))
     dist = data["ratings"]["distribution"]
     stars, stars_h = hbars(((_("%(n)s 分", n=s), dist[s], str(dist[s])) for s in (5, 4, 3, 2, 1)),
