@@ -21,8 +21,8 @@ Units and conventions (the dashboard and ``GET /api/v1/stats`` say the same):
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -31,8 +31,8 @@ from typing import Any
 
 from ..calendar.working_days import WorkCalendar
 
-__all__ = ["FINISHED", "LOCAL_OFFSET", "CaseRow", "StepRow", "TaskRow", "RatingRow", "WorkDays", "local_day",
-           "median", "p90", "rate", "case_figures", "group_cases", "duration_figures", "group_durations",
+__all__ = ["FINISHED", "LOCAL_OFFSET", "CaseRow", "CaseFacts", "summarize_cases", "StepRow", "TaskRow", "RatingRow", "WorkDays", "local_day",
+           "median", "p90", "weighted_median", "weighted_p90", "rate", "case_figures", "group_cases", "duration_figures", "group_durations",
            "rating_figures", "group_ratings"]
 
 FINISHED = frozenset({"approved", "rejected", "completed"})
@@ -102,12 +102,19 @@ class CaseRow:
 
 @dataclass(frozen=True, slots=True)
 class StepRow:
-    """A finished step (or a decided task) of a finished case: what it is keyed by, and when it
-    started and finished."""
+    """``count`` finished steps (or decided tasks) with the same key, started on ``start_day`` and
+    finished on ``end_day`` (Shanghai days): the database groups them so that a busy district's
+    hundreds of thousands of steps arrive as a few thousand rows."""
 
     key: Hashable
-    started_at: datetime
-    finished_at: datetime
+    start_day: date
+    end_day: date
+    count: int = 1
+
+    @classmethod
+    def of(cls, key: Hashable, started_at: datetime, finished_at: datetime, count: int = 1) -> "StepRow":
+        """A row from naive UTC instants."""
+        return cls(key, local_day(started_at), local_day(finished_at), count)
 
 
 TaskRow = StepRow
@@ -123,6 +130,37 @@ class RatingRow:
     score: int
 
 
+def _kth(pairs: Sequence[tuple[float, int]], k: int) -> float:
+    """The ``k``-th smallest value (1-based) of sorted ``(value, count)`` pairs."""
+    seen = 0
+    for value, count in pairs:
+        seen += count
+        if seen >= k:
+            return float(value)
+    raise IndexError(k)
+
+
+def _weighted(values: Iterable[tuple[float, int]]) -> tuple[list[tuple[float, int]], int]:
+    pairs = sorted((v, n) for v, n in values if n > 0)
+    return pairs, sum(n for _v, n in pairs)
+
+
+def weighted_median(values: Iterable[tuple[float, int]]) -> float | None:
+    """The median of values given as ``(value, how many times)``; None for none."""
+    pairs, n = _weighted(values)
+    if not n:
+        return None
+    if n % 2:
+        return _kth(pairs, n // 2 + 1)
+    return (_kth(pairs, n // 2) + _kth(pairs, n // 2 + 1)) / 2
+
+
+def weighted_p90(values: Iterable[tuple[float, int]]) -> float | None:
+    """The nearest-rank 90th percentile of ``(value, how many times)`` pairs; None for none."""
+    pairs, n = _weighted(values)
+    return _kth(pairs, max(1, math.ceil(0.9 * n))) if n else None
+
+
 def median(values: Sequence[int | float]) -> float | None:
     """The median, None for no values."""
     return float(_median(values)) if values else None
@@ -130,10 +168,7 @@ def median(values: Sequence[int | float]) -> float | None:
 
 def p90(values: Sequence[int | float]) -> float | None:
     """The nearest-rank 90th percentile, None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return float(ordered[max(1, math.ceil(0.9 * len(ordered))) - 1])
+    return weighted_p90((v, 1) for v in values)
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -145,40 +180,107 @@ def _in(instant: datetime | None, start: datetime, end: datetime) -> bool:
     return instant is not None and start <= instant < end
 
 
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """``count`` cases that share everything the figures ask of them for one period: agency,
+    matter, the Shanghai days they were submitted and finished, whether they were submitted in
+    the period, finished in it (approved, rejected or completed), had a due time, met it and were
+    never returned. The database groups cases into these (see :mod:`internal_affairs.stats.queries`);
+    :meth:`of` derives them from one :class:`CaseRow`."""
+
+    agency_id: int
+    matter_type_id: int
+    submitted_day: date | None
+    finished_day: date | None
+    submitted_in: bool
+    finished_in: bool
+    with_due: bool
+    on_time: bool
+    one_trip: bool
+    count: int = 1
+
+    @classmethod
+    def of(cls, row: CaseRow, *, start: datetime, end: datetime) -> "CaseFacts":
+        """The facts of one case for the period ``[start, end)`` (naive UTC)."""
+        finished_in = (row.status in FINISHED and _in(row.finished_at, start, end)
+                       and row.submitted_at is not None)
+        return cls(row.agency_id, row.matter_type_id,
+                   local_day(row.submitted_at) if row.submitted_at else None,
+                   local_day(row.finished_at) if row.finished_at else None,
+                   _in(row.submitted_at, start, end), finished_in, row.due_at is not None,
+                   row.due_at is not None and row.finished_at is not None and row.finished_at <= row.due_at,
+                   row.return_count == 0)
+
+
+class _Tally:
+    """The running sums of :func:`case_figures` for one group."""
+
+    __slots__ = ("volume", "finished", "with_due", "on_time", "one_trip", "durations")
+
+    def __init__(self) -> None:
+        self.volume = self.finished = self.with_due = self.on_time = self.one_trip = 0
+        self.durations: Counter[int] = Counter()
+
+    def add(self, facts: CaseFacts, duration: int | None) -> None:
+        n = facts.count
+        if facts.submitted_in:
+            self.volume += n
+        if duration is None:
+            return
+        self.finished += n
+        self.durations[duration] += n
+        if facts.with_due:
+            self.with_due += n
+            if facts.on_time:
+                self.on_time += n
+        if facts.one_trip:
+            self.one_trip += n
+
+    def figures(self) -> dict[str, Any]:
+        pairs = list(self.durations.items())
+        return {"volume": self.volume, "finished": self.finished, "median_days": weighted_median(pairs),
+                "p90_days": weighted_p90(pairs), "on_time": self.on_time, "with_due": self.with_due,
+                "on_time_rate": rate(self.on_time, self.with_due), "one_trip": self.one_trip,
+                "one_trip_rate": rate(self.one_trip, self.finished)}
+
+
+def summarize_cases(facts: Iterable[CaseFacts], days: WorkDays,
+                    by: Mapping[str, Callable[[CaseFacts], Hashable]] | None = None) -> dict[str, Any]:
+    """Volume, finished, median and p90 handling time, on-time and one-trip rates — of all
+    ``facts`` (``"total"``) and per key of each ``by`` function (``{name: {key: figures}}``), in
+    one pass. A finished case's handling time is counted once, however many groupings ask."""
+    by = dict(by or {})
+    total = _Tally()
+    groups: dict[str, dict[Hashable, _Tally]] = {name: defaultdict(_Tally) for name in by}
+    for item in facts:
+        duration = (days.between_days(item.submitted_day, item.finished_day)
+                    if item.finished_in and item.submitted_day and item.finished_day else None)
+        total.add(item, duration)
+        for name, key in by.items():
+            groups[name][key(item)].add(item, duration)
+    return {"total": total.figures()} | {name: {k: t.figures() for k, t in tallies.items()}
+                                         for name, tallies in groups.items()}
+
+
 def case_figures(rows: Iterable[CaseRow], days: WorkDays, *, start: datetime, end: datetime) -> dict[str, Any]:
     """Volume, finished, median and p90 handling time, on-time and one-trip rates of ``rows`` for
     the period ``[start, end)`` (naive UTC)."""
-    volume = finished = with_due = on_time = one_trip = 0
-    durations: list[int] = []
-    for row in rows:
-        if _in(row.submitted_at, start, end):
-            volume += 1
-        if row.status not in FINISHED or not _in(row.finished_at, start, end) or row.submitted_at is None:
-            continue
-        finished += 1
-        durations.append(days.between(row.submitted_at, row.finished_at))
-        if row.due_at is not None:
-            with_due += 1
-            on_time += row.finished_at <= row.due_at
-        one_trip += row.return_count == 0
-    return {"volume": volume, "finished": finished, "median_days": median(durations), "p90_days": p90(durations),
-            "on_time": on_time, "with_due": with_due, "on_time_rate": rate(on_time, with_due),
-            "one_trip": one_trip, "one_trip_rate": rate(one_trip, finished)}
+    return summarize_cases((CaseFacts.of(r, start=start, end=end) for r in rows), days)["total"]
 
 
 def group_cases(rows: Iterable[CaseRow], key: Callable[[CaseRow], Hashable], days: WorkDays, *,
                 start: datetime, end: datetime) -> dict[Hashable, dict[str, Any]]:
     """:func:`case_figures` per ``key(row)``."""
-    groups: dict[Hashable, list[CaseRow]] = defaultdict(list)
-    for row in rows:
-        groups[key(row)].append(row)
-    return {k: case_figures(v, days, start=start, end=end) for k, v in groups.items()}
+    keyed = [(key(r), CaseFacts.of(r, start=start, end=end)) for r in rows]
+    index = {id(f): k for k, f in keyed}
+    return summarize_cases((f for _k, f in keyed), days, {"by": lambda f: index[id(f)]})["by"]
 
 
 def duration_figures(rows: Iterable[StepRow], days: WorkDays) -> dict[str, Any]:
     """Count, median and p90 working days of steps or tasks."""
-    durations = [days.between(r.started_at, r.finished_at) for r in rows]
-    return {"count": len(durations), "median_days": median(durations), "p90_days": p90(durations)}
+    durations = [(days.between_days(r.start_day, r.end_day), r.count) for r in rows]
+    return {"count": sum(n for _d, n in durations), "median_days": weighted_median(durations),
+            "p90_days": weighted_p90(durations)}
 
 
 def group_durations(rows: Iterable[StepRow], days: WorkDays) -> dict[Hashable, dict[str, Any]]:

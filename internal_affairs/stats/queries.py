@@ -13,7 +13,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Date, and_, case, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..calendar.queries import get_calendar
 from ..cases.models import Case, CaseMaterial, CaseStep, Task
@@ -22,8 +24,8 @@ from ..extensions import db
 from ..matters.models import MatterType
 from ..org.models import Agency, OrgGroup, OrgGroupMember, Person
 from ..org.queries import get_hr_scope
-from .figures import (FINISHED, LOCAL_OFFSET, CaseRow, StepRow, WorkDays, case_figures, group_cases,
-                      group_durations, group_ratings, local_day, rating_figures)
+from .figures import (FINISHED, LOCAL_OFFSET, CaseFacts, StepRow, WorkDays, group_durations, group_ratings,
+                      local_day, rating_figures, summarize_cases)
 from .models import CaseRating
 
 __all__ = ["StatsScope", "StatsFilters", "get_stats_scope", "parse_filters", "get_dashboard", "MAX_DAYS",
@@ -161,11 +163,34 @@ def _where(filters: StatsFilters, scope: StatsScope, agency_col=Case.agency_id, 
     return conditions
 
 
+class local_date(FunctionElement):
+    """The Shanghai calendar day of a naive UTC timestamp column, computed by the database (so
+    that rows can be grouped by day)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "local_date"
+
+
+@compiles(local_date)
+def _local_date_sqlite(element, compiler, **kw):
+    return "date(%s, '+8 hours')" % compiler.process(element.clauses, **kw)
+
+
+@compiles(local_date, "postgresql")
+def _local_date_pg(element, compiler, **kw):
+    return "CAST((%s + INTERVAL '8 hours') AS DATE)" % compiler.process(element.clauses, **kw)
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 def _iso(instant: datetime | None) -> str | None:
     return instant.isoformat() + "Z" if instant else None
 
 
-def _trend(rows: list[CaseRow], days: WorkDays, filters: StatsFilters) -> list[dict[str, Any]]:
+def _trend(facts: list[CaseFacts], filters: StatsFilters) -> list[dict[str, Any]]:
     """Volume and finished cases per week (Monday's date) for a period up to 92 days, else per month."""
     weekly = (filters.end_day - filters.start_day).days < 92
 
@@ -179,13 +204,34 @@ def _trend(rows: list[CaseRow], days: WorkDays, filters: StatsFilters) -> list[d
         day = day + timedelta(days=7) if weekly else (day + timedelta(days=32)).replace(day=1)
     volume = dict.fromkeys(keys, 0)
     finished = dict.fromkeys(keys, 0)
-    for row in rows:
-        if row.submitted_at and filters.start <= row.submitted_at < filters.end:
-            volume[bucket(local_day(row.submitted_at))] += 1
-        if row.status in FINISHED and row.finished_at and filters.start <= row.finished_at < filters.end:
-            finished[bucket(local_day(row.finished_at))] += 1
+    for item in facts:
+        if item.submitted_in and item.submitted_day:
+            volume[bucket(item.submitted_day)] += item.count
+        if item.finished_in and item.finished_day:
+            finished[bucket(item.finished_day)] += item.count
     return [{"from": k.isoformat(), "unit": "week" if weekly else "month", "volume": volume[k],
              "finished": finished[k]} for k in keys]
+
+
+def _flag(condition):
+    return case((condition, 1), else_=0)
+
+
+def _case_facts(filters: StatsFilters, where: list) -> list[CaseFacts]:
+    """The cases submitted or finished in the period, grouped by everything the figures ask of
+    them (one row per group, with its count)."""
+    start, end = filters.start, filters.end
+    submitted_in = and_(Case.submitted_at >= start, Case.submitted_at < end)
+    finished_in = and_(Case.status.in_(sorted(FINISHED)), Case.finished_at >= start, Case.finished_at < end,
+                       Case.submitted_at.is_not(None))
+    columns = (Case.agency_id, Case.matter_type_id, local_date(Case.submitted_at), local_date(Case.finished_at),
+               _flag(submitted_in), _flag(finished_in), _flag(Case.due_at.is_not(None)),
+               _flag(Case.finished_at <= Case.due_at), _flag(Case.return_count == 0))
+    rows = db.session.execute(select(*columns, func.count()).where(or_(submitted_in, finished_in), *where)
+                              .group_by(*columns))
+    return [CaseFacts(a, m, _as_date(s) if s else None, _as_date(f) if f else None, bool(si), bool(fi), bool(wd),
+                      bool(ot), bool(ot1), n)
+            for a, m, s, f, si, fi, wd, ot, ot1, n in rows]
 
 
 def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) -> dict[str, Any]:
@@ -197,21 +243,19 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
     where = _where(filters, scope)
     finished_in = and_(Case.status.in_(sorted(FINISHED)), Case.finished_at >= start, Case.finished_at < end)
 
-    rows = [CaseRow(*r) for r in db.session.execute(
-        select(Case.id, Case.agency_id, Case.matter_type_id, Case.status, Case.submitted_at, Case.finished_at,
-               Case.due_at, Case.return_count)
-        .where(or_(and_(Case.submitted_at >= start, Case.submitted_at < end), finished_in), *where))]
+    facts = _case_facts(filters, where)
 
-    steps = [StepRow((m, n), s, f) for m, n, s, f in db.session.execute(
-        select(Case.matter_type_id, CaseStep.name, CaseStep.started_at, CaseStep.finished_at)
-        .join(CaseStep, CaseStep.case_id == Case.id)
+    step_days = (Case.matter_type_id, CaseStep.name, local_date(CaseStep.started_at), local_date(CaseStep.finished_at))
+    steps = [StepRow((m, n), _as_date(s), _as_date(f), c) for m, n, s, f, c in db.session.execute(
+        select(*step_days, func.count()).join(CaseStep, CaseStep.case_id == Case.id)
         .where(finished_in, *where, CaseStep.status == "done", CaseStep.started_at.is_not(None),
-               CaseStep.finished_at.is_not(None)))]
+               CaseStep.finished_at.is_not(None)).group_by(*step_days))]
 
-    decided = [StepRow(p, s, f) for p, s, f in db.session.execute(
-        select(Task.acted_by_id, Task.created_at, Task.decided_at).join(Case, Case.id == Task.case_id)
+    task_days = (Task.acted_by_id, local_date(Task.created_at), local_date(Task.decided_at))
+    decided = [StepRow(p, _as_date(s), _as_date(f), c) for p, s, f, c in db.session.execute(
+        select(*task_days, func.count()).join(Case, Case.id == Task.case_id)
         .where(finished_in, *where, Task.decision.in_(DECISIONS), Task.acted_by_id.is_not(None),
-               Task.decided_at.is_not(None)))]
+               Task.decided_at.is_not(None)).group_by(*task_days))]
 
     overdue_where = [Case.status == "in_progress", Case.due_at < now, *where]
     overdue_total = db.session.execute(select(func.count()).select_from(Case).where(*overdue_where)).scalar_one()
@@ -267,6 +311,7 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
         matter = matters.get(matter_id)
         return {"code": matter.code if matter else None, "name": matter.name if matter else None}
 
+    cases = summarize_cases(facts, days, {"agency": lambda f: f.agency_id, "matter": lambda f: f.matter_type_id})
     by_agency_ratings = group_ratings((r.agency_id, r.score) for r in ratings)
     by_matter_ratings = group_ratings((r.matter_type_id, r.score) for r in ratings)
     by_step_ratings = group_ratings(((m, n), s) for m, n, s in rated_steps)
@@ -275,16 +320,14 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
         "scope": "district" if scope.district else "agencies",
         "unit": "working_days",
         "generated_at": _iso(now),
-        "totals": case_figures(rows, days, start=start, end=end) | {
+        "totals": cases["total"] | {
             "overdue_now": overdue_total, "materials_missing": missing_total,
             "materials_overdue": missing_overdue},
-        "by_agency": sorted(({"agency": agency_ref(k)} | v for k, v in
-                             group_cases(rows, lambda r: r.agency_id, days, start=start, end=end).items()),
+        "by_agency": sorted(({"agency": agency_ref(k)} | v for k, v in cases["agency"].items()),
                             key=lambda x: (-x["volume"], x["agency"]["id"])),
-        "by_matter": sorted(({"matter_type": matter_ref(k)} | v for k, v in
-                             group_cases(rows, lambda r: r.matter_type_id, days, start=start, end=end).items()),
+        "by_matter": sorted(({"matter_type": matter_ref(k)} | v for k, v in cases["matter"].items()),
                             key=lambda x: (-x["volume"], x["matter_type"]["code"] or "")),
-        "trend": _trend(rows, days, filters),
+        "trend": _trend(facts, filters),
         "steps": sorted(({"matter_type": matter_ref(m), "step": n} | v
                          for (m, n), v in group_durations(steps, days).items()),
                         key=lambda x: (x["matter_type"]["code"] or "", -(x["median_days"] or 0), x["step"])),

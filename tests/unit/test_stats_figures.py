@@ -10,7 +10,7 @@ import pytest
 
 from internal_affairs.calendar.working_days import WorkCalendar
 from internal_affairs.stats.figures import (CaseRow, StepRow, WorkDays, case_figures, group_cases, group_durations,
-                                            local_day, median, p90, rating_figures)
+                                            local_day, median, p90, rating_figures, weighted_median)
 from tests.support.stats import CASES as DATA, utc
 
 
@@ -78,14 +78,24 @@ def test_figures_per_agency_and_per_matter(days):
 
 
 def test_time_per_step(days):
-    steps = [StepRow("部门审核", utc("2026-09-30 10:00"), utc("2026-10-08 09:00")),
-             StepRow("部门审核", utc("2026-10-09 16:00"), utc("2026-10-10 09:00")),
-             StepRow("部门审核", utc("2026-10-12 09:00"), utc("2026-10-12 11:00")),
-             StepRow("分管领导审批", utc("2026-09-30 10:00"), utc("2026-10-12 10:00"))]
+    steps = [StepRow.of("部门审核", utc("2026-09-30 10:00"), utc("2026-10-08 09:00")),
+             StepRow.of("部门审核", utc("2026-10-09 16:00"), utc("2026-10-10 09:00")),
+             StepRow.of("部门审核", utc("2026-10-12 09:00"), utc("2026-10-12 11:00")),
+             StepRow.of("分管领导审批", utc("2026-09-30 10:00"), utc("2026-10-12 10:00"))]
     assert group_durations(steps, days) == {
         "部门审核": {"count": 3, "median_days": 1.0, "p90_days": 1.0},
         "分管领导审批": {"count": 1, "median_days": 4.0, "p90_days": 4.0},  # Oct 8, 9, 10, 12
     }
+
+
+def test_grouped_rows_count_as_many_as_they_stand_for(days):
+    one_by_one = [StepRow.of("审核", utc("2026-09-30 10:00"), utc("2026-10-08 09:00"))] * 3 + \
+        [StepRow.of("审核", utc("2026-10-09 10:00"), utc("2026-10-12 09:00"))] * 2  # 1, 1, 1, 2, 2
+    grouped = [StepRow.of("审核", utc("2026-09-30 10:00"), utc("2026-10-08 09:00"), count=3),
+               StepRow.of("审核", utc("2026-10-09 10:00"), utc("2026-10-12 09:00"), count=2)]
+    assert group_durations(one_by_one, days) == group_durations(grouped, days) == {
+        "审核": {"count": 5, "median_days": 1.0, "p90_days": 2.0}}
+    assert weighted_median([(1, 2), (5, 2)]) == 3.0 and weighted_median([(2, 0)]) is None
 
 
 def test_median_p90_and_ratings():
