@@ -186,7 +186,8 @@ class CaseFacts:
     matter, the Shanghai days they were submitted and finished, whether they were submitted in
     the period, finished in it (approved, rejected or completed), had a due time, met it and were
     never returned. The database groups cases into these (see :mod:`internal_affairs.stats.queries`);
-    :meth:`of` derives them from one :class:`CaseRow`."""
+    :meth:`of` derives them from one :class:`CaseRow`. Any row with these attributes will do (the
+    database's rows, as they come: truthy flags, a count)."""
 
     agency_id: int
     matter_type_id: int
@@ -283,19 +284,23 @@ def duration_figures(rows: Iterable[StepRow], days: WorkDays) -> dict[str, Any]:
             "p90_days": weighted_p90(durations)}
 
 
-def group_durations(rows: Iterable[StepRow], days: WorkDays) -> dict[Hashable, dict[str, Any]]:
-    """:func:`duration_figures` per row key."""
+def group_durations(rows: Iterable[StepRow], days: WorkDays,
+                    key: Callable[[Any], Hashable] = lambda row: row.key) -> dict[Hashable, dict[str, Any]]:
+    """:func:`duration_figures` per ``key(row)``. Any row with ``start_day``, ``end_day`` and
+    ``count`` attributes will do (the database's rows, as they come)."""
     groups: dict[Hashable, list[StepRow]] = defaultdict(list)
     for row in rows:
-        groups[row.key].append(row)
+        groups[key(row)].append(row)
     return {k: duration_figures(v, days) for k, v in groups.items()}
 
 
-def rating_figures(scores: Iterable[int]) -> dict[str, Any]:
-    """Count, average (two places), the count per score 1–5, and how many are low (≤ 2)."""
+def rating_figures(scores: Iterable[int | tuple[int, int]]) -> dict[str, Any]:
+    """Count, average (two places), the count per score 1–5, and how many are low (≤ 2). A score
+    may come with how many times it was given, as ``(score, count)``."""
     distribution = {s: 0 for s in range(1, 6)}
-    for score in scores:
-        distribution[score] += 1
+    for item in scores:
+        score, n = item if isinstance(item, tuple) else (item, 1)
+        distribution[score] += n
     count = sum(distribution.values())
     total = sum(s * n for s, n in distribution.items())
     average = float((Decimal(total) / count).quantize(Decimal("0.01"))) if count else None
@@ -303,9 +308,10 @@ def rating_figures(scores: Iterable[int]) -> dict[str, Any]:
             "low": distribution[1] + distribution[2]}
 
 
-def group_ratings(rows: Iterable[tuple[Hashable, int]]) -> dict[Hashable, dict[str, Any]]:
-    """:func:`rating_figures` per key of ``(key, score)`` pairs."""
-    groups: dict[Hashable, list[int]] = defaultdict(list)
-    for key, score in rows:
-        groups[key].append(score)
+def group_ratings(rows: Iterable[tuple]) -> dict[Hashable, dict[str, Any]]:
+    """:func:`rating_figures` per key of ``(key, score)`` or ``(key, score, count)`` rows."""
+    groups: dict[Hashable, list[tuple[int, int]]] = defaultdict(list)
+    for row in rows:
+        key, score, n = (row[0], row[1], row[2] if len(row) > 2 else 1)
+        groups[key].append((score, n))
     return {k: rating_figures(v) for k, v in groups.items()}

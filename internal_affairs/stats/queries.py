@@ -24,7 +24,7 @@ from ..extensions import db
 from ..matters.models import MatterType
 from ..org.models import Agency, OrgGroup, OrgGroupMember, Person
 from ..org.queries import get_hr_scope
-from .figures import (FINISHED, LOCAL_OFFSET, CaseFacts, StepRow, WorkDays, group_durations, group_ratings,
+from .figures import (FINISHED, LOCAL_OFFSET, CaseFacts, WorkDays, group_durations, group_ratings,
                       local_day, rating_figures, summarize_cases)
 from .models import CaseRating
 
@@ -182,10 +182,6 @@ def _local_date_pg(element, compiler, **kw):
     return "CAST((%s + INTERVAL '8 hours') AS DATE)" % compiler.process(element.clauses, **kw)
 
 
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
 def _iso(instant: datetime | None) -> str | None:
     return instant.isoformat() + "Z" if instant else None
 
@@ -217,21 +213,26 @@ def _flag(condition):
     return case((condition, 1), else_=0)
 
 
-def _case_facts(filters: StatsFilters, where: list) -> list[CaseFacts]:
+def _case_facts(filters: StatsFilters, where: list) -> list[Any]:
     """The cases submitted or finished in the period, grouped by everything the figures ask of
-    them (one row per group, with its count)."""
+    them: rows shaped like :class:`CaseFacts`, one per group, with its count."""
     start, end = filters.start, filters.end
     submitted_in = and_(Case.submitted_at >= start, Case.submitted_at < end)
     finished_in = and_(Case.status.in_(sorted(FINISHED)), Case.finished_at >= start, Case.finished_at < end,
                        Case.submitted_at.is_not(None))
-    columns = (Case.agency_id, Case.matter_type_id, local_date(Case.submitted_at), local_date(Case.finished_at),
-               _flag(submitted_in), _flag(finished_in), _flag(Case.due_at.is_not(None)),
-               _flag(Case.finished_at <= Case.due_at), _flag(Case.return_count == 0))
-    rows = db.session.execute(select(*columns, func.count()).where(or_(submitted_in, finished_in), *where)
-                              .group_by(*columns))
-    return [CaseFacts(a, m, _as_date(s) if s else None, _as_date(f) if f else None, bool(si), bool(fi), bool(wd),
-                      bool(ot), bool(ot1), n)
-            for a, m, s, f, si, fi, wd, ot, ot1, n in rows]
+    columns = (Case.agency_id.label("agency_id"), Case.matter_type_id.label("matter_type_id"),
+               local_date(Case.submitted_at).label("submitted_day"), local_date(Case.finished_at).label("finished_day"),
+               _flag(submitted_in).label("submitted_in"), _flag(finished_in).label("finished_in"),
+               _flag(Case.due_at.is_not(None)).label("with_due"), _flag(Case.finished_at <= Case.due_at).label("on_time"),
+               _flag(Case.return_count == 0).label("one_trip"))
+    return _rows(select(*columns, func.count().label("count")).where(or_(submitted_in, finished_in), *where)
+                 .group_by(*columns))
+
+
+def _rows(statement) -> list[Any]:
+    """The rows of a read-only ``statement`` as the connection returns them (named tuples),
+    without the ORM's per-row work: the dashboard's grouped reads return tens of thousands."""
+    return db.session.connection().execute(statement).all()
 
 
 def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) -> dict[str, Any]:
@@ -245,17 +246,17 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
 
     facts = _case_facts(filters, where)
 
-    step_days = (Case.matter_type_id, CaseStep.name, local_date(CaseStep.started_at), local_date(CaseStep.finished_at))
-    steps = [StepRow((m, n), _as_date(s), _as_date(f), c) for m, n, s, f, c in db.session.execute(
-        select(*step_days, func.count()).join(CaseStep, CaseStep.case_id == Case.id)
-        .where(finished_in, *where, CaseStep.status == "done", CaseStep.started_at.is_not(None),
-               CaseStep.finished_at.is_not(None)).group_by(*step_days))]
+    step_days = (Case.matter_type_id.label("matter_type_id"), CaseStep.name.label("name"),
+                 local_date(CaseStep.started_at).label("start_day"), local_date(CaseStep.finished_at).label("end_day"))
+    steps = _rows(select(*step_days, func.count().label("count")).join(CaseStep, CaseStep.case_id == Case.id)
+                  .where(finished_in, *where, CaseStep.status == "done", CaseStep.started_at.is_not(None),
+                         CaseStep.finished_at.is_not(None)).group_by(*step_days))
 
-    task_days = (Task.acted_by_id, local_date(Task.created_at), local_date(Task.decided_at))
-    decided = [StepRow(p, _as_date(s), _as_date(f), c) for p, s, f, c in db.session.execute(
-        select(*task_days, func.count()).join(Case, Case.id == Task.case_id)
-        .where(finished_in, *where, Task.decision.in_(DECISIONS), Task.acted_by_id.is_not(None),
-               Task.decided_at.is_not(None)).group_by(*task_days))]
+    task_days = (Task.acted_by_id.label("key"), local_date(Task.created_at).label("start_day"),
+                 local_date(Task.decided_at).label("end_day"))
+    decided = _rows(select(*task_days, func.count().label("count")).join(Case, Case.id == Task.case_id)
+                    .where(finished_in, *where, Task.decision.in_(DECISIONS), Task.acted_by_id.is_not(None),
+                           Task.decided_at.is_not(None)).group_by(*task_days))
 
     overdue_where = [Case.status == "in_progress", Case.due_at < now, *where]
     overdue_total = db.session.execute(select(func.count()).select_from(Case).where(*overdue_where)).scalar_one()
@@ -283,12 +284,11 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
 
     rating_where = [CaseRating.created_at >= start, CaseRating.created_at < end,
                     *_where(filters, scope, CaseRating.agency_id, CaseRating.matter_type_id)]
-    ratings = db.session.execute(select(CaseRating.agency_id, CaseRating.matter_type_id, CaseRating.score)
-                                 .where(*rating_where)).all()
-    rated_steps = db.session.execute(
-        select(CaseRating.matter_type_id, CaseStep.name, CaseRating.score)
-        .join(CaseStep, CaseStep.case_id == CaseRating.case_id)
-        .where(*rating_where, CaseStep.status.in_(("done", "rejected")))).all()
+    ratings = _rows(select(CaseRating.agency_id, CaseRating.matter_type_id, CaseRating.score).where(*rating_where))
+    rated_columns = (CaseRating.matter_type_id, CaseStep.name, CaseRating.score)
+    rated_steps = _rows(
+        select(*rated_columns, func.count()).join(CaseStep, CaseStep.case_id == CaseRating.case_id)
+        .where(*rating_where, CaseStep.status.in_(("done", "rejected"))).group_by(*rated_columns))
     low = db.session.execute(
         select(CaseRating.case_id, Case.number, Case.title, CaseRating.agency_id, CaseRating.matter_type_id,
                CaseRating.score, CaseRating.comment, CaseRating.created_at)
@@ -314,7 +314,7 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
     cases = summarize_cases(facts, days, {"agency": lambda f: f.agency_id, "matter": lambda f: f.matter_type_id})
     by_agency_ratings = group_ratings((r.agency_id, r.score) for r in ratings)
     by_matter_ratings = group_ratings((r.matter_type_id, r.score) for r in ratings)
-    by_step_ratings = group_ratings(((m, n), s) for m, n, s in rated_steps)
+    by_step_ratings = group_ratings(((m, n), s, c) for m, n, s, c in rated_steps)
     return {
         "filters": filters.to_json(),
         "scope": "district" if scope.district else "agencies",
@@ -329,7 +329,7 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
                             key=lambda x: (-x["volume"], x["matter_type"]["code"] or "")),
         "trend": _trend(facts, filters),
         "steps": sorted(({"matter_type": matter_ref(m), "step": n} | v
-                         for (m, n), v in group_durations(steps, days).items()),
+                         for (m, n), v in group_durations(steps, days, lambda r: (r.matter_type_id, r.name)).items()),
                         key=lambda x: (x["matter_type"]["code"] or "", -(x["median_days"] or 0), x["step"])),
         "approvers": [{"uid": people[pid].uid, "name": people[pid].name,
                        "agency": agency_ref(people[pid].agency_id)} | fig
