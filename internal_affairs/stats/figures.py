@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from statistics import median as _median
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..calendar.working_days import WorkCalendar
 
@@ -100,11 +100,11 @@ class CaseRow:
     return_count: int
 
 
-@dataclass(frozen=True, slots=True)
-class StepRow:
+class StepRow(NamedTuple):
     """``count`` finished steps (or decided tasks) with the same key, started on ``start_day`` and
     finished on ``end_day`` (Shanghai days): the database groups them so that a busy district's
-    hundreds of thousands of steps arrive as a few thousand rows."""
+    hundreds of thousands of steps arrive as a few thousand rows. Any tuple ending in start day,
+    end day and count will do; the items before them are the key."""
 
     key: Hashable
     start_day: date
@@ -112,7 +112,7 @@ class StepRow:
     count: int = 1
 
     @classmethod
-    def of(cls, key: Hashable, started_at: datetime, finished_at: datetime, count: int = 1) -> "StepRow":
+    def of(cls, key: Hashable, started_at: datetime, finished_at: datetime, count: int = 1) -> StepRow:
         """A row from naive UTC instants."""
         return cls(key, local_day(started_at), local_day(finished_at), count)
 
@@ -180,14 +180,13 @@ def _in(instant: datetime | None, start: datetime, end: datetime) -> bool:
     return instant is not None and start <= instant < end
 
 
-@dataclass(frozen=True, slots=True)
-class CaseFacts:
+class CaseFacts(NamedTuple):
     """``count`` cases that share everything the figures ask of them for one period: agency,
     matter, the Shanghai days they were submitted and finished, whether they were submitted in
     the period, finished in it (approved, rejected or completed), had a due time, met it and were
     never returned. The database groups cases into these (see :mod:`internal_affairs.stats.queries`);
-    :meth:`of` derives them from one :class:`CaseRow`. Any row with these attributes will do (the
-    database's rows, as they come: truthy flags, a count)."""
+    :meth:`of` derives them from one :class:`CaseRow`. Any tuple of these ten in this order will
+    do (the database's rows, as they come: truthy flags, a count)."""
 
     agency_id: int
     matter_type_id: int
@@ -201,7 +200,7 @@ class CaseFacts:
     count: int = 1
 
     @classmethod
-    def of(cls, row: CaseRow, *, start: datetime, end: datetime) -> "CaseFacts":
+    def of(cls, row: CaseRow, *, start: datetime, end: datetime) -> CaseFacts:
         """The facts of one case for the period ``[start, end)`` (naive UTC)."""
         finished_in = (row.status in FINISHED and _in(row.finished_at, start, end)
                        and row.submitted_at is not None)
@@ -222,19 +221,18 @@ class _Tally:
         self.volume = self.finished = self.with_due = self.on_time = self.one_trip = 0
         self.durations: Counter[int] = Counter()
 
-    def add(self, facts: CaseFacts, duration: int | None) -> None:
-        n = facts.count
-        if facts.submitted_in:
+    def add(self, submitted_in, duration: int | None, with_due, on_time, one_trip, n: int) -> None:
+        if submitted_in:
             self.volume += n
         if duration is None:
             return
         self.finished += n
         self.durations[duration] += n
-        if facts.with_due:
+        if with_due:
             self.with_due += n
-            if facts.on_time:
+            if on_time:
                 self.on_time += n
-        if facts.one_trip:
+        if one_trip:
             self.one_trip += n
 
     def figures(self) -> dict[str, Any]:
@@ -245,22 +243,26 @@ class _Tally:
                 "one_trip_rate": rate(self.one_trip, self.finished)}
 
 
-def summarize_cases(facts: Iterable[CaseFacts], days: WorkDays,
-                    by: Mapping[str, Callable[[CaseFacts], Hashable]] | None = None) -> dict[str, Any]:
+def summarize_cases(facts: Iterable[CaseFacts | tuple], days: WorkDays) -> dict[str, Any]:
     """Volume, finished, median and p90 handling time, on-time and one-trip rates — of all
-    ``facts`` (``"total"``) and per key of each ``by`` function (``{name: {key: figures}}``), in
-    one pass. A finished case's handling time is counted once, however many groupings ask."""
-    by = dict(by or {})
+    ``facts`` (``"total"``), per agency (``"agency"``) and per matter type (``"matter"``), in one
+    pass. A finished case's handling time is counted once."""
     total = _Tally()
-    groups: dict[str, dict[Hashable, _Tally]] = {name: defaultdict(_Tally) for name in by}
-    for item in facts:
-        duration = (days.between_days(item.submitted_day, item.finished_day)
-                    if item.finished_in and item.submitted_day and item.finished_day else None)
-        total.add(item, duration)
-        for name, key in by.items():
-            groups[name][key(item)].add(item, duration)
-    return {"total": total.figures()} | {name: {k: t.figures() for k, t in tallies.items()}
-                                         for name, tallies in groups.items()}
+    agencies: dict[int, _Tally] = defaultdict(_Tally)
+    matters: dict[int, _Tally] = defaultdict(_Tally)
+    spans: dict[tuple[date, date], int] = {}
+    for agency, matter, submitted_day, finished_day, submitted_in, finished_in, with_due, on_time, one_trip, n in facts:
+        duration = None
+        if finished_in and submitted_day and finished_day:
+            span = (submitted_day, finished_day)
+            duration = spans.get(span)
+            if duration is None:
+                duration = spans[span] = days.between_days(submitted_day, finished_day)
+        total.add(submitted_in, duration, with_due, on_time, one_trip, n)
+        agencies[agency].add(submitted_in, duration, with_due, on_time, one_trip, n)
+        matters[matter].add(submitted_in, duration, with_due, on_time, one_trip, n)
+    return {"total": total.figures(), "agency": {k: t.figures() for k, t in agencies.items()},
+            "matter": {k: t.figures() for k, t in matters.items()}}
 
 
 def case_figures(rows: Iterable[CaseRow], days: WorkDays, *, start: datetime, end: datetime) -> dict[str, Any]:
@@ -272,25 +274,29 @@ def case_figures(rows: Iterable[CaseRow], days: WorkDays, *, start: datetime, en
 def group_cases(rows: Iterable[CaseRow], key: Callable[[CaseRow], Hashable], days: WorkDays, *,
                 start: datetime, end: datetime) -> dict[Hashable, dict[str, Any]]:
     """:func:`case_figures` per ``key(row)``."""
-    keyed = [(key(r), CaseFacts.of(r, start=start, end=end)) for r in rows]
-    index = {id(f): k for k, f in keyed}
-    return summarize_cases((f for _k, f in keyed), days, {"by": lambda f: index[id(f)]})["by"]
-
-
-def duration_figures(rows: Iterable[StepRow], days: WorkDays) -> dict[str, Any]:
-    """Count, median and p90 working days of steps or tasks."""
-    durations = [(days.between_days(r.start_day, r.end_day), r.count) for r in rows]
-    return {"count": sum(n for _d, n in durations), "median_days": weighted_median(durations),
-            "p90_days": weighted_p90(durations)}
-
-
-def group_durations(rows: Iterable[StepRow], days: WorkDays,
-                    key: Callable[[Any], Hashable] = lambda row: row.key) -> dict[Hashable, dict[str, Any]]:
-    """:func:`duration_figures` per ``key(row)``. Any row with ``start_day``, ``end_day`` and
-    ``count`` attributes will do (the database's rows, as they come)."""
-    groups: dict[Hashable, list[StepRow]] = defaultdict(list)
+    groups: dict[Hashable, list[CaseRow]] = defaultdict(list)
     for row in rows:
         groups[key(row)].append(row)
+    return {k: case_figures(v, days, start=start, end=end) for k, v in groups.items()}
+
+
+def duration_figures(rows: Iterable[StepRow | tuple], days: WorkDays) -> dict[str, Any]:
+    """Count, median and p90 working days of steps or tasks (tuples ending in start day, end day
+    and count)."""
+    durations: Counter[int] = Counter()
+    for *_key, start_day, end_day, n in rows:
+        durations[days.between_days(start_day, end_day)] += n
+    pairs = list(durations.items())
+    return {"count": sum(durations.values()), "median_days": weighted_median(pairs), "p90_days": weighted_p90(pairs)}
+
+
+def group_durations(rows: Iterable[StepRow | tuple], days: WorkDays) -> dict[Hashable, dict[str, Any]]:
+    """:func:`duration_figures` per key: the items before the last three (one item: itself; more:
+    their tuple)."""
+    groups: dict[Hashable, list[tuple]] = defaultdict(list)
+    for row in rows:
+        key = row[0] if len(row) == 4 else tuple(row[:-3])
+        groups[key].append(row)
     return {k: duration_figures(v, days) for k, v in groups.items()}
 
 
