@@ -280,24 +280,37 @@ def group_cases(rows: Iterable[CaseRow], key: Callable[[CaseRow], Hashable], day
     return {k: case_figures(v, days, start=start, end=end) for k, v in groups.items()}
 
 
+def _duration_figures(durations: Counter[int]) -> dict[str, Any]:
+    pairs = list(durations.items())
+    return {"count": sum(durations.values()), "median_days": weighted_median(pairs), "p90_days": weighted_p90(pairs)}
+
+
 def duration_figures(rows: Iterable[StepRow | tuple], days: WorkDays) -> dict[str, Any]:
     """Count, median and p90 working days of steps or tasks (tuples ending in start day, end day
     and count)."""
     durations: Counter[int] = Counter()
     for *_key, start_day, end_day, n in rows:
         durations[days.between_days(start_day, end_day)] += n
-    pairs = list(durations.items())
-    return {"count": sum(durations.values()), "median_days": weighted_median(pairs), "p90_days": weighted_p90(pairs)}
+    return _duration_figures(durations)
 
 
 def group_durations(rows: Iterable[StepRow | tuple], days: WorkDays) -> dict[Hashable, dict[str, Any]]:
     """:func:`duration_figures` per key: the items before the last three (one item: itself; more:
-    their tuple)."""
-    groups: dict[Hashable, list[tuple]] = defaultdict(list)
+    their tuple). One pass; each distinct (start day, end day) is counted once."""
+    groups: dict[Hashable, Counter[int]] = defaultdict(Counter)
+    spans: dict[tuple[date, date], int] = {}
     for row in rows:
-        key = row[0] if len(row) == 4 else tuple(row[:-3])
-        groups[key].append(row)
-    return {k: duration_figures(v, days) for k, v in groups.items()}
+        if len(row) == 4:
+            key, start_day, end_day, n = row
+        else:
+            *head, start_day, end_day, n = row
+            key = tuple(head)
+        span = (start_day, end_day)
+        duration = spans.get(span)
+        if duration is None:
+            duration = spans[span] = days.between_days(start_day, end_day)
+        groups[key][duration] += n
+    return {k: _duration_figures(v) for k, v in groups.items()}
 
 
 def rating_figures(scores: Iterable[int | tuple[int, int]]) -> dict[str, Any]:
