@@ -46,6 +46,7 @@ bench: bootstrap
 	$(BIN)/python bench/org_sync.py
 	$(BIN)/python bench/resolve.py
 	$(BIN)/python bench/cases.py
+	$(BIN)/python bench/stats.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
