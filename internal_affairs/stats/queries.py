@@ -59,10 +59,12 @@ def get_stats_scope(person: Person, roles: Set[str]) -> StatsScope:
     of one of its departments) and its HR see that agency. Pages and API ask only this.
 
     A district leader is a member of an agency-level 分管领导 group of another agency than their
-    own (区领导 in charge of 区教育局), or the principal leader of an agency such leaders belong to
-    (the 区委书记 of 区领导). Raises :class:`NotFound` for anyone else.
+    own (区领导 in charge of 区教育局), or of an agency-level 主要领导 or 分管领导 group of an agency
+    such leaders belong to (the 区委书记 and the 区长 of 区领导; its secretaries are not). Raises
+    :class:`NotFound` for anyone else.
     """
-    if "admin" in roles or "cadre_management" in roles or get_hr_scope(person, roles).district:
+    hr = get_hr_scope(person, roles)
+    if "admin" in roles or "cadre_management" in roles or hr.district:
         return StatsScope(True, frozenset())
     groups = db.session.execute(
         select(OrgGroup.kind, OrgGroup.agency_id, OrgGroup.department_id).join(OrgGroupMember)
@@ -71,10 +73,10 @@ def get_stats_scope(person: Person, roles: Set[str]) -> StatsScope:
     if any(g.kind == "leader_in_charge" and g.department_id is None and g.agency_id != person.agency_id
            for g in groups):
         return StatsScope(True, frozenset())
-    if any(g.kind == "principal_leader" and g.department_id is None and g.agency_id == person.agency_id
-           for g in groups) and _is_district_leadership(person.agency_id):
+    if any(g.department_id is None and g.agency_id == person.agency_id for g in groups) \
+            and _is_district_leadership(person.agency_id):
         return StatsScope(True, frozenset())
-    agencies = {g.agency_id for g in groups} | set(get_hr_scope(person, roles).agency_ids)
+    agencies = {g.agency_id for g in groups} | set(hr.agency_ids)
     if not agencies:
         raise NotFound()
     return StatsScope(False, frozenset(agencies))

@@ -94,3 +94,41 @@ def test_the_dashboard_costs_the_same_for_few_and_many_cases(catalog_app):
         data = dashboard(catalog_app)
     assert data["totals"]["volume"] == 21
     assert len(few) == len(many) <= 16
+
+
+def _scope(app, uid):
+    from sqlalchemy import select
+
+    from internal_affairs.errors import NotFound
+    from internal_affairs.extensions import db
+    from internal_affairs.org.models import Agency, Person
+    from internal_affairs.org.queries import get_roles, system_admins
+    from internal_affairs.stats.queries import get_stats_scope
+
+    with app.app_context():
+        person = db.session.execute(select(Person).where(Person.uid == uid)).scalar_one()
+        try:
+            scope = get_stats_scope(person, get_roles(person, system_admins()))
+        except NotFound:
+            return None
+        if scope.district:
+            return "district"
+        return sorted(db.session.execute(select(Agency.name).where(Agency.id.in_(scope.agency_ids))).scalars())
+
+
+def test_who_sees_which_agencies(make_app):
+    from tests.support.app import load_demo
+
+    app = make_app(IA_ADMINS="nobody")  # the demo's administrator is 区委书记 沈立衡: here he is not one
+    load_demo(app)
+    assert _scope(app, "shenliheng") == "district"  # 主要领导 of 区领导, whose members lead other agencies
+    assert _scope(app, "zhouqiming") == "district"  # 分管领导 of 区领导
+    assert _scope(app, "fanghuimin") == "district"  # 分管领导 of 区教育局 from 区领导
+    assert _scope(app, "duhaiyan") == "district"  # HR of 区委组织部
+    assert _scope(app, "yuanzhenhua") == "district"  # 组织部干部管理
+    assert _scope(app, "wangguodong") == ["区教育局"]  # 主要领导
+    assert _scope(app, "lixiaohong") == ["区教育局"]  # 分管 a department of it
+    assert _scope(app, "linxiaoyan") == ["区教育局"]  # its HR
+    assert _scope(app, "yemingxuan") is None  # a secretary of 区领导
+    assert _scope(app, "zhangwei") is None  # a department head
+    assert _scope(app, "xujing") is None

@@ -34,7 +34,7 @@ def agency_id(app, name):
         return db.session.execute(select(Agency.id).where(Agency.name == name)).scalar_one()
 
 
-@pytest.mark.parametrize("uid", ["fanghuimin", "shenliheng", "duhaiyan", "yuanzhenhua"])
+@pytest.mark.parametrize("uid", ["fanghuimin", "zhouqiming", "duhaiyan", "yuanzhenhua"])
 def test_district_leaders_and_the_organisation_department_see_every_agency(catalog_app, c, uid):
     insert_dataset(catalog_app)
     response = stats(c, uid)
