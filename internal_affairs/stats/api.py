@@ -9,7 +9,7 @@ from ..api.openapi import op, path_param
 from ..auth import current_roles
 from ..cases.access import access_case
 from ..clock import utcnow
-from .actions import do_rate_case
+from .actions import can_rate, do_rate_case, rating_of
 from .queries import get_dashboard, get_stats_scope, parse_filters
 
 routes = ApiRoutes("stats")
@@ -26,6 +26,14 @@ def stats():
     now = utcnow()
     scope = get_stats_scope(user, current_roles())
     return jsonify(get_dashboard(scope, parse_filters(request.args, scope, now=now), now=now))
+
+
+@routes.get("/cases/<int:case_id>/rating")
+def case_rating(case_id: int):
+    user = require_user()
+    case = access_case(case_id, user, current_roles())
+    rating = rating_of(case)
+    return jsonify({"rating": rating_to_json(rating) if rating else None, "can_rate": can_rate(case, user)})
 
 
 @routes.post("/cases/<int:case_id>/rating")
@@ -61,7 +69,9 @@ routes.document(
                 {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"},
                  "description": "last day (Shanghai), default today; at most 366 days in all"}],
             errors=(400, 401, 404))},
-        "/cases/{id}/rating": {"post": op(
+        "/cases/{id}/rating": {"get": op(
+            "A case's rating (好差评) if given, and whether the viewer may give it", params=[path_param("id")],
+            errors=(401, 404)), "post": op(
             "The applicant rates a finished case once (好差评)", ok="201", params=[path_param("id")],
             body={"type": "object", "required": ["score"], "properties": {
                 "score": {"type": "integer", "minimum": 1, "maximum": 5},

@@ -132,10 +132,15 @@ def test_the_applicant_rates_a_finished_case_once_and_it_is_audited(catalog_app,
         response = rate(c, "xujing", case, **bad)
         assert response.status_code == 422, bad
         assert re.search(r"[\u4e00-\u9fff]", str(response.get_json()["error"]))
+    ask = c.get(f"/api/v1/cases/{case['id']}/rating", headers=token(c, "xujing")).get_json()
+    assert ask == {"rating": None, "can_rate": True}
     response = rate(c, "xujing", case, score=2, comment="  等了很久  ")
     assert response.status_code == 201
     assert response.get_json() | {"created_at": None} == {"case_id": case["id"], "score": 2, "comment": "等了很久",
                                                           "created_at": None}
+    seen = c.get(f"/api/v1/cases/{case['id']}/rating", headers=token(c, "zhangwei")).get_json()
+    assert seen["rating"]["score"] == 2 and seen["can_rate"] is False
+    assert c.get(f"/api/v1/cases/{case['id']}/rating", headers=token(c, "wumin")).status_code == 404
     again = rate(c, "xujing", case, score=5)
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_rated"
     with catalog_app.app_context():
