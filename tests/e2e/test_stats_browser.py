@@ -30,13 +30,13 @@ def test_a_district_leader_reads_the_dashboard_on_a_phone_and_a_pc(catalog_app, 
     desktop.goto(live_server + query)
     assert [o.strip() for o in desktop.locator("select[name=agency] option").all_inner_texts()][1:] == ["区教育局"]
     assert desktop.locator("tr[data-agency]").count() == 1
+    desktop.screenshot(path=str(tmp_path / "pc-stats.png"), full_page=True)
     desktop.emulate_media(media="print")
     assert not desktop.locator(".filters").is_visible() and not desktop.locator("header.topbar").is_visible()
     assert desktop.locator("svg.chart").first.is_visible()
-    desktop.pdf(path=str(tmp_path / "stats.pdf")) if hasattr(desktop, "pdf") else None
 
 
-def test_the_applicant_rates_on_a_phone(catalog_app, live_server, phone):
+def test_the_applicant_rates_on_a_phone(catalog_app, live_server, phone, tmp_path):
     client = catalog_app.test_client()
     client.tokens = {}
     case = submit(client, "xujing", "leave", LEAVE)
@@ -53,4 +53,5 @@ def test_the_applicant_rates_on_a_phone(catalog_app, live_server, phone):
     phone.wait_for_url(f"**/cases/{case['id']}**")
     assert "感谢您的评价" in phone.inner_text(".flash")
     assert "手机上就办完了" in phone.inner_text("#rating") and phone.locator("#rating form").count() == 0
+    phone.locator("#rating").screenshot(path=str(tmp_path / "phone-rating.png"))
     assert no_horizontal_scroll(phone)
