@@ -107,6 +107,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .delegation import api as delegation_api
     from .notify import api as notify_api
     from .audit import api as audit_api
+    from .stats import api as stats_api
+    from .stats.views import bp as stats_bp
     from .cli import register_cli
     from . import inputs
 
@@ -123,10 +125,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(delegation_bp)
     app.register_blueprint(notify_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(stats_bp)
     # each domain brings its own API routes and OpenAPI fragment
     api_bp = create_api_blueprint([auth_api.routes, org_api.routes, matters_api.routes, calendar_api.routes,
                                    cases_api.routes, api_attachments.routes, delegation_api.routes,
-                                   notify_api.routes, audit_api.routes])
+                                   notify_api.routes, audit_api.routes, stats_api.routes])
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_cli(app)

@@ -142,6 +142,19 @@ def s_resubmit(c, app):
         "xujing", ["cases.case.resubmitted"]
 
 
+def s_rate(c, app):
+    case = submit(c, "xujing", "leave", LEAVE)
+    for uid, decision in (("zhangwei", "approve"), ("linxiaoyan", "done")):
+        task = next(t["id"] for s in case["steps"] for t in s["tasks"]
+                    if t["status"] == "pending" and t["assignee"] == uid)
+        r = c.post(f"/api/v1/tasks/{task}/decision", json={"decision": decision}, headers=token(c, uid))
+        assert r.status_code == 200, r.get_json()
+        case = r.get_json()
+    return "post", f"/api/v1/cases/{case['id']}/rating", {"json": {"score": 4, "comment": "快"},
+                                                          "headers": token(c, "xujing")}, "xujing", \
+        ["cases.case.rated"]
+
+
 def s_remind(c, app):
     case = submit(c, "xujing", "leave", LEAVE)
     return "post", f"/api/v1/cases/{case['id']}/remind", {"json": {}, "headers": token(c, "xujing")}, "xujing", \
@@ -278,6 +291,7 @@ SCENARIOS = {
     ("post", "/cases/{id}/withdraw"): [s_withdraw],
     ("post", "/cases/{id}/resubmit"): [s_resubmit],
     ("post", "/cases/{id}/remind"): [s_remind],
+    ("post", "/cases/{id}/rating"): [s_rate],
     ("post", "/cases/{id}/cc"): [s_cc],
     ("post", "/tasks/{id}/decision"): [s_decide, s_decide_on_behalf],
     ("post", "/tasks/{id}/transfer"): [s_transfer],
