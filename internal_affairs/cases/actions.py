@@ -43,7 +43,7 @@ from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMater
 
 __all__ = [
     "do_create_case", "do_update_draft", "do_submit_case", "do_decide", "do_transfer", "do_consult", "do_add_approver",
-    "do_remove_approver", "do_escalate_task", "do_withdraw_decision", "do_withdraw_case", "do_resubmit", "do_cc", "do_remind",
+    "do_remove_approver", "do_escalate_task", "do_approve_on_timeout", "do_withdraw_decision", "do_withdraw_case", "do_resubmit", "do_cc", "do_remind",
     "do_batch_decision", "DECISIONS", "REMIND_INTERVAL", "TaskResult",
 ]
 
@@ -474,6 +474,20 @@ def do_escalate_task(task_id: Any, target: Person, *, now: datetime, reason: str
     hold_people([target])
     outcome = _run(engine.escalate, before, task_id, engine.Person(target.id, target.uid, target.name, target.active),
                    now=now, env=engine.Env(deadlines=_Calendar()), reason=reason)
+    _apply(case, before, outcome, acting_user=None, now=now)
+    db.session.commit()
+    return case
+
+
+@atomic
+def do_approve_on_timeout(task_id: Any, *, now: datetime, reason: str) -> Case:
+    """超时默认同意: the platform approves an overdue approval whose route says so; no person
+    acts, and the audit events are the system's. Raises :class:`NotFound`,
+    :class:`StaleDecisionError` (decided meanwhile), :class:`TaskBlockedError`,
+    :class:`ValidationError`."""
+    case = lock_case_of_task(task_id, now)
+    before = to_state(case)
+    outcome = _run(engine.approve_on_timeout, before, task_id, now=now, env=_env(case, before), reason=reason)
     _apply(case, before, outcome, acting_user=None, now=now)
     db.session.commit()
     return case

@@ -23,7 +23,7 @@ __all__ = [
     "CaseStatus", "StepStatus", "TaskStatus", "TaskKind", "Person", "Principal", "Actor", "Obligation", "Progress", "Step", "Task",
     "Case", "Event", "Outcome", "Env", "Deadlines", "Refusal", "Capabilities", "DECISIONS", "ALLOWED", "REMIND_INTERVAL",
     "N_", "submit", "decide", "transfer", "consult", "add_approver", "remove_approver", "withdraw_decision",
-    "withdraw_case", "resubmit", "cc", "remind", "escalate", "CcRow", "ReminderRow", "transition", "CASE_TRANSITIONS",
+    "withdraw_case", "resubmit", "cc", "remind", "escalate", "approve_on_timeout", "CcRow", "ReminderRow", "transition", "CASE_TRANSITIONS",
     "check_holder", "check_decision", "check_forward", "FORWARD_OPS", "check_withdraw_decision", "check_remove_approver",
     "check_withdraw_case", "check_resubmit", "check_remind", "check_cc", "check_upload", "check_withdraw_attachment",
     "check_edit_draft", "check_submit", "capabilities", "uids_named",
@@ -1010,6 +1010,29 @@ def decide(case: Case, task_id: int, decision: str, *, acting_user: Actor, now: 
     return run.outcome("cases.task.decided", {
         "task_id": task.id, "decision": decision, "comment": comment, "step": step.name if step else None,
         "branch": task.branch, "status": str(c.status)} | run.acting(task, acting_user), result=task)
+
+
+def approve_on_timeout(case: Case, task_id: int, *, now: datetime, env: Env, reason: str) -> Outcome:
+    """超时默认同意: a step whose route says ``on_timeout: auto_approve`` is approved by the platform
+    when its time limit has passed (an approval task, open and not waiting for an opinion); the
+    case moves on as after anyone's approval. Nobody is recorded as acting; the event is the
+    system's. Refuses ``stale`` (decided meanwhile), ``blocked`` and ``invalid`` (a task that is
+    not an approval). Event ``cases.task.auto_approved``."""
+    run = _Run(case, env, now)
+    c = run.case
+    task = _task_or_refuse(c, task_id)
+    if task.status != OPEN or c.status != CaseStatus.IN_PROGRESS:
+        raise Refusal("stale")
+    if task.blocked_by_task_id is not None:
+        raise Refusal("blocked")
+    if task.kind != TaskKind.APPROVE:
+        raise Refusal("invalid", "decision_not_allowed", field="task")
+    run.bump()
+    task.status, task.decision, task.comment, task.decided_at = TaskStatus.APPROVED, "approve", reason, now
+    task.note, task.version = N_("超时未办，按流程规定默认同意"), task.version + 1
+    run.system_event("cases.task.auto_approved", task_id=task.id, reason=reason)
+    run.after_positive(task)
+    return run.outcome(result=task)
 
 
 def _return_target(case: Case, task: Task, to_step: Any) -> Step:

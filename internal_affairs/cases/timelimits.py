@@ -315,9 +315,10 @@ def _fire_batch(events: list[TimeEvent], facts: Mapping[tuple[str, int], Any], n
 
 
 def _escalate(event: TimeEvent, r: Any, now: _dt.datetime, report: ScanReport) -> None:
-    """One escalation in a transaction of its own, with its mark: notify the assignee's manager
-    (``manager``, and ``auto_approve`` until the engine has a system decision), hand the task to
-    the agency's HR (``hr``), or tell the active delegate (``delegate``)."""
+    """One escalation in a transaction of its own, with its mark: approve it on the platform's
+    behalf (``on_timeout: auto_approve``, an approval task), notify the assignee's manager
+    (``manager``), hand the task to the agency's HR (``hr``), or tell the person acting for the
+    holder (``delegate``)."""
     from ..errors import DomainError
     from ..notify.actions import notify
 
@@ -327,6 +328,26 @@ def _escalate(event: TimeEvent, r: Any, now: _dt.datetime, report: ScanReport) -
                 due_at=event.item.due_at, fired_at=now)
     what = f"「{r.title}」" + (f"的“{r.name}”环节" if r.name else "")
     link = f"/cases/{event.item.case_id}"
+    if event.item.on_timeout == "auto_approve" and r.kind == "approve":
+        from .actions import do_approve_on_timeout
+
+        note = f"{what}超时未办，按流程规定默认同意"
+        if not _insert_marks([mark | {"note": note}]):
+            db.session.rollback()
+            return
+        try:
+            do_approve_on_timeout(r.id, now=now, reason="超时未办，按流程规定默认同意")
+        except DomainError as exc:  # decided or waiting for an opinion meanwhile (rolled back): next scan
+            report.problems.append(f"task {r.id}: approval on timeout refused ({exc.code})")
+            return
+        if assignee is not None:
+            notify([assignee], kind="cases.task.auto_approved", subject=f"超时默认同意：{r.title}",
+                   body=f"您办理的{what}已超过期限，已按流程规定默认同意。", link=link,
+                   dedupe_key=f"time:task:{r.id}:auto_approved", now=now, case_id=r.case_id)
+            db.session.commit()
+        report.fired += 1
+        report.escalations += 1
+        return
     if target == "hr" and assignee is not None:
         hr = next((p for p in get_hr_holders(r.agency_id) if p.id not in (r.applicant_id, assignee.id)), None)
         if hr is not None:
@@ -368,8 +389,6 @@ def _escalate(event: TimeEvent, r: Any, now: _dt.datetime, report: ScanReport) -
     roles = {"manager": "上级领导", "hr": "人事部门", "delegate": "代理人"}
     note = (f"{what}超时未办，已提请{roles[label]} {to.name} 督办" if to is not None
             else f"{what}超时未办，无可升级的人员")
-    if event.item.on_timeout == "auto_approve":
-        note += "（自动同意须由办理人或引擎确认，未自动作出决定）"
     if not _insert_marks([mark | {"note": note[:500]}]):
         db.session.rollback()
         return

@@ -176,7 +176,9 @@ def test_escalation_to_a_delegate_tells_the_acting_delegate_or_else_the_manager(
         assert _inapp(second.assignee.manager.uid) == ["cases.task.escalation"]
 
 
-def test_auto_approve_step_escalates_without_deciding_and_uses_the_matters_lead(tl_app):
+def test_auto_approve_step_is_approved_by_the_platform_once_and_uses_the_matters_lead(tl_app):
+    """``on_timeout: auto_approve``: when the time limit passes the platform approves the task
+    (nobody recorded as acting, the system's event), the case moves on, the holder is told."""
     with tl_app.app_context():
         case = _submit("t_auto", utc("2026-12-01 10:00"))
         task = _open_task(case)
@@ -185,9 +187,16 @@ def test_auto_approve_step_escalates_without_deciding_and_uses_the_matters_lead(
         # 8 working hours before 17:30 on the 2nd: 17:00 on the 1st
         assert scan_time_limits(now=utc("2026-12-01 16:59")).fired == 0
         assert scan_time_limits(now=utc("2026-12-01 17:00")).reminders == 1
+        holder = task.assignee.uid
         assert scan_time_limits(now=task.due_at).escalations == 1
+        assert scan_time_limits(now=task.due_at + timedelta(hours=1)).escalations == 0
         db.session.expire_all()
-        assert _open_task(case).id == task.id  # still the holder's to decide
+        done = db.session.get(Task, task.id)
+        assert (done.status, done.decision, done.acted_by_id) == ("approved", "approve", None)
+        assert db.session.get(Case, case.id).status == "approved"
+        [event] = db.session.execute(select(AuditEvent).where(AuditEvent.action == "cases.task.auto_approved")).scalars()
+        assert event.actor_id is None
+        assert "cases.task.auto_approved" in _inapp(holder)
 
 
 def test_deferred_material_reminded_and_marked_overdue(tl_app):

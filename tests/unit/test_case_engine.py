@@ -592,3 +592,25 @@ def test_the_platform_escalates_an_overdue_task_to_someone_else_and_nobody_is_re
         engine.escalate(case, second.id, A, now=T0, env=env(), reason="x")
     assert refused.value.code == "blocked"
     assert open_of(case, B).kind == engine.TaskKind.CONSULT
+
+
+def test_an_overdue_approval_is_approved_by_the_platform_only_where_nothing_waits():
+    case = submitted(step("会商", "any", "a", "b"), step("主要领导", "serial", "d"))
+    task = open_of(case, A)
+    out = engine.approve_on_timeout(case, task.id, now=T0, env=env(), reason="超时")
+    after = _persist(out.case)
+    assert (after.task(task.id).status, after.task(task.id).acted_by_id) == (TaskStatus.APPROVED, None)
+    assert all(t.status == TaskStatus.CANCELLED for t in after.tasks if t.assignee_id == B.id)
+    assert open_of(after, D).step_id == after.ordered_steps()[1].id
+    assert [(e.action, e.by_system) for e in out.events] == [("cases.task.auto_approved", True)]
+    with pytest.raises(Refusal) as refused:
+        engine.approve_on_timeout(after, task.id, now=T0, env=env(), reason="超时")
+    assert refused.value.code == "stale"
+    waiting = _persist(engine.consult(case, task.id, C, acting_user=actor(A), now=T0).case)
+    with pytest.raises(Refusal) as refused:
+        engine.approve_on_timeout(waiting, task.id, now=T0, env=env(), reason="超时")
+    assert refused.value.code == "blocked"
+    reading = submitted(step("传阅", "serial", "a", kind="read"))
+    with pytest.raises(Refusal) as refused:
+        engine.approve_on_timeout(reading, open_of(reading, A).id, now=T0, env=env(), reason="超时")
+    assert refused.value.code == "invalid"
