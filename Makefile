@@ -39,7 +39,7 @@ demo-db: bootstrap
 # the one scheduler (outbox delivery, time limits) runs beside the web workers, which never start
 # one; it is stopped (SIGTERM: it gives its lease back) when gunicorn stops
 run: demo-db
-	@IA_LOCAL_LOGIN=on $(FLASK) scheduler run & scheduler=$$!; \
+	@IA_LOCAL_LOGIN=on IA_SCHEDULER=on $(FLASK) scheduler run & scheduler=$$!; \
 	IA_LOCAL_LOGIN=on IA_ADMINS=$${IA_ADMINS:-shenliheng} $(BIN)/gunicorn -w 2 --threads 4 -b 127.0.0.1:5000 --access-logfile - wsgi:app & web=$$!; \
 	trap 'kill -TERM $$web $$scheduler 2>/dev/null; wait $$web $$scheduler 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \

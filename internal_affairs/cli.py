@@ -187,8 +187,14 @@ scheduler_cli = AppGroup("scheduler", help="The one scheduler process (outbox de
 @click.option("--holder", default=None, help="This process's name in the lease (default host:pid).")
 def scheduler_run(once: bool, deliver_seconds: float, scan_seconds: float, lease_seconds: float,
                   holder: str | None) -> None:
-    """Run the scheduler: only one process at a time does the work (a database lease)."""
+    """Run the scheduler: only one process at a time does the work (a database lease). A host
+    runs it only with ``IA_SCHEDULER=on``, so that a web host started with the wrong command
+    never becomes one."""
     from .jobs.scheduler import SchedulerOptions, default_holder, run_scheduler
+
+    if not current_app.config.get("SCHEDULER"):
+        raise click.ClickException("IA_SCHEDULER is off on this host: set IA_SCHEDULER=on in the environment of "
+                                   "the one scheduler process (web workers never run one)")
 
     options = SchedulerOptions(holder=holder or default_holder(), deliver_seconds=deliver_seconds,
                                scan_seconds=scan_seconds, lease_seconds=lease_seconds, once=once)

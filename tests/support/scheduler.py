@@ -18,7 +18,7 @@ def start_scheduler(app, log: Path, *args: str, **environ: str) -> subprocess.Po
     output to ``log``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IA_")}
     env.update({"IA_DATABASE_URL": str(app.config["SQLALCHEMY_DATABASE_URI"]), "IA_SECRET_KEY": "test-secret",
-                "PYTHONPATH": str(ROOT)})
+                "IA_SCHEDULER": "on", "PYTHONPATH": str(ROOT)})
     for key, setting in (("SMTP_URL", "IA_SMTP_URL"), ("WEBHOOK_URL", "IA_WEBHOOK_URL"), ("BASE_URL", "IA_BASE_URL")):
         if app.config.get(key):
             env[setting] = app.config[key]

@@ -88,3 +88,8 @@ def test_web_workers_never_start_a_scheduler(demo_app):
     assert client.get("/notifications").status_code == 200
     assert not [t for t in threading.enumerate() if t.name == "APScheduler"]
     assert "scheduler" in {c.name for c in demo_app.cli.commands.values()}  # it runs only as its own command
+
+
+def test_a_host_without_ia_scheduler_on_refuses_to_run_the_scheduler(demo_app):
+    result = demo_app.test_cli_runner().invoke(args=["scheduler", "run", "--once"])
+    assert result.exit_code != 0 and "IA_SCHEDULER" in result.output
