@@ -305,6 +305,20 @@ def anchor_line(row: Any) -> str:
     return _dumps(line)
 
 
+def _tell_auditors(row: Any, *, now: datetime) -> None:
+    """Send the checkpoint to the auditors' channel — every auditor's notifications (in-app, and
+    mail or chat as each chose), in the checkpoint's transaction: a copy of the signed head held
+    outside the platform's database, in the people's own mailboxes."""
+    from ..notify.actions import notify
+    from ..org.queries import get_auditors
+
+    auditors = get_auditors()
+    if auditors:
+        notify(auditors, kind="audit.checkpoint", subject=f"审计检查点：第 {row.seq} 条",
+               body=f"审计日志已签名至第 {row.seq} 条事件。\n{anchor_line(row)}", link="/audit/verify",
+               dedupe_key=f"audit.checkpoint:{row.id}", now=now)
+
+
 def do_checkpoint(*, acting_user: Any | None, now: datetime, roles: Any = None):
     """Sign the chain's head (seq, hash, time) with the audit key, store the checkpoint, append it
     to ``IA_AUDIT_ANCHOR_FILE`` and audit it; returns the :class:`AuditCheckpoint`. A person
@@ -350,6 +364,7 @@ def do_checkpoint(*, acting_user: Any | None, now: datetime, roles: Any = None):
         record_event("audit.checkpoint", actor=acting_user, object_type="audit_checkpoint", object_id=row.id,
                      data={"seq": row.seq, "hash": row.hash, "key_id": row.key_id,
                            "timestamped": row.timestamp_token is not None}, now=now)
+        _tell_auditors(row, now=now)
         anchor = current_app.config.get("AUDIT_ANCHOR_FILE")
         if anchor:
             try:

@@ -16,7 +16,7 @@ from ..errors import NotFound
 from ..extensions import db
 from .models import ROLE_LABELS, Agency, Department, OrgGroup, OrgGroupMember, Person, SyncRun
 
-__all__ = ["get_hr_holders", 
+__all__ = ["get_auditors", "get_hr_holders", 
     "get_person_by_uid", "get_roles", "get_leader_chain", "get_agencies_tree", "get_current_state",
     "person_to_json", "get_sync_runs", "get_last_people_count", "RoleHolding", "get_role_holdings",
     "get_group_leaders", "build_org_view", "get_agency_json", "system_admins", "is_system_admin", "hr_agency_ids",
@@ -112,6 +112,16 @@ def get_hr_holders(agency_id: int) -> list[Person]:
         .join(OrgGroup, OrgGroup.id == OrgGroupMember.group_id)
         .where(OrgGroup.kind == "role", OrgGroup.role_code == "hr", OrgGroup.agency_id == agency_id,
                OrgGroup.active.is_(True), Person.active.is_(True)).order_by(Person.id)).scalars())
+
+
+def get_auditors() -> list[Person]:
+    """The people in post who hold the ``auditor`` role in any agency (审计 / 纪检): the auditors'
+    channel that audit checkpoints are sent to."""
+    return list(db.session.execute(
+        select(Person).join(OrgGroupMember, OrgGroupMember.person_id == Person.id)
+        .join(OrgGroup, OrgGroup.id == OrgGroupMember.group_id)
+        .where(OrgGroup.kind == "role", OrgGroup.role_code == "auditor", OrgGroup.active.is_(True),
+               Person.active.is_(True)).distinct().order_by(Person.id)).scalars())
 
 
 def get_district_hr_agency() -> Agency | None:

@@ -318,3 +318,21 @@ def test_the_scheduler_signs_the_chain_head_under_its_lease_and_only_with_a_key(
     with app.app_context():
         [checkpoint] = db.session.execute(select(AuditCheckpoint)).scalars().all()
         assert checkpoint.seq == 1
+
+
+def test_a_checkpoint_is_sent_to_the_auditors_channel(make_app, tmp_path):
+    from internal_affairs.audit.actions import do_checkpoint
+    from internal_affairs.notify.models import OutboxMessage
+    from internal_affairs.org.models import Person
+    from tests.support.app import load_demo
+
+    key = make_audit_key(tmp_path)
+    app = make_app(IA_AUDIT_KEY_FILE=str(key), IA_AUDIT_KEY_PASSWORD="audit-pw")
+    load_demo(app)
+    with app.app_context():
+        checkpoint = do_checkpoint(acting_user=None, now=T0)
+        told = db.session.execute(select(Person.uid, OutboxMessage.body).join(Person, Person.id == OutboxMessage.recipient_id)
+                                  .where(OutboxMessage.kind == "audit.checkpoint", OutboxMessage.channel == "inapp")
+                                  .order_by(Person.uid)).all()
+        assert [uid for uid, _ in told] == ["haowenbo", "tanlixin"]
+        assert all(f'"seq": {checkpoint.seq}' in body or str(checkpoint.hash) in body for _, body in told)
