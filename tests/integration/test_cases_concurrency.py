@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select, text
@@ -20,6 +19,7 @@ from internal_affairs.clock import utcnow
 from internal_affairs.extensions import db
 from internal_affairs.org.queries import get_person_by_uid
 from tests.support.app import PG_URL, api_token, load_catalog_with
+from tests.support.race import race
 
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
@@ -28,20 +28,6 @@ LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-1
 @pytest.fixture
 def c(catalog_app):
     return catalog_app
-
-
-def _race(app, calls):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        method, path, headers, body = call
-        client = app.test_client()
-        barrier.wait()
-        response = client.open(path, method=method, headers=headers, json=body)
-        return response.status_code, response.get_json()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def test_racing_decisions_on_an_any_step_yield_one_winner(c):
@@ -58,7 +44,7 @@ def test_racing_decisions_on_an_any_step_yield_one_winner(c):
         assert set(hr_tasks) == set(holders)
         calls = [("POST", f"/api/v1/tasks/{hr_tasks[uid]}/decision", holders[uid], {"decision": "done"})
                  for uid in holders for _ in range(5)]
-        results = _race(c, calls)
+        results = race(c, calls)
         statuses = sorted(s for s, _ in results)
         assert statuses.count(200) == 1 and statuses.count(409) == len(calls) - 1, statuses
         assert all(body["error"]["code"] == "stale_decision" for s, body in results if s == 409)
@@ -74,7 +60,7 @@ def _simultaneous_submissions(app, each: int) -> list:
     tokens = {uid: api_token(client, uid) for uid in people}
     calls = [("POST", "/api/v1/cases", tokens[uid], {"matter_type": "leave", "form": LEAVE})
              for uid in people for _ in range(each)]
-    results = _race(app, calls)
+    results = race(app, calls)
     assert all(status == 201 for status, _ in results), [b for s, b in results if s != 201][:3]
     return results
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 __all__ = ["ROOT", "DEMO_LDIF", "BASE_DN", "PG_URL", "pg_url", "base_environ", "migrate", "truncate_all",
-           "demo_hash", "load_demo", "load_catalog", "load_catalog_with", "csrf_token", "login", "api_token"]
+           "demo_hash", "load_demo", "load_catalog", "load_catalog_with", "csrf_token", "login", "logged_in", "api_token"]
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_LDIF = ROOT / "demo" / "district.ldif"
@@ -125,6 +125,15 @@ def login(client, uid: str, password: str = "demo1234"):
     """Log in through the login form (with its CSRF token)."""
     token = csrf_token(client)
     return client.post("/login", data={"username": uid, "password": password, "csrf_token": token})
+
+
+def logged_in(app, uid: str, page: str = "/inbox"):
+    """A test client logged in as ``uid`` through the form, carrying the CSRF token of ``page`` as
+    ``client.token`` for its own form posts."""
+    client = app.test_client()
+    assert login(client, uid).status_code in (302, 303)
+    client.token = csrf_token(client, page)
+    return client
 
 
 def api_token(client, uid: str, password: str = "demo1234") -> dict[str, str]:

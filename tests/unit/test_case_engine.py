@@ -11,6 +11,7 @@ import pytest
 
 from internal_affairs.cases import engine
 from internal_affairs.cases.engine import Actor, CaseStatus, Env, Person, Refusal, StepStatus, TaskStatus
+from tests.support.engine import persist as _persist
 
 T0 = datetime(2026, 12, 7, 9, 0)
 APPLICANT = Person(1, "xujing", "许静")
@@ -49,22 +50,6 @@ def submitted(*steps: dict, obligations=()) -> engine.Case:
     out = engine.submit(draft(), {"steps": list(steps)}, acting_user=actor(APPLICANT), variant=None, number="N-1",
                         due_at=None, now=T0, env=env)
     return _persist(out.case)
-
-
-def _persist(case: engine.Case) -> engine.Case:
-    """Give new rows the ids the database would (as the service does)."""
-    ids: dict[int, int] = {}
-    top = max([0] + [s.id for s in case.steps] + [t.id for t in case.tasks])
-    for row in [*case.steps, *case.tasks]:
-        if row.id < 0:
-            top += 1
-            ids[row.id] = top
-            row.id = top
-    for t in case.tasks:
-        for ref in ("step_id", "parent_task_id", "blocked_by_task_id", "closed_by_task_id"):
-            if getattr(t, ref) in ids:
-                setattr(t, ref, ids[getattr(t, ref)])
-    return case
 
 
 def env(obligations=()) -> Env:

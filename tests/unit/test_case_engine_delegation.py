@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from internal_affairs.cases import engine
 from internal_affairs.cases.engine import Actor, CaseStatus, Env, Person, Principal, Refusal, TaskStatus
+from tests.support.engine import persist
 
 T0 = datetime(2026, 12, 7, 9, 0)
 APPLICANT = Person(1, "xujing", "许静")
@@ -26,21 +27,6 @@ def env() -> Env:
 
 def actor(p: Person, *principals: Person, reason: str = "delegated") -> Actor:
     return Actor(p.id, p.name, False, tuple(Principal(q.id, q.uid, q.name, reason) for q in principals))
-
-
-def persist(case: engine.Case) -> engine.Case:
-    ids: dict[int, int] = {}
-    top = max([0] + [s.id for s in case.steps] + [t.id for t in case.tasks])
-    for row in [*case.steps, *case.tasks]:
-        if row.id < 0:
-            top += 1
-            ids[row.id] = top
-            row.id = top
-    for t in case.tasks:
-        for ref in ("step_id", "parent_task_id", "blocked_by_task_id", "closed_by_task_id"):
-            if getattr(t, ref) in ids:
-                setattr(t, ref, ids[getattr(t, ref)])
-    return case
 
 
 def submitted(*approvers: str, mode: str = "serial") -> engine.Case:

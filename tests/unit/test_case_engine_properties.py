@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from internal_affairs.cases import engine
 from internal_affairs.cases.engine import Actor, CaseStatus, Env, Person, Refusal, StepStatus, TaskKind, TaskStatus
+from tests.support.engine import persist as _persist
 
 T0 = datetime(2026, 12, 7, 9, 0)
 APPLICANT = Person(1, "app", "申请人")
@@ -55,20 +56,6 @@ COMMANDS = ["decide", "decide", "decide", "approve", "reject", "return", "return
 moves = st.lists(st.tuples(st.sampled_from(COMMANDS), st.sampled_from([-1, -1, -1, -1, -1, 0, 1, 2, 3, 4, 5]), st.integers(0, 30),
                            st.integers(0, len(EVERYONE) - 1), st.booleans()), max_size=25)
 """(command, who — negative: whoever the command suits, task pick, target person, a flag)."""
-
-
-def _persist(case: engine.Case, counter: list[int]) -> engine.Case:
-    ids: dict[int, int] = {}
-    for row in [*case.steps, *case.tasks]:
-        if row.id < 0:
-            counter[0] += 1
-            ids[row.id] = counter[0]
-            row.id = counter[0]
-    for t in case.tasks:
-        for ref in ("step_id", "parent_task_id", "blocked_by_task_id", "closed_by_task_id"):
-            if getattr(t, ref) in ids:
-                setattr(t, ref, ids[getattr(t, ref)])
-    return case
 
 
 def _run(case: engine.Case, move, plan) -> engine.Outcome:

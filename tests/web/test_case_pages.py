@@ -7,7 +7,7 @@ from io import BytesIO
 
 import pytest
 
-from tests.support.app import csrf_token, login
+from tests.support.app import logged_in
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
 LEAVE_5 = LEAVE | {"end_date": "2026-12-11"}
@@ -21,10 +21,7 @@ def app(catalog_app):
 
 
 def client_for(app, uid):
-    client = app.test_client()
-    assert login(client, uid).status_code in (302, 303)
-    client.token = csrf_token(client, "/inbox")
-    return client
+    return logged_in(app, uid, "/inbox")
 
 
 def post(client, path, data=None, **kwargs):

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from tests.support.app import csrf_token, login
+from tests.support.app import logged_in
 from tests.support.cases import LEAVE, open_task, submit, token
 
 
@@ -18,10 +18,7 @@ def app(catalog_app):
 
 
 def client_for(app, uid):
-    client = app.test_client()
-    assert login(client, uid).status_code in (302, 303)
-    client.token = csrf_token(client, "/delegations")
-    return client
+    return logged_in(app, uid, "/delegations")
 
 
 def post(client, path, data=None):
