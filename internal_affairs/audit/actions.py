@@ -368,9 +368,9 @@ def do_checkpoint(*, acting_user: Any | None, now: datetime, roles: Any = None):
         if tip is None:
             raise Conflict(_("审计日志还没有任何记录，无需检查点。"), code="empty_chain")
         signed_at = now.replace(tzinfo=None)
+        signature = _sign_checkpoint(key, checkpoint_message(tip[0], tip[1], signed_at))
         row = AuditCheckpoint(seq=tip[0], hash=tip[1], signed_at=signed_at, algorithm=key.algorithm,
-                              key_id=key.key_id, signature=_sign_checkpoint(key, checkpoint_message(tip[0], tip[1], signed_at)),
-                              created_by_id=getattr(acting_user, "id", None))
+                              key_id=key.key_id, signature=signature, created_by_id=getattr(acting_user, "id", None))
         tsa = current_app.config.get("TSA_URL")
         if tsa:
             from .tsa import TimestampError, request_timestamp

@@ -129,7 +129,10 @@ def load_token_audit_key(token: TokenKey) -> AuditKey:
             except NoSuchKey:
                 public = _certificate_key(session, token)
     except PKCS11Error as exc:
-        raise AuditKeyError(f"{token.describe()}: {_reason(exc)}") from None
+        missing = "no public key or certificate with this label readable without the PIN"
+        raise AuditKeyError(f"{token.describe()}: {_reason(exc, missing)}") from None
+    except ValueError as exc:
+        raise AuditKeyError(f"{token.describe()}: the token's public key cannot be read ({exc})") from None
     if not isinstance(public, (ed25519.Ed25519PublicKey, rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
         raise AuditKeyError(f"{token.describe()} is not an Ed25519, RSA or EC key")
     return AuditKey(None, public, token)
@@ -147,11 +150,12 @@ def _open(token: TokenKey, *, login: bool):
     return found.open(user_pin=token.pin) if login else found.open()
 
 
-def _reason(exc: Exception) -> str:
-    names = {"NoSuchToken": "no token with this label", "NoSuchKey": "no such key on the token",
+def _reason(exc: Exception, no_such_key: str) -> str:
+    names = {"NoSuchToken": "no token with this label", "MultipleTokensReturned": "several tokens carry this label",
+             "NoSuchKey": no_such_key, "MultipleObjectsReturned": "several keys carry this label",
              "PinIncorrect": "the PIN is wrong", "PinLocked": "the PIN is locked",
-             "MultipleObjectsReturned": "several keys carry this label",
-             "TokenNotPresent": "the token is not present"}
+             "TokenNotPresent": "the token is not present", "DeviceRemoved": "the token was removed",
+             "MechanismInvalid": "the token cannot sign with this key's mechanism"}
     return names.get(type(exc).__name__, f"{type(exc).__name__} {exc}".strip())
 
 
@@ -189,7 +193,7 @@ def _sign_on_token(token: TokenKey, algorithm: str, message: bytes) -> bytes:
     from pkcs11.exceptions import PKCS11Error
 
     if not token.pin:
-        raise AuditKeyError(f"{token.describe()}: no PIN is configured (IA_AUDIT_PKCS11_PIN), this host can only verify")
+        raise AuditKeyError(f"{token.describe()}: no PIN is configured (IA_AUDIT_PKCS11_PIN); this host only verifies")
     try:
         with _open(token, login=True) as session:
             private = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=token.key_label)
@@ -202,4 +206,4 @@ def _sign_on_token(token: TokenKey, algorithm: str, message: bytes) -> bytes:
             # Many tokens (SoftHSM2 2.6 among them) lack ECDSA_SHA256: hash here, sign the digest.
             return encode_ecdsa_signature(private.sign(hashlib.sha256(message).digest(), mechanism=Mechanism.ECDSA))
     except PKCS11Error as exc:
-        raise AuditKeyError(f"{token.describe()}: {_reason(exc)}") from None
+        raise AuditKeyError(f"{token.describe()}: {_reason(exc, 'no private key with this label')}") from None

@@ -146,7 +146,8 @@ def test_a_wrong_pin_or_an_unknown_key_is_a_clear_refusal(trail):
     trail.config["AUDIT_PKCS11_KEY"] = "no-such-key"
     with trail.app_context(), pytest.raises(Conflict) as caught:
         verify_trail()
-    assert caught.value.code == "audit_key_unusable" and "no such key" in caught.value.message
+    assert caught.value.code == "audit_key_unusable"
+    assert "no public key or certificate with this label" in caught.value.message
     assert _checkpoint_refusal(trail).code == "audit_key_unusable"
 
 
@@ -199,3 +200,26 @@ def test_the_scheduler_signs_on_the_token_only_where_the_pin_is(make_app, keys, 
         assert checkpoint.seq == 1 and checkpoint.algorithm == "ecdsa-sha256"
         db.session.remove()
     assert verify_report(app).checkpoints_ok is True
+
+
+def test_the_api_signs_on_the_token_and_refuses_a_missing_pin_with_a_409(make_app, keys, tmp_path):
+    """An auditor's on-demand checkpoint through the API is signed on the token; on a host
+    without the PIN the same request is a 409 with a Chinese message, and verification still works."""
+    from tests.support.app import load_catalog, load_demo
+    from tests.support.cases import token
+
+    app = _token_app(make_app, keys, "audit-ed25519", tmp_path)
+    load_demo(app)
+    load_catalog(app)
+    c = app.test_client()
+    made = c.post("/api/v1/audit/checkpoints", headers=token(c, "shenliheng"))
+    assert made.status_code == 201, made.get_json()
+    report = c.get("/api/v1/audit/verify", headers=token(c, "haowenbo")).get_json()
+    assert report["ok"] is True and report["checkpoints_ok"] is True
+    assert report["last_checkpoint"]["algorithm"] == "ed25519"
+    app.config["AUDIT_PKCS11_PIN"] = None
+    refused = c.post("/api/v1/audit/checkpoints", headers=token(c, "shenliheng"))
+    assert refused.status_code == 409
+    body = refused.get_json()
+    assert "审计密钥无法使用" in json.dumps(body, ensure_ascii=False) and "audit_key_unusable" in json.dumps(body)
+    assert c.get("/api/v1/audit/verify", headers=token(c, "haowenbo")).get_json()["ok"] is True
