@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from internal_affairs.extensions import db
 from tests.support.audit import (T0, fill_trail, make_audit_key, re_sign_checkpoints, rewrite_from_scratch, tampering,
                                  verify_report)
-from tests.support.softhsm import SoftHsmToken, generate_audit_key, token_verifies
+from tests.support.softhsm import generate_audit_key, token_verifies
 
 KINDS = {"ed25519": "ed25519", "rsa": "rsa-sha256", "ec": "ecdsa-sha256"}
 
@@ -43,7 +43,7 @@ def _token_app(make_app, token, label, tmp_path, *, pin=True, **extra):
 def trail(request, make_app, keys, tmp_path):
     """A trail (22 events, checkpoints at 10 and 21) signed with one of the token's keys."""
     app = _token_app(make_app, keys, f"audit-{request.param}", tmp_path)
-    app.kind = request.param
+    app.kind, app.token = request.param, keys
     fill_trail(app)
     return app
 
@@ -64,16 +64,11 @@ def test_checkpoints_are_signed_on_the_token_and_verify(trail):
     stored = _checkpoints(trail)
     assert [(seq, algorithm) for seq, algorithm, *_ in stored] == [(10, KINDS[trail.kind]), (21, KINDS[trail.kind])]
     for _seq, _algorithm, _key_id, message, signature in stored:
-        assert token_verifies(_token(trail), trail.kind, f"audit-{trail.kind}", message, signature)
-        assert not token_verifies(_token(trail), trail.kind, f"audit-{trail.kind}", message + b" ", signature)
+        assert token_verifies(trail.token, trail.kind, f"audit-{trail.kind}", message, signature)
+        assert not token_verifies(trail.token, trail.kind, f"audit-{trail.kind}", message + b" ", signature)
     assert len({key_id for _s, _a, key_id, _m, _sig in stored}) == 1
     lines = [json.loads(line) for line in trail.anchor.read_text().splitlines()]
     assert [line["signature"] for line in lines] == [sig for *_, sig in stored]
-
-
-def _token(app) -> SoftHsmToken:
-    c = app.config
-    return SoftHsmToken(c["AUDIT_PKCS11_MODULE"], c["AUDIT_PKCS11_TOKEN"], c["AUDIT_PKCS11_PIN"], "")
 
 
 def test_a_deleted_tail_fails_the_token_signed_checkpoint(trail):
@@ -105,7 +100,7 @@ def test_checkpoints_re_signed_with_another_key_are_refused(trail, tmp_path, att
         other = load_audit_key(str(make_audit_key(tmp_path, kind="rsa" if trail.kind == "rsa" else "ed25519")),
                                "audit-pw")
     else:
-        token = _token(trail)
+        token = trail.token
         other_label = "audit-ed25519" if trail.kind != "ed25519" else "audit-rsa"
         other = load_token_audit_key(TokenKey(token.module, token.label, token.pin, other_label))
     with trail.app_context(), tampering(db.session):
