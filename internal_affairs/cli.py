@@ -123,7 +123,7 @@ def audit_verify(json_output: bool) -> None:
 
 @audit_cli.command("checkpoint")
 def audit_checkpoint() -> None:
-    """Sign the chain's head with the audit key (IA_AUDIT_KEY_FILE), store it and append it to
+    """Sign the chain's head with the audit key (IA_AUDIT_KEY_FILE or IA_AUDIT_PKCS11_*), store it and append it to
     IA_AUDIT_ANCHOR_FILE."""
     from .audit.actions import do_checkpoint
 

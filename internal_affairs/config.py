@@ -125,6 +125,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IA_TSA_URL", "TSA_URL", _url("http", "https"), None),
     Setting("IA_AUDIT_KEY_FILE", "AUDIT_KEY_FILE", _text, None),
     Setting("IA_AUDIT_KEY_PASSWORD", "AUDIT_KEY_PASSWORD", _text, None),
+    Setting("IA_AUDIT_PKCS11_MODULE", "AUDIT_PKCS11_MODULE", _text, None),
+    Setting("IA_AUDIT_PKCS11_TOKEN", "AUDIT_PKCS11_TOKEN", _text, None),
+    Setting("IA_AUDIT_PKCS11_PIN", "AUDIT_PKCS11_PIN", _text, None),
+    Setting("IA_AUDIT_PKCS11_KEY", "AUDIT_PKCS11_KEY", _text, None),
     Setting("IA_AUDIT_ANCHOR_FILE", "AUDIT_ANCHOR_FILE", _text, None),
     Setting("IA_SMTP_URL", "SMTP_URL", _url("smtp", "smtps"), None),
     Setting("IA_WEBHOOK_URL", "WEBHOOK_URL", _url("http", "https"), None),
@@ -190,12 +194,34 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None,
     if any(ldap_parts) and not all(ldap_parts):
         missing = "IA_LDAP_BASE_DN" if config["LDAP_URI"] else "IA_LDAP_URI"
         raise ConfigError(f"{missing}: required when the other LDAP settings are given")
+    _check_audit_key_source(config)
     if config["LDAP_USER_FILTER"] is None:
         config["LDAP_USER_FILTER"] = ("(objectClass=user)" if config["LDAP_FLAVOR"] == "ad"
                                       else "(objectClass=inetOrgPerson)")
     elif not (config["LDAP_USER_FILTER"].startswith("(") and config["LDAP_USER_FILTER"].endswith(")")):
         raise ConfigError(f"IA_LDAP_USER_FILTER={config['LDAP_USER_FILTER']!r}: an LDAP filter must be in parentheses")
     return config
+
+
+_AUDIT_PKCS11 = ("IA_AUDIT_PKCS11_MODULE", "IA_AUDIT_PKCS11_TOKEN", "IA_AUDIT_PKCS11_KEY")
+
+
+def _check_audit_key_source(config: dict[str, Any]) -> None:
+    """The audit key comes from one source: a PKCS#12 file or a PKCS#11 token (module, token
+    label and key label together; the PIN only where checkpoints are signed)."""
+    given = [env for env in _AUDIT_PKCS11 + ("IA_AUDIT_PKCS11_PIN",) if config[env[3:]]]
+    if config["AUDIT_KEY_FILE"] and given:
+        raise ConfigError(f"IA_AUDIT_KEY_FILE and {given[0]}: the audit key comes from one source, "
+                          "a PKCS#12 file or a PKCS#11 token; unset the other")
+    if not given:
+        return
+    missing = [env for env in _AUDIT_PKCS11 if not config[env[3:]]]
+    if missing:
+        raise ConfigError(f"{missing[0]}: required for an audit key on a PKCS#11 token "
+                          f"(set {', '.join(_AUDIT_PKCS11)}, and IA_AUDIT_PKCS11_PIN where checkpoints are signed)")
+    module = config["AUDIT_PKCS11_MODULE"]
+    if not Path(module).is_file():
+        raise ConfigError(f"IA_AUDIT_PKCS11_MODULE={module!r}: no such PKCS#11 module (a shared library file)")
 
 
 def _instance_secret(instance: Path) -> str:

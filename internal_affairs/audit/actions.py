@@ -282,18 +282,38 @@ def checkpoint_message(seq: int, hash_: str, signed_at: datetime) -> bytes:
 
 
 def configured_key():
-    """The audit key of ``IA_AUDIT_KEY_FILE`` (None when none is configured). Raises
-    :class:`~internal_affairs.errors.Conflict` when the file cannot be used."""
+    """The audit key of ``IA_AUDIT_KEY_FILE`` or of the ``IA_AUDIT_PKCS11_*`` token (None when
+    neither is configured; the configuration allows one source only). Raises
+    :class:`~internal_affairs.errors.Conflict` when the file or token cannot be used."""
     from flask import current_app
+
+    from .keys import AuditKeyError, TokenKey, load_audit_key, load_token_audit_key
+
+    config = current_app.config
+    try:
+        if config.get("AUDIT_PKCS11_MODULE"):
+            return load_token_audit_key(TokenKey(config["AUDIT_PKCS11_MODULE"], config["AUDIT_PKCS11_TOKEN"],
+                                                 config.get("AUDIT_PKCS11_PIN"), config["AUDIT_PKCS11_KEY"]))
+        return load_audit_key(config.get("AUDIT_KEY_FILE"), config.get("AUDIT_KEY_PASSWORD"))
+    except AuditKeyError as exc:
+        raise _unusable_key(exc) from None
+
+
+def _unusable_key(exc: Exception):
     from flask_babel import gettext as _
 
     from ..errors import Conflict
-    from .keys import AuditKeyError, load_audit_key
+
+    return Conflict(_("审计密钥无法使用：%(reason)s", reason=str(exc)), code="audit_key_unusable")
+
+
+def _sign_checkpoint(key: Any, message: bytes) -> str:
+    from .keys import AuditKeyError
 
     try:
-        return load_audit_key(current_app.config.get("AUDIT_KEY_FILE"), current_app.config.get("AUDIT_KEY_PASSWORD"))
+        return key.sign(message)
     except AuditKeyError as exc:
-        raise Conflict(_("审计密钥无法使用：%(reason)s", reason=str(exc)), code="audit_key_unusable") from None
+        raise _unusable_key(exc) from None
 
 
 def anchor_line(row: Any) -> str:
@@ -341,16 +361,16 @@ def do_checkpoint(*, acting_user: Any | None, now: datetime, roles: Any = None):
     try:
         key = configured_key()
         if key is None:
-            raise Conflict(_("未配置审计密钥（IA_AUDIT_KEY_FILE），无法生成检查点。"), code="no_audit_key")
+            raise Conflict(_("未配置审计密钥（IA_AUDIT_KEY_FILE 或 IA_AUDIT_PKCS11_*），无法生成检查点。"), code="no_audit_key")
         if db.session.get_bind().dialect.name == "postgresql":
             db.session.execute(_LOCK)
         tip = db.session.execute(_TIP).first()
         if tip is None:
             raise Conflict(_("审计日志还没有任何记录，无需检查点。"), code="empty_chain")
         signed_at = now.replace(tzinfo=None)
+        signature = _sign_checkpoint(key, checkpoint_message(tip[0], tip[1], signed_at))
         row = AuditCheckpoint(seq=tip[0], hash=tip[1], signed_at=signed_at, algorithm=key.algorithm,
-                              key_id=key.key_id, signature=key.sign(checkpoint_message(tip[0], tip[1], signed_at)),
-                              created_by_id=getattr(acting_user, "id", None))
+                              key_id=key.key_id, signature=signature, created_by_id=getattr(acting_user, "id", None))
         tsa = current_app.config.get("TSA_URL")
         if tsa:
             from .tsa import TimestampError, request_timestamp

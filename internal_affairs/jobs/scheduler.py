@@ -138,7 +138,7 @@ def _checkpoint(app: Flask, options: SchedulerOptions) -> None:
 
 
 def audit_checkpoint_job() -> None:
-    """Job: sign the audit chain's head (IA_AUDIT_KEY_FILE set)."""
+    """Job: sign the audit chain's head (IA_AUDIT_KEY_FILE or IA_AUDIT_PKCS11_* set)."""
     _in_app(_checkpoint)
 
 
@@ -174,7 +174,7 @@ def _scheduler(app: Flask, options: SchedulerOptions):
                       seconds=options.deliver_seconds, replace_existing=True, next_run_time=utcnow_aware())
     scheduler.add_job("internal_affairs.jobs.scheduler:scan_time_limits_job", "interval", id="scan_time_limits",
                       seconds=options.scan_seconds, replace_existing=True, next_run_time=utcnow_aware())
-    if app.config.get("AUDIT_KEY_FILE"):
+    if app.config.get("AUDIT_KEY_FILE") or app.config.get("AUDIT_PKCS11_PIN"):
         scheduler.add_job("internal_affairs.jobs.scheduler:audit_checkpoint_job", "interval", id="audit_checkpoint",
                           minutes=options.checkpoint_minutes, replace_existing=True)
     elif scheduler.get_job("audit_checkpoint"):

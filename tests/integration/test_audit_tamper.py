@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
 from internal_affairs.extensions import db
-from tests.support.audit import make_audit_key, tampering
-
-T0 = datetime(2026, 5, 4, 9, 0)
+from tests.support.audit import (T0, fill_trail, make_audit_key, re_sign_checkpoints, rewrite_from_scratch, tampering,
+                                 verify_report)
 
 
 @pytest.fixture
@@ -25,26 +24,12 @@ def trail(make_app, tmp_path):
     key = make_audit_key(tmp_path)
     anchor = tmp_path / "anchor.jsonl"
     app = make_app(IA_AUDIT_KEY_FILE=str(key), IA_AUDIT_KEY_PASSWORD="audit-pw", IA_AUDIT_ANCHOR_FILE=str(anchor))
-    from internal_affairs.audit.actions import do_checkpoint, record_event
-
-    with app.app_context():
-        for i in range(1, 21):
-            record_event("test.event", actor=None, object_type="test", object_id=i, data={"i": i, "text": "第%d条" % i},
-                         now=T0 + timedelta(minutes=i))
-            db.session.commit()
-            if i in (10, 20):
-                do_checkpoint(acting_user=None, now=T0 + timedelta(minutes=i, seconds=30))
+    fill_trail(app)
     app.anchor = anchor
     return app
 
 
-def _report(app):
-    from internal_affairs.audit.queries import verify_trail
-
-    with app.app_context():
-        report = verify_trail()
-        db.session.rollback()
-        return report
+_report = verify_report
 
 
 def _codes(report):
@@ -132,22 +117,9 @@ def test_an_inserted_event_is_found(trail, hashed, first_bad):
     assert not report.ok and report.first_bad == first_bad
 
 
-def _rewrite_from_scratch() -> None:
-    """Delete every event and append a consistent chain with event 3 changed, without the key."""
-    from internal_affairs.audit.actions import Event, record_events
-    from internal_affairs.audit.models import AuditEvent
-
-    rows = db.session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
-    events = [Event(r.action, r.object_type, r.object_id, r.occurred_at, actor_label=r.actor_label,
-                    data={"i": 3, "text": "改写"} if r.seq == 3 else r.data) for r in rows]
-    db.session.execute(delete(AuditEvent))
-    db.session.flush()
-    record_events(events)
-
-
 def test_a_chain_rewritten_from_scratch_fails_the_checkpoints(trail):
     with trail.app_context(), tampering(db.session):
-        _rewrite_from_scratch()
+        rewrite_from_scratch()
     report = _report(trail)
     assert report.first_bad is None and report.checked == 22  # consistent in itself
     assert not report.ok and report.checkpoints_ok is False
@@ -158,7 +130,7 @@ def test_a_rewrite_that_also_drops_the_checkpoints_is_caught_by_the_anchor_file(
     from internal_affairs.audit.models import AuditCheckpoint
 
     with trail.app_context(), tampering(db.session):
-        _rewrite_from_scratch()
+        rewrite_from_scratch()
         db.session.execute(delete(AuditCheckpoint))
     report = _report(trail)
     assert not report.ok and report.checkpoints_ok is False
@@ -169,19 +141,12 @@ def test_a_rewrite_that_also_drops_the_checkpoints_is_caught_by_the_anchor_file(
 def test_checkpoints_re_signed_with_another_key_are_refused(trail, tmp_path):
     """A rewrite with checkpoints signed by the attacker's own key: the signatures do not verify
     under the platform's key (and the file, rewritten too, does not help)."""
-    from internal_affairs.audit.actions import anchor_line, checkpoint_message
     from internal_affairs.audit.keys import load_audit_key
-    from internal_affairs.audit.models import AuditCheckpoint, AuditEvent
 
     other = load_audit_key(str(make_audit_key(tmp_path)), "audit-pw")
     with trail.app_context(), tampering(db.session):
-        _rewrite_from_scratch()
-        lines = []
-        for row in db.session.execute(select(AuditCheckpoint)).scalars():
-            row.hash = db.session.execute(select(AuditEvent.hash).where(AuditEvent.seq == row.seq)).scalar_one()
-            row.signature = other.sign(checkpoint_message(row.seq, row.hash, row.signed_at))
-            lines.append(anchor_line(row))
-        trail.anchor.write_text("\n".join(lines) + "\n")
+        rewrite_from_scratch()
+        re_sign_checkpoints(other, trail.anchor)
     report = _report(trail)
     assert not report.ok and report.checkpoints_ok is False
     assert {p.seq for p in report.problems if p.code == "checkpoint_signature"} == {10, 21}

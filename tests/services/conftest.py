@@ -13,8 +13,12 @@ use it as the base DN of the directory under test.
 preloaded by slapadd) that is stopped after the test -- for tests that need exact change streams,
 restarts or SIGSTOP.
 
-When ``/usr/sbin/slapd`` is missing the tests that use these fixtures are skipped, except under
-CI (``CI`` set and not ``0``/``false``), where they fail: CI must have the real server.
+``softhsm_token`` (session scope): one SoftHSM2 token (:class:`tests.support.softhsm.SoftHsmToken`)
+for the whole run -- SoftHSM reads ``SOFTHSM2_CONF`` once per process, so every test module that
+needs a token shares this one and keeps to its own key labels.
+
+When ``/usr/sbin/slapd`` (or SoftHSM2) is missing the tests that use these fixtures are skipped,
+except under CI (``CI`` set and not ``0``/``false``), where they fail: CI must have the real server.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.support.slapd import SLAPD_PATH, SlapdServer, slapd_available
+from tests.support.softhsm import SoftHsmToken, init_softhsm, softhsm_available
 
 _sandbox_counter = itertools.count(1)
 
@@ -82,3 +87,13 @@ def slapd_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> SoftHsmToken:
+    """The run's one SoftHSM2 token (see the module docstring)."""
+    if not softhsm_available():
+        if _under_ci():
+            pytest.fail("SoftHSM2 is required under CI: apt-get install softhsm2")
+        pytest.skip("SoftHSM2 is not installed (scripts/bootstrap-system.sh installs it)")
+    return init_softhsm(tmp_path_factory.mktemp("softhsm"))

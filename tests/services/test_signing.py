@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import random
 import re
-import os
 import subprocess
 from datetime import datetime, timedelta, timezone
 
@@ -25,7 +24,7 @@ from signing.seal import seal_boxes
 from signing.verify import load_trust_roots
 from tests.support.pki_services import PkiServices
 from tests.support.sealing import NssDatabase, qpdf_check, rasterize, red_pixels, sample_record
-from tests.support.softhsm import generate_ec_seal_key, generate_rsa_seal_key, init_softhsm, softhsm_available
+from tests.support.softhsm import generate_ec_seal_key, generate_rsa_seal_key
 
 OFFICE, FINANCE, REVOKED = "嘉禾区人民政府办公室", "嘉禾区财政局", "嘉禾区撤销测试局"
 
@@ -145,12 +144,8 @@ def test_without_revocation_data_hard_fail_validation_is_not_trusted(sealed, roo
 
 
 @pytest.fixture(scope="module")
-def token(tmp_path_factory):
-    if not softhsm_available():
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail("SoftHSM2 is required under CI: apt-get install softhsm2")
-        pytest.skip("SoftHSM2 is not installed (scripts/bootstrap-system.sh installs it)")
-    return init_softhsm(tmp_path_factory.mktemp("softhsm"))
+def token(softhsm_token):
+    return softhsm_token
 
 
 def test_a_seal_key_on_a_softhsm_token(token, pki, two_seals, services, nss, roots):

@@ -1,5 +1,5 @@
-"""Helpers of the audit tests: tampering as someone with full control of the database, and an
-audit key in a PKCS#12 file."""
+"""Helpers of the audit tests: tampering as someone with full control of the database, an audit
+key in a PKCS#12 file, and a trail with checkpoints to tamper with (whatever holds the key)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-__all__ = ["tampering", "make_audit_key", "window"]
+__all__ = ["tampering", "make_audit_key", "window", "T0", "fill_trail", "verify_report", "rewrite_from_scratch",
+           "re_sign_checkpoints"]
+
+T0 = dt.datetime(2026, 5, 4, 9, 0)
 
 
 @contextmanager
@@ -49,3 +52,62 @@ def window() -> dict[str, str]:
     now = dt.datetime.now()
     return {"starts_at": (now - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
             "ends_at": (now + dt.timedelta(days=3)).strftime("%Y-%m-%d")}
+
+
+def fill_trail(app) -> None:
+    """Append 20 events with checkpoints after the 10th and the 20th (each checkpoint appends its
+    own event: 22 events, checkpoints at seq 10 and 21)."""
+    from internal_affairs.audit.actions import do_checkpoint, record_event
+    from internal_affairs.extensions import db
+
+    with app.app_context():
+        for i in range(1, 21):
+            record_event("test.event", actor=None, object_type="test", object_id=i, data={"i": i, "text": "第%d条" % i},
+                         now=T0 + dt.timedelta(minutes=i))
+            db.session.commit()
+            if i in (10, 20):
+                do_checkpoint(acting_user=None, now=T0 + dt.timedelta(minutes=i, seconds=30))
+
+
+def verify_report(app):
+    """``verify_trail()`` in a fresh application context."""
+    from internal_affairs.audit.queries import verify_trail
+    from internal_affairs.extensions import db
+
+    with app.app_context():
+        report = verify_trail()
+        db.session.rollback()
+        return report
+
+
+def rewrite_from_scratch() -> None:
+    """Delete every event and append a consistent chain with event 3 changed, without the key."""
+    from sqlalchemy import delete, select
+
+    from internal_affairs.audit.actions import Event, record_events
+    from internal_affairs.audit.models import AuditEvent
+    from internal_affairs.extensions import db
+
+    rows = db.session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
+    events = [Event(r.action, r.object_type, r.object_id, r.occurred_at, actor_label=r.actor_label,
+                    data={"i": 3, "text": "改写"} if r.seq == 3 else r.data) for r in rows]
+    db.session.execute(delete(AuditEvent))
+    db.session.flush()
+    record_events(events)
+
+
+def re_sign_checkpoints(other_key, anchor: Path) -> None:
+    """After :func:`rewrite_from_scratch`: point every stored checkpoint at the rewritten hash,
+    sign it with ``other_key`` (the attacker's) and rewrite the anchor file to match."""
+    from sqlalchemy import select
+
+    from internal_affairs.audit.actions import anchor_line, checkpoint_message
+    from internal_affairs.audit.models import AuditCheckpoint, AuditEvent
+    from internal_affairs.extensions import db
+
+    lines = []
+    for row in db.session.execute(select(AuditCheckpoint)).scalars():
+        row.hash = db.session.execute(select(AuditEvent.hash).where(AuditEvent.seq == row.seq)).scalar_one()
+        row.signature = other_key.sign(checkpoint_message(row.seq, row.hash, row.signed_at))
+        lines.append(anchor_line(row))
+    anchor.write_text("\n".join(lines) + "\n")

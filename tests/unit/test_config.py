@@ -100,3 +100,37 @@ def test_bad_security_settings_name_the_variable(tmp_path, env, name):
 def test_automatic_delegation_defaults_to_create(tmp_path):
     assert load_config(str(tmp_path), environ={})["AUTO_DELEGATION"] == "create"
     assert load_config(str(tmp_path), environ={"IA_AUTO_DELEGATION": "propose"})["AUTO_DELEGATION"] == "propose"
+
+
+def _token_settings(tmp_path, **extra):
+    module = tmp_path / "libtoken.so"
+    module.write_bytes(b"\x7fELF")
+    return {"IA_AUDIT_PKCS11_MODULE": str(module), "IA_AUDIT_PKCS11_TOKEN": "ia-audit",
+            "IA_AUDIT_PKCS11_KEY": "audit-key"} | extra
+
+
+def test_the_audit_key_on_a_pkcs11_token(tmp_path):
+    config = load_config(str(tmp_path), environ=_token_settings(tmp_path, IA_AUDIT_PKCS11_PIN="1234"))
+    assert (config["AUDIT_PKCS11_TOKEN"], config["AUDIT_PKCS11_KEY"], config["AUDIT_PKCS11_PIN"]) == (
+        "ia-audit", "audit-key", "1234")
+    assert config["AUDIT_KEY_FILE"] is None
+    assert load_config(str(tmp_path), environ=_token_settings(tmp_path))["AUDIT_PKCS11_PIN"] is None, \
+        "a host that only verifies needs no PIN"
+
+
+@pytest.mark.parametrize("change, name", [
+    ({"IA_AUDIT_KEY_FILE": "/etc/ia/audit.p12"}, "IA_AUDIT_KEY_FILE and IA_AUDIT_PKCS11_MODULE"),
+    ({"IA_AUDIT_PKCS11_TOKEN": ""}, "IA_AUDIT_PKCS11_TOKEN: required"),
+    ({"IA_AUDIT_PKCS11_KEY": ""}, "IA_AUDIT_PKCS11_KEY: required"),
+    ({"IA_AUDIT_PKCS11_MODULE": "/nonexistent/libsofthsm2.so"}, "IA_AUDIT_PKCS11_MODULE='/nonexistent"),
+])
+def test_the_audit_key_has_exactly_one_complete_source(tmp_path, change, name):
+    with pytest.raises(ConfigError, match=name.replace("(", r"\(")):
+        load_config(str(tmp_path), environ=_token_settings(tmp_path) | change)
+
+
+def test_a_pin_or_a_module_alone_is_not_an_audit_key(tmp_path):
+    with pytest.raises(ConfigError, match="IA_AUDIT_PKCS11_MODULE: required"):
+        load_config(str(tmp_path), environ={"IA_AUDIT_PKCS11_PIN": "1234"})
+    with pytest.raises(ConfigError, match="IA_AUDIT_KEY_FILE and IA_AUDIT_PKCS11_PIN"):
+        load_config(str(tmp_path), environ={"IA_AUDIT_KEY_FILE": "/etc/ia/audit.p12", "IA_AUDIT_PKCS11_PIN": "1"})
