@@ -25,7 +25,7 @@ from ..clock import utcnow
 from ..extensions import db
 from .lease import acquire_lease, get_lease, release_lease
 
-__all__ = ["SchedulerOptions", "run_scheduler", "bind", "lease_lost", "deliver_outbox_job", "scan_time_limits_job", "sync_org_job"]
+__all__ = ["SchedulerOptions", "run_scheduler", "bind", "lease_lost", "deliver_outbox_job", "scan_time_limits_job", "seal_records_job", "sync_org_job"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class SchedulerOptions:
     holder: str
     deliver_seconds: float = 10.0
     scan_seconds: float = 60.0
+    seal_seconds: float = 5.0
     lease_seconds: float = 30.0
     once: bool = False
 
@@ -119,9 +120,22 @@ def _sync(app: Flask, options: SchedulerOptions) -> None:
     _log(f"org sync: {run.status}")
 
 
+def _seal(app: Flask, options: SchedulerOptions) -> None:
+    from ..seals.actions import seal_due_records
+
+    report = seal_due_records(now=utcnow())
+    if report.sealed or report.failed:
+        _log(f"records: {report.sealed} sealed, {report.failed} failed (to retry)")
+
+
 def deliver_outbox_job() -> None:
     """Job: deliver the due outbox rows."""
     _in_app(_deliver)
+
+
+def seal_records_job() -> None:
+    """Job: render and seal the queued records of finished cases (and retry the failed ones)."""
+    _in_app(_seal)
 
 
 def scan_time_limits_job() -> None:
@@ -151,6 +165,8 @@ def _scheduler(app: Flask, options: SchedulerOptions):
                       seconds=options.deliver_seconds, replace_existing=True, next_run_time=utcnow_aware())
     scheduler.add_job("internal_affairs.jobs.scheduler:scan_time_limits_job", "interval", id="scan_time_limits",
                       seconds=options.scan_seconds, replace_existing=True, next_run_time=utcnow_aware())
+    scheduler.add_job("internal_affairs.jobs.scheduler:seal_records_job", "interval", id="seal_records",
+                      seconds=options.seal_seconds, replace_existing=True, next_run_time=utcnow_aware())
     minutes = int(app.config.get("SYNC_INTERVAL_MINUTES") or 0)
     if minutes > 0 and app.config.get("LDAP_URI"):
         scheduler.add_job("internal_affairs.jobs.scheduler:sync_org_job", "interval", id="sync_org",
@@ -199,6 +215,7 @@ def run_scheduler(app: Flask, options: SchedulerOptions, stop: threading.Event |
         if options.once:
             deliver_outbox_job()
             scan_time_limits_job()
+            seal_records_job()
             with app.app_context():
                 release_lease(options.holder)
                 db.session.remove()

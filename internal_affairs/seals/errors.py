@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import Conflict, DomainError, ValidationError
 
-__all__ = ["NoSealError", "SealingFailedError", "SealConfigError", "UnreadablePdfError", "RecordPendingError"]
+__all__ = ["NoSealError", "SealingFailedError", "SealConfigError", "UnreadablePdfError"]
 
 
 class NoSealError(Conflict):
@@ -37,11 +37,3 @@ class UnreadablePdfError(ValidationError):
     code = "not_a_pdf"
     default_message = _l("该文件不是有效的 PDF，或已损坏，无法验证。")
 
-
-class RecordPendingError(DomainError):
-    """The sealed record is not ready yet (202 with Retry-After)."""
-
-    code = "record_pending"
-    http_status = 202
-    retry_after = 5
-    default_message = _l("盖章中，请稍后再试。")

@@ -9,7 +9,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..org.models import Agency
+from ..org.models import Agency, Person
 
 if TYPE_CHECKING:
     from ..cases.models import Case
@@ -76,6 +76,7 @@ class SealUse(db.Model):
     """Of the sealed PDF."""
 
     seal: Mapped[Seal] = relationship()
+    triggered_by: Mapped[Person | None] = relationship()
 
 
 class SealedRecord(db.Model):

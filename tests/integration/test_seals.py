@@ -4,7 +4,9 @@ sealed record of a finished case made by the job (stored, logged, retried on fai
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -18,7 +20,9 @@ from internal_affairs.seals.actions import seal_pdf_for_agency
 from internal_affairs.seals.errors import NoSealError
 from internal_affairs.seals.models import Seal, SealUse
 from internal_affairs.seals.queries import trust_roots
+from tests.support.cases import LEAVE, TRIP, decide, get, open_task, submit, token
 from tests.support.pdf import build_pdf
+from tests.support.sealing import init_demo_seals, pdf_text, run_sealing
 
 
 @pytest.fixture
@@ -29,8 +33,7 @@ def seal_app(make_app, tmp_path):
     app = make_app(IA_SEAL_DIR=str(tmp_path / "seals"))
     load_demo(app)
     load_catalog(app)
-    result = app.test_cli_runner().invoke(args=["seals", "init-demo"])
-    assert result.exit_code == 0, result.output
+    init_demo_seals(app)
     return app
 
 
@@ -88,3 +91,99 @@ def test_no_active_seal_of_a_purpose_is_refused(seal_app):
         with pytest.raises(NoSealError):
             seal_pdf_for_agency(build_pdf(), agency_id=person.agency_id, purposes=["公文用章"], trigger="t",
                                 object_type="document", object_id="D-4", acting_user=None, now=retired)
+
+
+# ---- the sealed record of a finished case ------------------------------------------------------
+
+@pytest.fixture
+def sc(seal_app):
+    client = seal_app.test_client()
+    client.tokens = {}
+    return client
+
+
+def _delegate(c, who, to):
+    from datetime import datetime
+
+    now = datetime.now().replace(microsecond=0)
+    window = {"starts_at": (now - timedelta(days=1)).isoformat() + "+08:00",
+              "ends_at": (now + timedelta(days=30)).isoformat() + "+08:00"}
+    response = c.post("/api/v1/delegations", json={"delegate": to, **window}, headers=token(c, who))
+    assert response.status_code == 201, response.get_json()
+
+
+def _approved_leave(c):
+    case = submit(c, "xujing", "leave", LEAVE)
+    _delegate(c, "zhangwei", "yangfan")
+    task_id = open_task(case, "zhangwei")
+    response = c.post(f"/api/v1/tasks/{task_id}/decision", json={"decision": "approve", "comment": "同意"},
+                      headers=token(c, "yangfan"))
+    assert response.status_code == 200, response.get_json()
+    case = decide(c, "linxiaoyan", response.get_json(), decision="done", comment="已登记")
+    assert case["status"] == "approved"
+    return case
+
+
+def test_an_approved_case_is_queued_then_sealed_by_the_job(sc, seal_app):
+    case = _approved_leave(sc)
+    assert case["record"]["status"] == "queued" and case["record"]["sha256"] is None
+    assert run_sealing(seal_app).sealed == 1
+    assert run_sealing(seal_app).sealed == 0, "a sealed record is never sealed again"
+    record = get(sc, "xujing", case)["record"]
+    assert record["status"] == "sealed" and record["url"] == f"/api/v1/cases/{case['id']}/record.pdf"
+    pdf = sc.get(record["url"], headers=token(sc, "xujing")).data
+    assert hashlib.sha256(pdf).hexdigest() == record["sha256"]
+    with seal_app.app_context():
+        report = signing.verify_pdf(pdf, trust_roots=trust_roots())
+        assert report.valid and report.signatures[0].certification
+        [use] = db.session.execute(select(SealUse)).scalars().all()
+        assert (use.object_type, use.object_id, use.trigger) == ("case", case["number"], "cases.case.approved")
+        assert use.seal.purpose == "审批专用章" and use.certificate_serial == report.signatures[0].certificate_serial
+        assert use.triggered_by.uid == "linxiaoyan"
+        event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "seals.pdf.sealed")).scalar_one()
+        assert event.object_id == case["number"] and event.data["sha256"] == record["sha256"]
+    text = pdf_text(pdf)
+    for expected in (case["number"], "请假", "杨帆（代张伟）", "家事", "已登记"):
+        assert expected in text, expected
+
+
+def test_a_rejected_case_gets_a_record_and_a_withdrawn_one_none(sc, seal_app):
+    case = submit(sc, "xujing", "business_trip", TRIP)
+    case = decide(sc, "zhangwei", case, decision="reject", comment="时间冲突")
+    assert case["record"]["status"] == "queued"
+    withdrawn = submit(sc, "xujing", "leave", LEAVE)
+    response = sc.post(f"/api/v1/cases/{withdrawn['id']}/withdraw", json={}, headers=token(sc, "xujing"))
+    assert response.status_code == 200 and response.get_json()["record"] is None
+    assert run_sealing(seal_app).sealed == 1
+    with seal_app.app_context():
+        [use] = db.session.execute(select(SealUse)).scalars().all()
+        assert use.trigger == "cases.case.rejected"
+    assert "不予同意" in pdf_text(sc.get(f"/api/v1/cases/{case['id']}/record.pdf", headers=token(sc, "xujing")).data)
+
+
+def test_a_failed_sealing_is_kept_retried_with_backoff_and_shown_to_the_keeper(sc, seal_app):
+    from internal_affairs.notify.models import OutboxMessage
+    from internal_affairs.seals.models import SealedRecord
+
+    with seal_app.app_context():
+        keys = [Path(s.pkcs12_path) for s in db.session.execute(select(Seal)).scalars()]
+    hidden = [k.rename(k.with_suffix(".away")) for k in keys]
+    case = _approved_leave(sc)
+    now = utcnow()
+    assert run_sealing(seal_app, now).failed == 1
+    with seal_app.app_context():
+        record = db.session.execute(select(SealedRecord)).scalar_one()
+        assert (record.status, record.attempts) == ("failed", 1) and "密钥文件不存在" in record.last_error
+        assert record.next_attempt_at == now + timedelta(minutes=1)
+        notice = db.session.execute(select(OutboxMessage).where(OutboxMessage.kind == "seals.record.failed")).scalar_one()
+        assert db.session.get(Person, notice.recipient_id).uid == "wumin" and notice.case_id == case["id"]
+    assert sc.get(f"/api/v1/cases/{case['id']}/record.pdf", headers=token(sc, "xujing")).status_code == 202
+    assert run_sealing(seal_app, now + timedelta(seconds=30)).failed == 0, "not yet due again"
+    assert run_sealing(seal_app, now + timedelta(minutes=1)).failed == 1
+    with seal_app.app_context():
+        record = db.session.execute(select(SealedRecord)).scalar_one()
+        assert record.attempts == 2 and record.next_attempt_at == now + timedelta(minutes=1) + timedelta(minutes=2)
+    for away, key in zip(hidden, keys):
+        away.rename(key)
+    assert run_sealing(seal_app, now + timedelta(minutes=3)).sealed == 1
+    assert get(sc, "xujing", case)["record"]["status"] == "sealed"

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from signing import CaseRecord, FormField, Material, TrailEntry
 
-__all__ = ["sample_record", "NssDatabase", "qpdf_check", "rasterize", "red_pixels", "dark_pixels"]
+__all__ = ["sample_record", "NssDatabase", "qpdf_check", "rasterize", "red_pixels", "dark_pixels", "init_demo_seals",
+           "pdf_text", "run_sealing"]
 
 CST = timezone(timedelta(hours=8))
 
@@ -89,3 +90,31 @@ def dark_pixels(ppm: bytes) -> int:
 def red_pixels(ppm: bytes) -> int:
     """How many pixels are seal red."""
     return sum(1 for r, g, b in _pixels(ppm) if r > 170 and g < 110 and b < 110)
+
+
+def init_demo_seals(app) -> None:
+    """``flask seals init-demo`` on ``app`` (its IA_SEAL_DIR, default ``<instance>/seals``)."""
+    result = app.test_cli_runner().invoke(args=["seals", "init-demo"])
+    assert result.exit_code == 0, result.output
+
+
+def run_sealing(app, now: datetime | None = None):
+    """The sealing job's work once, at ``now`` (default: the wall clock), as the scheduler runs it."""
+    from internal_affairs.clock import utcnow
+    from internal_affairs.extensions import db
+    from internal_affairs.seals.actions import seal_due_records
+
+    with app.app_context():
+        try:
+            return seal_due_records(now=now or utcnow())
+        finally:
+            db.session.remove()
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text poppler's ``pdftotext`` extracts from ``pdf``."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
+        fh.write(pdf)
+        fh.flush()
+        return subprocess.run(["pdftotext", "-layout", fh.name, "-"], capture_output=True, text=True, check=True,
+                              timeout=60).stdout
