@@ -20,21 +20,15 @@ from internal_affairs.seals.actions import seal_pdf_for_agency
 from internal_affairs.seals.errors import NoSealError
 from internal_affairs.seals.models import Seal, SealUse
 from internal_affairs.seals.queries import trust_roots
-from tests.support.cases import LEAVE, TRIP, decide, get, open_task, submit, token
+from tests.support.cases import LEAVE, TRIP, decide, get, submit, token
 from tests.support.pdf import build_pdf
-from tests.support.sealing import init_demo_seals, pdf_text, run_sealing
+from tests.support.sealing import approved_leave, pdf_text, run_sealing, seal_ready_app
 
 
 @pytest.fixture
 def seal_app(make_app, tmp_path):
     """The demo district with the catalog and the demo seals under a temporary IA_SEAL_DIR."""
-    from tests.support.app import load_catalog, load_demo
-
-    app = make_app(IA_SEAL_DIR=str(tmp_path / "seals"))
-    load_demo(app)
-    load_catalog(app)
-    init_demo_seals(app)
-    return app
+    return seal_ready_app(make_app, tmp_path)
 
 
 def test_init_demo_makes_two_marked_seals_per_agency_once(seal_app, tmp_path):
@@ -102,30 +96,8 @@ def sc(seal_app):
     return client
 
 
-def _delegate(c, who, to):
-    from datetime import datetime
-
-    now = datetime.now().replace(microsecond=0)
-    window = {"starts_at": (now - timedelta(days=1)).isoformat() + "+08:00",
-              "ends_at": (now + timedelta(days=30)).isoformat() + "+08:00"}
-    response = c.post("/api/v1/delegations", json={"delegate": to, **window}, headers=token(c, who))
-    assert response.status_code == 201, response.get_json()
-
-
-def _approved_leave(c):
-    case = submit(c, "xujing", "leave", LEAVE)
-    _delegate(c, "zhangwei", "yangfan")
-    task_id = open_task(case, "zhangwei")
-    response = c.post(f"/api/v1/tasks/{task_id}/decision", json={"decision": "approve", "comment": "同意"},
-                      headers=token(c, "yangfan"))
-    assert response.status_code == 200, response.get_json()
-    case = decide(c, "linxiaoyan", response.get_json(), decision="done", comment="已登记")
-    assert case["status"] == "approved"
-    return case
-
-
 def test_an_approved_case_is_queued_then_sealed_by_the_job(sc, seal_app):
-    case = _approved_leave(sc)
+    case = approved_leave(sc)
     assert case["record"]["status"] == "queued" and case["record"]["sha256"] is None
     assert run_sealing(seal_app).sealed == 1
     assert run_sealing(seal_app).sealed == 0, "a sealed record is never sealed again"
@@ -168,7 +140,7 @@ def test_a_failed_sealing_is_kept_retried_with_backoff_and_shown_to_the_keeper(s
     with seal_app.app_context():
         keys = [Path(s.pkcs12_path) for s in db.session.execute(select(Seal)).scalars()]
     hidden = [k.rename(k.with_suffix(".away")) for k in keys]
-    case = _approved_leave(sc)
+    case = approved_leave(sc)
     now = utcnow()
     assert run_sealing(seal_app, now).failed == 1
     with seal_app.app_context():

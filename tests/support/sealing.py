@@ -12,7 +12,7 @@ from pathlib import Path
 from signing import CaseRecord, FormField, Material, TrailEntry
 
 __all__ = ["sample_record", "NssDatabase", "qpdf_check", "rasterize", "red_pixels", "dark_pixels", "init_demo_seals",
-           "pdf_text", "run_sealing"]
+           "pdf_text", "run_sealing", "seal_ready_app", "approved_leave"]
 
 CST = timezone(timedelta(hours=8))
 
@@ -118,3 +118,33 @@ def pdf_text(pdf: bytes) -> str:
         fh.flush()
         return subprocess.run(["pdftotext", "-layout", fh.name, "-"], capture_output=True, text=True, check=True,
                               timeout=60).stdout
+
+
+def seal_ready_app(make_app, tmp_path: Path, **environ: str):
+    """An app on the demo district with the catalog and the demo seals (IA_SEAL_DIR under ``tmp_path``)."""
+    from tests.support.app import load_catalog, load_demo
+
+    app = make_app(IA_SEAL_DIR=str(tmp_path / "seals"), **environ)
+    load_demo(app)
+    load_catalog(app)
+    init_demo_seals(app)
+    return app
+
+
+def approved_leave(c) -> dict:
+    """xujing's one-day leave, approved by yangfan on behalf of zhangwei (a delegation) and
+    registered by HR (linxiaoyan): the case document, status ``approved``."""
+    from tests.support.cases import LEAVE, decide, open_task, submit, token
+
+    case = submit(c, "xujing", "leave", LEAVE)
+    now = datetime.now().replace(microsecond=0)
+    window = {"starts_at": (now - timedelta(days=1)).isoformat() + "+08:00",
+              "ends_at": (now + timedelta(days=30)).isoformat() + "+08:00"}
+    response = c.post("/api/v1/delegations", json={"delegate": "yangfan", **window}, headers=token(c, "zhangwei"))
+    assert response.status_code == 201, response.get_json()
+    response = c.post(f"/api/v1/tasks/{open_task(case, 'zhangwei')}/decision",
+                      json={"decision": "approve", "comment": "同意"}, headers=token(c, "yangfan"))
+    assert response.status_code == 200, response.get_json()
+    case = decide(c, "linxiaoyan", response.get_json(), decision="done", comment="已登记")
+    assert case["status"] == "approved"
+    return case
