@@ -295,7 +295,7 @@ def _failed(record_id: int, exc: Exception, now: datetime) -> None:
 
         keepers = list(db.session.execute(select(Person).where(Person.uid.in_(system_admins()))).scalars())
     notify(keepers, kind="seals.record.failed", subject=_("办件 %(number)s 的办理记录盖章失败", number=case.number or case.id),
-           body=_("已自动重试 %(n)d 次，原因：%(error)s", n=record.attempts, error=record.last_error),
+           body=_("已自动重试 %(n)s 次，原因：%(error)s", n=record.attempts, error=record.last_error),
            link="/seals/failed", dedupe_key=f"seal-failed:{record.id}", now=now, case_id=case.id)
     record_event("seals.record.failed", actor=None, object_type="case", object_id=case.number or case.id, now=now,
                  data={"case_id": case.id, "attempts": record.attempts, "error": record.last_error[:500]})

@@ -10,6 +10,7 @@ from datetime import timedelta, timezone
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 import signing
 from signing import SignatureReport, VerificationReport
@@ -20,8 +21,8 @@ from .queries import trust_roots
 __all__ = ["check_verify_pdf", "report_to_json"]
 
 CST = timezone(timedelta(hours=8))
-_KINDS = {"validation_data": "补充验证信息", "form_filling": "填写表单或加盖后续印章", "annotations": "添加批注",
-          "other": "其他改动（如增删页面、改动内容）"}
+_KINDS = {"validation_data": _l("补充验证信息"), "form_filling": _l("填写表单或加盖后续印章"),
+          "annotations": _l("添加批注"), "other": _l("其他改动（如增删页面、改动内容）")}
 
 
 def check_verify_pdf(data: bytes) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def check_verify_pdf(data: bytes) -> dict[str, Any]:
 
 
 def _kinds(changes: tuple[str, ...]) -> str:
-    kinds = [_(_KINDS[c]) for c in changes if c in _KINDS]
+    kinds = [str(_KINDS[c]) for c in changes if c in _KINDS]
     return "、".join(kinds) or _("其他改动（如增删页面、改动内容）")
 
 
@@ -90,9 +91,9 @@ def report_to_json(report: VerificationReport) -> dict[str, Any]:
     if not report.signatures:
         message = _("该文件没有任何电子签名或印章，无法证明其来源和完整性。")
     elif report.valid:
-        message = _("全部 %(n)d 枚印章有效：文件完整，来源可信。", n=len(report.signatures))
+        message = _("全部 %(n)s 枚印章有效：文件完整，来源可信。", n=len(report.signatures))
     else:
         bad = sum(1 for s in signatures if not s["valid"])
-        message = _("%(bad)d 枚印章未通过验证（共 %(n)d 枚），该文件不能作为原件使用。", bad=bad, n=len(signatures))
+        message = _("%(bad)s 枚印章未通过验证（共 %(n)s 枚），该文件不能作为原件使用。", bad=bad, n=len(signatures))
     return {"valid": report.valid, "message": message, "signatures": signatures,
             "document_timestamps": report.document_timestamps}
