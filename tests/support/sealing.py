@@ -12,7 +12,8 @@ from pathlib import Path
 from signing import CaseRecord, FormField, Material, TrailEntry
 
 __all__ = ["sample_record", "NssDatabase", "qpdf_check", "rasterize", "red_pixels", "dark_pixels", "init_demo_seals",
-           "pdf_text", "run_sealing", "seal_ready_app", "approved_leave"]
+           "pdf_text", "run_sealing", "seal_ready_app", "approved_leave",
+           "append_page", "add_annotation", "qpdf_rewrite", "demo_pki_of"]
 
 CST = timezone(timedelta(hours=8))
 
@@ -148,3 +149,66 @@ def approved_leave(c) -> dict:
     case = decide(c, "linxiaoyan", response.get_json(), decision="done", comment="已登记")
     assert case["status"] == "approved"
     return case
+
+
+def _append_revision(pdf: bytes, change) -> bytes:
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def append_page(pdf: bytes) -> bytes:
+    """``pdf`` with an incremental update that appends a blank page."""
+    from pyhanko.pdf_utils import generic
+
+    def add(writer):
+        writer.insert_page(generic.DictionaryObject({
+            generic.NameObject("/Type"): generic.NameObject("/Page"),
+            generic.NameObject("/MediaBox"): generic.ArrayObject([generic.NumberObject(v) for v in (0, 0, 595, 842)]),
+            generic.NameObject("/Resources"): generic.DictionaryObject()}))
+
+    return _append_revision(pdf, add)
+
+
+def add_annotation(pdf: bytes) -> bytes:
+    """``pdf`` with an incremental update that adds a text annotation to the first page."""
+    from pyhanko.pdf_utils import generic
+
+    def annotate(writer):
+        page = writer.root["/Pages"]["/Kids"][0].get_object()
+        annot = writer.add_object(generic.DictionaryObject({
+            generic.NameObject("/Type"): generic.NameObject("/Annot"),
+            generic.NameObject("/Subtype"): generic.NameObject("/Text"),
+            generic.NameObject("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in (50, 50, 80, 80)]),
+            generic.NameObject("/Contents"): generic.TextStringObject("已修改")}))
+        annots = page.get("/Annots")
+        if annots is None:
+            page[generic.NameObject("/Annots")] = generic.ArrayObject([annot])
+        else:
+            annots.get_object().append(annot)
+        writer.update_container(page)
+
+    return _append_revision(pdf, annotate)
+
+
+def qpdf_rewrite(pdf: bytes, directory: Path) -> bytes:
+    """``pdf`` rewritten whole by ``qpdf`` (object streams generated)."""
+    source, target = directory / "rewrite-in.pdf", directory / "rewrite-out.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(["qpdf", "--object-streams=generate", str(source), str(target)], check=False, capture_output=True,
+                   timeout=60)
+    return target.read_bytes()
+
+
+def demo_pki_of(seal_dir: Path):
+    """The :class:`signing.DemoPki` that ``seals init-demo`` wrote under ``seal_dir`` (its latest run)."""
+    from signing import DemoPki
+
+    run = sorted((seal_dir / "demo").iterdir())[-1]
+    return DemoPki(run, run / "root.pem", run / "root-key.pem", b"demo")
