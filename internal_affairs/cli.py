@@ -176,13 +176,14 @@ seals_cli = AppGroup("seals", help="Electronic seals: the demo CA, importing sea
 
 @seals_cli.command("init-demo")
 @click.option("--force", is_flag=True, help="Retire the agencies' current seals and make new demo ones.")
-def seals_init_demo(force: bool) -> None:
+@click.option("--crl-url", default=None, help="CRL distribution point written into the seal certificates.")
+def seals_init_demo(force: bool, crl_url: str | None) -> None:
     """A demo CA under IA_SEAL_DIR and a 审批专用章 and a 公文用章 per agency (marked 演示 DEMO)."""
     from .seals.demo import init_demo_seals
     from .seals.queries import seal_dir
 
     directory = seal_dir()
-    report = init_demo_seals(directory, now=utcnow(), force=force)
+    report = init_demo_seals(directory, now=utcnow(), force=force, crl_url=crl_url)
     if not report.created and not report.kept:
         raise click.ClickException("no agencies yet: run `flask org load-ldif demo/district.ldif` first")
     click.echo(f"demo seals: {len(report.created)} created, {len(report.kept)} already in force; "

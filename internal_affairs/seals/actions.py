@@ -88,10 +88,21 @@ def _is_rsa(der: bytes) -> bool:
     return isinstance(x509.load_der_x509_certificate(der).public_key(), rsa.RSAPublicKey)
 
 
+def _validation_context():
+    """With a TSA, the seals' revocation information is fetched and embedded where reachable
+    (PAdES B-LT; B-T where a certificate names no reachable CRL or OCSP responder)."""
+    from pyhanko_certvalidator import ValidationContext
+
+    from .queries import trust_roots
+
+    return ValidationContext(trust_roots=signing.load_trust_roots(trust_roots()), allow_fetching=True)
+
+
 def seal_pdf_for_agency(pdf: bytes, *, agency_id: int, purposes: Sequence[str], trigger: str, object_type: str,
                         object_id: str, acting_user: Person | None, now: datetime) -> SealedPdf:
     """Seal ``pdf`` with the agency's active seals of ``purposes`` (one per purpose, the newest
-    in force; the first a certification signature), with a timestamp from IA_TSA_URL when set.
+    in force; the first a certification signature), with a timestamp from IA_TSA_URL when set
+    (then with the revocation information embedded where reachable: B-LT).
 
     Logs each seal use (seal, object, trigger, time, certificate serial) and an audit event
     ``seals.pdf.sealed`` in the caller's transaction (no commit). Raises :class:`NoSealError`
@@ -109,7 +120,8 @@ def seal_pdf_for_agency(pdf: bytes, *, agency_id: int, purposes: Sequence[str], 
         seals.append(found[0])
     try:
         specs = [seal_spec(s) for s in seals]
-        sealed = signing.seal_pdf(pdf, specs, timestamper_url=current_app.config.get("TSA_URL"))
+        tsa = current_app.config.get("TSA_URL")
+        sealed = signing.seal_pdf(pdf, specs, timestamper_url=tsa, validation_context=_validation_context() if tsa else None)
     except signing.SigningError as exc:
         raise SealingFailedError(_("盖章失败：%(cause)s", cause=str(exc)), details={"cause": type(exc).__name__}) \
             from exc

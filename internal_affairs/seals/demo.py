@@ -36,10 +36,10 @@ class DemoReport:
     root: Path | None = None
 
 
-def _p12(pki: signing.DemoPki, agency: str, path: Path, now: datetime) -> bytes:
+def _p12(pki: signing.DemoPki, agency: str, path: Path, now: datetime, crl_url: str | None) -> bytes:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    der = signing.issue_demo_seal_certificate(pki, agency, spki, now=now)
+    der = signing.issue_demo_seal_certificate(pki, agency, spki, now=now, crl_url=crl_url)
     cert = x509.load_der_x509_certificate(der)
     root = x509.load_pem_x509_certificate(pki.root_certificate_pem())
     encryption = (serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
@@ -50,9 +50,11 @@ def _p12(pki: signing.DemoPki, agency: str, path: Path, now: datetime) -> bytes:
     return der
 
 
-def init_demo_seals(directory: Path, *, now: datetime, force: bool = False) -> DemoReport:
+def init_demo_seals(directory: Path, *, now: datetime, force: bool = False, crl_url: str | None = None) -> DemoReport:
     """Create the demo PKI under ``directory`` and register the missing demo seals of every active
-    agency (``force``: retire the agencies' current seals of those purposes and make new ones)."""
+    agency (``force``: retire the agencies' current seals of those purposes and make new ones).
+    ``crl_url`` goes into the seal certificates (where the demo CA's CRL will be served), so that
+    sealing with a TSA embeds revocation information (B-LT)."""
     agencies = list(db.session.execute(select(Agency).where(Agency.active.is_(True)).order_by(Agency.id)).scalars())
     report = DemoReport()
     stamp = now.replace(tzinfo=None)
@@ -82,7 +84,8 @@ def init_demo_seals(directory: Path, *, now: datetime, force: bool = False) -> D
     for index, (agency, purpose) in enumerate(todo, start=1):
         path = run / f"seal-{agency.id}-{'doc' if purpose == '公文用章' else 'approval'}.p12"
         # the certificate's serial derives from the agency and the time: one microsecond apart per seal
-        der = _p12(pki, agency.name, path, now.replace(tzinfo=timezone.utc) + timedelta(microseconds=index))
+        der = _p12(pki, agency.name, path, now.replace(tzinfo=timezone.utc) + timedelta(microseconds=index),
+                   crl_url)
         do_register_seal(name=f"{agency.name}{purpose}（{signing.DEMO_MARK}）", agency=agency, purpose=purpose,
                          certificate_der=der, key_kind="pkcs12", pkcs12_path=str(path.resolve()),
                          secret_name=DEMO_SECRET, active_from=stamp, acting_user=None, now=stamp)

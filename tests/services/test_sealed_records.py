@@ -123,3 +123,22 @@ def test_a_seal_imported_from_a_softhsm_token_seals_the_record(make_app, tmp_pat
 
         use = db.session.execute(select(SealUse)).scalar_one()
         assert use.seal.key_kind == "pkcs11" and use.certificate_serial == report.signatures[0].certificate_serial
+
+
+def test_with_a_reachable_crl_the_record_is_b_lt_and_verifies_offline(tsa_world):
+    app, c, pki, services = tsa_world
+    result = app.test_cli_runner().invoke(args=["seals", "init-demo", "--force", "--crl-url", services.crl_url])
+    assert result.exit_code == 0, result.output
+    from pathlib import Path
+
+    pki = demo_pki_of(Path(app.config["SEAL_DIR"]))
+    services.set_tsa(*signing.make_demo_tsa(pki), pki.root_certificate_pem())
+    services.publish_crl(signing.make_demo_crl(pki, []))
+    case = approved_leave(c)
+    assert run_sealing(app).sealed == 1
+    assert "GET /root.crl" in services.requests
+    pdf = c.get(f"/api/v1/cases/{case['id']}/record.pdf", headers=token(c, "xujing")).data
+    body = _verify(c, pdf)
+    assert body["valid"] and [s["level"] for s in body["signatures"]] == ["B-LT"]
+    with app.app_context():
+        assert signing.verify_pdf(pdf, trust_roots=trust_roots(), revocation_mode="hard-fail").valid
