@@ -32,7 +32,7 @@ from .errors import NoSealError, SealConfigError, SealingFailedError
 from .models import KEY_KINDS, PURPOSES, Seal, SealedRecord, SealUse
 from .queries import get_active_seals, seal_dir
 
-__all__ = ["SealedPdf", "seal_pdf_for_agency", "read_secret", "seal_spec", "do_register_seal", "check_import_seal",
+__all__ = ["SealedPdf", "off_event_loop", "seal_pdf_for_agency", "read_secret", "seal_spec", "do_register_seal", "check_import_seal",
            "queue_case_record", "RECORDED_OUTCOMES", "seal_due_records", "SealRunReport", "RECORD_PURPOSES", "backoff"]
 
 RECORDED_OUTCOMES = ("approved", "rejected", "completed")
@@ -41,6 +41,22 @@ RECORD_PURPOSES = ("审批专用章",)
 """The seals a case record takes (the first certifies)."""
 MAX_BACKOFF = timedelta(hours=1)
 CLAIM = timedelta(minutes=5)
+
+
+def off_event_loop(function, *args, **kwargs):
+    """``function(*args, **kwargs)``, in a worker thread when this thread runs an asyncio event
+    loop: pyHanko signs and validates through ``asyncio.run``, which refuses to run inside a loop
+    (an async server, or Playwright's sync API in the same process)."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
 
 
 @dataclass(frozen=True)
@@ -77,7 +93,7 @@ def seal_spec(seal: Seal, *, field_name: str | None = None) -> SealSpec:
     else:
         key = Pkcs11Key(module=seal.pkcs11_module or "", token_label=seal.token_label or "", pin=secret or "",
                         label=seal.key_label or "", use_raw_mechanism=not _is_rsa(seal.certificate))
-    return SealSpec(key=key, field_name=field_name or f"Seal{seal.id}", agency=seal.agency.name,
+    return SealSpec(key=key, field_name=field_name or f"{seal.purpose}-{seal.id}", agency=seal.agency.name,
                     purpose=seal.purpose, reason=seal.purpose)
 
 
@@ -121,7 +137,8 @@ def seal_pdf_for_agency(pdf: bytes, *, agency_id: int, purposes: Sequence[str], 
     try:
         specs = [seal_spec(s) for s in seals]
         tsa = current_app.config.get("TSA_URL")
-        sealed = signing.seal_pdf(pdf, specs, timestamper_url=tsa, validation_context=_validation_context() if tsa else None)
+        sealed = off_event_loop(signing.seal_pdf, pdf, specs, timestamper_url=tsa,
+                                validation_context=_validation_context() if tsa else None)
     except signing.SigningError as exc:
         raise SealingFailedError(_("盖章失败：%(cause)s", cause=str(exc)), details={"cause": type(exc).__name__}) \
             from exc
@@ -202,7 +219,7 @@ def check_import_seal(*, agency: str, purpose: str, name: str | None, pkcs12_pat
             if not pkcs11_module or not key_label:
                 raise SealConfigError(_("PKCS#11 令牌需要给出模块路径和密钥标签。"))
             key = Pkcs11Key(module=pkcs11_module, token_label=token_label or "", pin=secret, label=key_label)
-        der = signing.signer_certificate(SealSpec(key=key, field_name="import", agency=found.name,
+        der = off_event_loop(signing.signer_certificate, SealSpec(key=key, field_name="import", agency=found.name,
                                                   purpose=purpose)).dump()
     except (signing.SigningError, OSError) as exc:
         raise SealConfigError(_("无法读取印章密钥：%(cause)s", cause=str(exc))) from exc
@@ -271,7 +288,7 @@ def seal_due_records(*, now: datetime, limit: int = 20) -> SealRunReport:
         record = db.session.get(SealedRecord, record_id)
         case = record.case
         try:
-            pdf = signing.render_record(build_case_record(case))
+            pdf = off_event_loop(signing.render_record, build_case_record(case))
             triggered_by = db.session.get(Person, record.triggered_by_id) if record.triggered_by_id else None
             sealed = seal_pdf_for_agency(pdf, agency_id=case.agency_id, purposes=RECORD_PURPOSES,
                                          trigger=record.trigger, object_type="case", object_id=case.number or str(case.id),

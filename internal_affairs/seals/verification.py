@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 import signing
 from signing import SignatureReport, VerificationReport
 
+from .actions import off_event_loop
 from .errors import UnreadablePdfError
 from .queries import trust_roots
 
@@ -31,7 +32,7 @@ def check_verify_pdf(data: bytes) -> dict[str, Any]:
     if not data:
         raise UnreadablePdfError(_("文件为空，请选择要验证的 PDF 文件。"))
     try:
-        report = signing.verify_pdf(data, trust_roots=trust_roots())
+        report = off_event_loop(signing.verify_pdf, data, trust_roots=trust_roots())
     except signing.NotAPdfError:
         raise UnreadablePdfError(_("该文件不是 PDF 文件，无法验证。")) from None
     except signing.DamagedPdfError:
