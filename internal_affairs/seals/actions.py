@@ -246,7 +246,7 @@ def queue_case_record(case: Any, *, trigger: str, acting_user: Person | None, no
 
 def backoff(attempts: int) -> timedelta:
     """How long the job waits before trying a failed record again: 1, 2, 4 … minutes, at most an hour."""
-    return min(MAX_BACKOFF, timedelta(minutes=2 ** max(0, attempts - 1)))
+    return min(MAX_BACKOFF, timedelta(minutes=2 ** min(max(0, attempts - 1), 10)))
 
 
 @dataclass
@@ -318,7 +318,8 @@ def _failed(record_id: int, exc: Exception, now: datetime) -> None:
     record.next_attempt_at = now + backoff(record.attempts)
     current_app.logger.warning("sealing the record of case %s failed (attempt %d): %s", case.id, record.attempts,
                                record.last_error)
-    keepers = get_seal_keepers(case.agency_id)
+    roles = {s.keeper_role for purpose in RECORD_PURPOSES for s in get_active_seals(case.agency_id, purpose, now)}
+    keepers = [p for role in sorted(roles or {"seal_keeper"}) for p in get_seal_keepers(case.agency_id, role)]
     if not keepers:
         from ..org.queries import system_admins
 

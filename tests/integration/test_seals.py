@@ -159,3 +159,26 @@ def test_a_failed_sealing_is_kept_retried_with_backoff_and_shown_to_the_keeper(s
         away.rename(key)
     assert run_sealing(seal_app, now + timedelta(minutes=3)).sealed == 1
     assert get(sc, "xujing", case)["record"]["status"] == "sealed"
+
+
+def test_seals_import_takes_a_pkcs12_with_its_secret_and_refuses_a_wrong_one(seal_app, tmp_path, monkeypatch):
+    p12 = sorted((tmp_path / "seals" / "demo").glob("*/seal-*-approval.p12"))[0]
+    runner = seal_app.test_cli_runner()
+    args = ["seals", "import", "--agency", "区教育局", "--purpose", "电子印章", "--pkcs12", str(p12)]
+    monkeypatch.setenv("SEAL_WRONG", "not-the-password")
+    wrong = runner.invoke(args=args + ["--secret-name", "SEAL_WRONG"])
+    assert wrong.exit_code != 0 and "无法读取印章密钥" in wrong.output
+    missing = runner.invoke(args=args + ["--secret-name", "SEAL_NOT_SET"])
+    assert missing.exit_code != 0 and "SEAL_NOT_SET" in missing.output
+    ok = runner.invoke(args=args + ["--secret-name", "SEAL_DEMO_PASSWORD"])  # the file under secrets/
+    assert ok.exit_code == 0, ok.output
+    with seal_app.app_context():
+        seal = db.session.execute(select(Seal).where(Seal.purpose == "电子印章")).scalar_one()
+        assert seal.agency.name == "区教育局" and seal.key_kind == "pkcs12" and signing.DEMO_MARK in seal.subject
+        event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "seals.seal.registered",
+                                                            AuditEvent.object_id == str(seal.id))).scalar_one()
+        assert event.data["purpose"] == "电子印章"
+        person = db.session.execute(select(Person).where(Person.uid == "xujing")).scalar_one()
+        sealed = seal_pdf_for_agency(build_pdf(), agency_id=person.agency_id, purposes=["电子印章"], trigger="t",
+                                     object_type="document", object_id="D-5", acting_user=None, now=utcnow())
+        assert signing.verify_pdf(sealed.pdf, trust_roots=trust_roots()).valid
