@@ -49,6 +49,8 @@ def test_record_pdf_is_202_while_sealing_then_the_pdf_and_404_for_outsiders(worl
     login(c, "xujing")
     html = c.get(f"/cases/{case['id']}").get_data(as_text=True)
     assert url in html and "下载盖章办理记录" in html
+    download = c.get(url)  # the page's link, with the browser session
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
 
 
 def test_the_case_page_says_sealing_until_done(world):
