@@ -42,7 +42,8 @@ def _value(spec: Any, form: dict[str, Any]) -> str:
 
 
 def build_case_record(case: Case) -> CaseRecord:
-    """The record of ``case`` (finished) for :func:`signing.render_record`."""
+    """The record of ``case`` (finished) for :func:`signing.render_record`: every act someone
+    performed, in order (tasks cancelled unacted, e.g. the other holders of an 或签 step, are not acts)."""
     definition = definition_of(case.matter_version)
     form = tuple(FormField(spec.label, _value(spec, case.form)) for spec in definition.fields
                  if any(k in case.form for k in spec.keys()))
@@ -53,7 +54,7 @@ def build_case_record(case: Case) -> CaseRecord:
     materials = tuple(Material(names.get(a.material, a.material), a.filename, a.sha256) for a in attachments)
     steps = {s.id: s for s in db.session.execute(select(CaseStep).where(CaseStep.case_id == case.id)).scalars()}
     tasks = db.session.execute(
-        select(Task).where(Task.case_id == case.id, Task.decided_at.is_not(None))
+        select(Task).where(Task.case_id == case.id, Task.decided_at.is_not(None), Task.acted_by_id.is_not(None))
         .order_by(Task.decided_at, Task.id)).scalars()
     trail = []
     for task in tasks:

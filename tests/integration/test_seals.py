@@ -117,6 +117,15 @@ def test_an_approved_case_is_queued_then_sealed_by_the_job(sc, seal_app):
     text = pdf_text(pdf)
     for expected in (case["number"], "请假", "杨帆（代张伟）", "家事", "已登记"):
         assert expected in text, expected
+    with seal_app.app_context():
+        from internal_affairs.cases.models import Case
+        from internal_affairs.seals.records import build_case_record
+
+        record = build_case_record(db.session.get(Case, case["id"]))
+        # the other HR officer's task, cancelled when linxiaoyan acted (或签), is no act of the trail
+        assert [(t.step, t.acted, t.decision) for t in record.trail] == [
+            ("领导审批", "杨帆（代张伟）", "同意"), ("考勤登记", "林晓燕", "已办理")]
+        assert record.outcome == "同意" and ("请假事由", "家事") in [(f.label, f.value) for f in record.form]
 
 
 def test_a_rejected_case_gets_a_record_and_a_withdrawn_one_none(sc, seal_app):
