@@ -56,7 +56,10 @@ def build_case_record(case: Case) -> CaseRecord:
     tasks = db.session.execute(
         select(Task).where(Task.case_id == case.id, Task.decided_at.is_not(None), Task.acted_by_id.is_not(None))
         .order_by(Task.decided_at, Task.id)).scalars()
-    trail = []
+    trail = [TrailEntry(step=step.name, person="系统", title="", acted="系统自动审批", decision="同意",
+                        comment=step.note or "", at=_local(step.finished_at))
+             for step in sorted(steps.values(), key=lambda s: s.index)
+             if (step.spec or {}).get("auto_outcome") == "approved" and step.status == "done" and step.finished_at]
     for task in tasks:
         step: CaseStep | None = steps.get(task.step_id)
         principal = task.on_behalf_of or task.acted_by or task.assignee
@@ -67,6 +70,7 @@ def build_case_record(case: Case) -> CaseRecord:
             decision=DECISION_LABELS.get(task.decision or "", task.decision or task.status),
             comment=task.comment or "", at=_local(task.decided_at),
             time_limit_met=None if task.due_at is None else task.decided_at <= task.due_at))
+    trail.sort(key=lambda t: t.at)
     finished = case.finished_at or case.updated_at
     return CaseRecord(number=case.number or str(case.id), agency=case.agency.name, matter=case.matter_type.name,
                       applicant=person_label(case.applicant, None) or "", submitted_at=_local(case.submitted_at or case.created_at),

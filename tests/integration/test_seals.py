@@ -191,3 +191,16 @@ def test_seals_import_takes_a_pkcs12_with_its_secret_and_refuses_a_wrong_one(sea
         sealed = seal_pdf_for_agency(build_pdf(), agency_id=person.agency_id, purposes=["电子印章"], trigger="t",
                                      object_type="document", object_id="D-5", acting_user=None, now=utcnow())
         assert signing.verify_pdf(sealed.pdf, trust_roots=trust_roots()).valid
+
+
+def test_an_auto_approved_step_is_in_the_trail(sc, seal_app):
+    from internal_affairs.cases.models import Case
+    from internal_affairs.seals.records import build_case_record
+    from tests.support.cases import OVERTIME
+
+    case = submit(sc, "xujing", "overtime", OVERTIME)
+    assert case["steps"][0]["status"] == "done" and "秒批" in case["steps"][0]["note"]
+    with seal_app.app_context():
+        record = build_case_record(db.session.get(Case, case["id"]))
+        first = record.trail[0]
+        assert (first.step, first.acted, first.decision) == (case["steps"][0]["name"], "系统自动审批", "同意")
