@@ -35,6 +35,7 @@ demo-db: bootstrap
 	$(FLASK) org load-ldif demo/district.ldif
 	$(FLASK) matters load
 	IA_LOCAL_LOGIN=on $(FLASK) demo seed
+	$(FLASK) seals init-demo
 
 # the one scheduler (outbox delivery, time limits) runs beside the web workers, which never start
 # one; it is stopped (SIGTERM: it gives its lease back) when gunicorn stops

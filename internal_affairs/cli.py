@@ -203,10 +203,76 @@ def scheduler_run(once: bool, deliver_seconds: float, scan_seconds: float, lease
         raise SystemExit(code)
 
 
+seals_cli = AppGroup("seals", help="Electronic seals: the demo CA, importing seals, the registry.")
+
+
+@seals_cli.command("init-demo")
+@click.option("--force", is_flag=True, help="Retire the agencies' current seals and make new demo ones.")
+@click.option("--crl-url", default=None, help="CRL distribution point written into the seal certificates.")
+def seals_init_demo(force: bool, crl_url: str | None) -> None:
+    """A demo CA under IA_SEAL_DIR and a 审批专用章 and a 公文用章 per agency (marked 演示 DEMO)."""
+    from .seals.demo import init_demo_seals
+    from .seals.queries import seal_dir
+
+    directory = seal_dir()
+    report = init_demo_seals(directory, now=utcnow(), force=force, crl_url=crl_url)
+    if not report.created and not report.kept:
+        raise click.ClickException("no agencies yet: run `flask org load-ldif demo/district.ldif` first")
+    click.echo(f"demo seals: {len(report.created)} created, {len(report.kept)} already in force; "
+               f"seal directory {directory}")
+    if report.root:
+        click.echo(f"trust root (demo CA): {report.root}")
+
+
+@seals_cli.command("import")
+@click.option("--agency", required=True, help="The agency's name (or id).")
+@click.option("--purpose", required=True, type=click.Choice(["审批专用章", "电子印章", "公文用章"]))
+@click.option("--name", default=None, help="The seal's name (default: agency + purpose).")
+@click.option("--pkcs12", "pkcs12_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A PKCS#12 file with the key and certificate.")
+@click.option("--pkcs11-module", default=None, help="The PKCS#11 library (e.g. /usr/lib/softhsm/libsofthsm2.so).")
+@click.option("--token-label", default=None, help="The PKCS#11 token's label.")
+@click.option("--key-label", default=None, help="The key's (and certificate's) label on the token.")
+@click.option("--secret-name", required=True,
+              help="Name of the secret with the password or PIN: an environment variable, else the file "
+                   "<IA_SEAL_DIR>/secrets/<name>.")
+@click.option("--keeper-role", default="seal_keeper", show_default=True)
+def seals_import(agency: str, purpose: str, name: str | None, pkcs12_path: Path | None, pkcs11_module: str | None,
+                 token_label: str | None, key_label: str | None, secret_name: str, keeper_role: str) -> None:
+    """Register a seal whose key is in a PKCS#12 file or on a PKCS#11 token (its certificate is
+    read from there and checked by loading the key)."""
+    from .seals.actions import check_import_seal
+
+    try:
+        seal = check_import_seal(agency=agency, purpose=purpose, name=name, pkcs12_path=pkcs12_path,
+                                 pkcs11_module=pkcs11_module, token_label=token_label, key_label=key_label,
+                                 secret_name=secret_name, keeper_role=keeper_role, now=utcnow())
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message))
+    click.echo(f"seal #{seal.id} registered: {seal.name} ({seal.purpose}), certificate serial "
+               f"{seal.certificate_serial}, {seal.subject}")
+
+
+@seals_cli.command("list")
+def seals_list() -> None:
+    """Every seal in the registry, with its state."""
+    from .seals.queries import get_seals
+
+    now = utcnow()
+    seals = get_seals()
+    for seal in seals:
+        state = "in force" if seal.active_from <= now and (seal.active_until is None or seal.active_until > now) \
+            else "retired" if seal.active_until and seal.active_until <= now else "not yet"
+        key = seal.pkcs12_path if seal.key_kind == "pkcs12" else f"pkcs11 token {seal.token_label}/{seal.key_label}"
+        click.echo(f"#{seal.id}\t{seal.agency.name}\t{seal.purpose}\t{state}\tserial {seal.certificate_serial}\t{key}")
+    click.echo(f"{len(seals)} seals")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(matters_cli)
     app.cli.add_command(org_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(seals_cli)
 

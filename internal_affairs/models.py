@@ -11,3 +11,4 @@ from .delegation.models import Delegation  # noqa: F401
 from .notify.models import NotifyPreference, OutboxMessage  # noqa: F401
 from .jobs.models import SchedulerLease, TimeMark  # noqa: F401
 from .stats.models import CaseRating  # noqa: F401
+from .seals.models import Seal, SealedRecord, SealUse  # noqa: F401

@@ -13,6 +13,13 @@ from sqlalchemy.engine import make_url
 from tests.support.app import PG_URL, base_environ, load_catalog, load_demo, migrate, pg_url, truncate_all
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps an asyncio loop running in the main thread
+    from the first browser test to the end of the session, and pyHanko (sealing, verifying) calls
+    ``asyncio.run``, which refuses to run inside a running loop."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
 @pytest.fixture(scope="session")
 def db_template(tmp_path_factory):
     """A migrated database: a SQLite file to copy, or the PostgreSQL test database itself

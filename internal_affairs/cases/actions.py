@@ -36,6 +36,7 @@ from .queries import hold_people, learnt, named_in_case, relearn
 from ..delegation.queries import principals_for
 from . import engine
 from .writes import resolve_ids, to_state, write_changes
+from ..seals.actions import RECORDED_OUTCOMES, queue_case_record
 from .errors import (InvalidTransitionError, MissingMaterialError, NotYourTaskError, OwnCaseError, RateLimitedError,
                      SelfApprovalError, StaleDecisionError, TaskBlockedError)
 from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMaterial, CaseRevision, Reminder,
@@ -249,6 +250,9 @@ def _apply(case: Case, before: engine.Case, outcome: engine.Outcome, *, acting_u
         from ..delegation.actions import auto_delegate_for_case
 
         auto_delegate_for_case(case, case.matter_type.code, now=now)
+    if (outcome.case.finished_at is not None and before.finished_at is None
+            and outcome.case.status in RECORDED_OUTCOMES):
+        queue_case_record(case, trigger=f"cases.case.{outcome.case.status}", acting_user=acting_user, now=now)
 
 
 def _engine_people(found: Iterable[Person]) -> dict[str, engine.Person]:

@@ -21,6 +21,7 @@ from ..extensions import db
 from ..matters.models import MatterType, MatterVersion
 from ..org.models import Agency, Person
 from ..org.queries import is_system_admin
+from ..seals.queries import get_record, record_json
 from .engine import Actor, capabilities
 from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, Reminder, Task
 
@@ -259,7 +260,7 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
         "deferred_materials": [{"material": m.material, "status": m.status, "commitment": m.commitment,
                                 "due_at": iso(m.due_at), "supplied_at": iso(m.supplied_at)} for m in materials],
         "revisions": [{"number": r.number, "diff": r.diff, "at": iso(r.created_at)} for r in revisions],
-        "record": None,
+        "record": record_json(get_record(case.id), case.id) if case.finished_at else None,
         "my_tasks": [{"id": t.id, "kind": t.kind, "blocked": t.blocked_by_task_id is not None} for t in mine],
     }
     if caps is not None:

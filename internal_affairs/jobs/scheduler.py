@@ -25,7 +25,7 @@ from ..clock import utcnow
 from ..extensions import db
 from .lease import acquire_lease, get_lease, release_lease
 
-__all__ = ["SchedulerOptions", "run_scheduler", "bind", "lease_lost", "deliver_outbox_job", "scan_time_limits_job", "sync_org_job"]
+__all__ = ["SchedulerOptions", "run_scheduler", "bind", "lease_lost", "deliver_outbox_job", "scan_time_limits_job", "seal_records_job", "sync_org_job"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class SchedulerOptions:
     deliver_seconds: float = 10.0
     scan_seconds: float = 60.0
     checkpoint_minutes: float = 60.0
+    seal_seconds: float = 5.0
     lease_seconds: float = 30.0
     once: bool = False
 
@@ -140,11 +141,22 @@ def _checkpoint(app: Flask, options: SchedulerOptions) -> None:
 def audit_checkpoint_job() -> None:
     """Job: sign the audit chain's head (IA_AUDIT_KEY_FILE or IA_AUDIT_PKCS11_* set)."""
     _in_app(_checkpoint)
+def _seal(app: Flask, options: SchedulerOptions) -> None:
+    from ..seals.actions import seal_due_records
+
+    report = seal_due_records(now=utcnow())
+    if report.sealed or report.failed:
+        _log(f"records: {report.sealed} sealed, {report.failed} failed (to retry)")
 
 
 def deliver_outbox_job() -> None:
     """Job: deliver the due outbox rows."""
     _in_app(_deliver)
+
+
+def seal_records_job() -> None:
+    """Job: render and seal the queued records of finished cases (and retry the failed ones)."""
+    _in_app(_seal)
 
 
 def scan_time_limits_job() -> None:
@@ -179,6 +191,8 @@ def _scheduler(app: Flask, options: SchedulerOptions):
                           minutes=options.checkpoint_minutes, replace_existing=True)
     elif scheduler.get_job("audit_checkpoint"):
         scheduler.remove_job("audit_checkpoint")
+    scheduler.add_job("internal_affairs.jobs.scheduler:seal_records_job", "interval", id="seal_records",
+                      seconds=options.seal_seconds, replace_existing=True, next_run_time=utcnow_aware())
     minutes = int(app.config.get("SYNC_INTERVAL_MINUTES") or 0)
     if minutes > 0 and app.config.get("LDAP_URI"):
         scheduler.add_job("internal_affairs.jobs.scheduler:sync_org_job", "interval", id="sync_org",
@@ -227,6 +241,7 @@ def run_scheduler(app: Flask, options: SchedulerOptions, stop: threading.Event |
         if options.once:
             deliver_outbox_job()
             scan_time_limits_job()
+            seal_records_job()
             with app.app_context():
                 release_lease(options.holder)
                 db.session.remove()

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from signing import CaseRecord, FormField, Material, TrailEntry
 
-__all__ = ["sample_record", "NssDatabase", "qpdf_check", "rasterize", "red_pixels", "dark_pixels"]
+__all__ = ["sample_record", "NssDatabase", "qpdf_check", "rasterize", "red_pixels", "dark_pixels", "init_demo_seals",
+           "pdf_text", "run_sealing", "seal_ready_app", "approved_leave",
+           "append_page", "add_annotation", "qpdf_rewrite", "demo_pki_of"]
 
 CST = timezone(timedelta(hours=8))
 
@@ -89,3 +91,124 @@ def dark_pixels(ppm: bytes) -> int:
 def red_pixels(ppm: bytes) -> int:
     """How many pixels are seal red."""
     return sum(1 for r, g, b in _pixels(ppm) if r > 170 and g < 110 and b < 110)
+
+
+def init_demo_seals(app) -> None:
+    """``flask seals init-demo`` on ``app`` (its IA_SEAL_DIR, default ``<instance>/seals``)."""
+    result = app.test_cli_runner().invoke(args=["seals", "init-demo"])
+    assert result.exit_code == 0, result.output
+
+
+def run_sealing(app, now: datetime | None = None):
+    """The sealing job's work once, at ``now`` (default: the wall clock), as the scheduler runs it."""
+    from internal_affairs.clock import utcnow
+    from internal_affairs.extensions import db
+    from internal_affairs.seals.actions import seal_due_records
+
+    with app.app_context():
+        try:
+            return seal_due_records(now=now or utcnow())
+        finally:
+            db.session.remove()
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text poppler's ``pdftotext`` extracts from ``pdf``."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
+        fh.write(pdf)
+        fh.flush()
+        return subprocess.run(["pdftotext", "-layout", fh.name, "-"], capture_output=True, text=True, check=True,
+                              timeout=60).stdout
+
+
+def seal_ready_app(make_app, tmp_path: Path, **environ: str):
+    """An app on the demo district with the catalog and the demo seals (IA_SEAL_DIR under ``tmp_path``)."""
+    from tests.support.app import load_catalog, load_demo
+
+    app = make_app(IA_SEAL_DIR=str(tmp_path / "seals"), **environ)
+    load_demo(app)
+    load_catalog(app)
+    init_demo_seals(app)
+    return app
+
+
+def approved_leave(c) -> dict:
+    """xujing's one-day leave, approved by yangfan on behalf of zhangwei (a delegation) and
+    registered by HR (linxiaoyan): the case document, status ``approved``."""
+    from tests.support.cases import LEAVE, decide, open_task, submit, token
+
+    case = submit(c, "xujing", "leave", LEAVE)
+    now = datetime.now().replace(microsecond=0)
+    window = {"starts_at": (now - timedelta(days=1)).isoformat() + "+08:00",
+              "ends_at": (now + timedelta(days=30)).isoformat() + "+08:00"}
+    response = c.post("/api/v1/delegations", json={"delegate": "yangfan", **window}, headers=token(c, "zhangwei"))
+    assert response.status_code == 201, response.get_json()
+    response = c.post(f"/api/v1/tasks/{open_task(case, 'zhangwei')}/decision",
+                      json={"decision": "approve", "comment": "同意"}, headers=token(c, "yangfan"))
+    assert response.status_code == 200, response.get_json()
+    case = decide(c, "linxiaoyan", response.get_json(), decision="done", comment="已登记")
+    assert case["status"] == "approved"
+    return case
+
+
+def _append_revision(pdf: bytes, change) -> bytes:
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def append_page(pdf: bytes) -> bytes:
+    """``pdf`` with an incremental update that appends a blank page."""
+    from pyhanko.pdf_utils import generic
+
+    def add(writer):
+        writer.insert_page(generic.DictionaryObject({
+            generic.NameObject("/Type"): generic.NameObject("/Page"),
+            generic.NameObject("/MediaBox"): generic.ArrayObject([generic.NumberObject(v) for v in (0, 0, 595, 842)]),
+            generic.NameObject("/Resources"): generic.DictionaryObject()}))
+
+    return _append_revision(pdf, add)
+
+
+def add_annotation(pdf: bytes) -> bytes:
+    """``pdf`` with an incremental update that adds a text annotation to the first page."""
+    from pyhanko.pdf_utils import generic
+
+    def annotate(writer):
+        page = writer.root["/Pages"]["/Kids"][0].get_object()
+        annot = writer.add_object(generic.DictionaryObject({
+            generic.NameObject("/Type"): generic.NameObject("/Annot"),
+            generic.NameObject("/Subtype"): generic.NameObject("/Text"),
+            generic.NameObject("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in (50, 50, 80, 80)]),
+            generic.NameObject("/Contents"): generic.TextStringObject("已修改")}))
+        annots = page.get("/Annots")
+        if annots is None:
+            page[generic.NameObject("/Annots")] = generic.ArrayObject([annot])
+        else:
+            annots.get_object().append(annot)
+        writer.update_container(page)
+
+    return _append_revision(pdf, annotate)
+
+
+def qpdf_rewrite(pdf: bytes, directory: Path) -> bytes:
+    """``pdf`` rewritten whole by ``qpdf`` (object streams generated)."""
+    source, target = directory / "rewrite-in.pdf", directory / "rewrite-out.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(["qpdf", "--object-streams=generate", str(source), str(target)], check=False, capture_output=True,
+                   timeout=60)
+    return target.read_bytes()
+
+
+def demo_pki_of(seal_dir: Path):
+    """The :class:`signing.DemoPki` that ``seals init-demo`` wrote under ``seal_dir`` (its latest run)."""
+    from signing import DemoPki
+
+    run = sorted((seal_dir / "demo").iterdir())[-1]
+    return DemoPki(run, run / "root.pem", run / "root-key.pem", b"demo")

@@ -32,9 +32,16 @@ class SoftHsmToken:
     so_pin: str
 
 
+_initialised: dict[str, SoftHsmToken] = {}
+
+
 def init_softhsm(directory: Path, label: str = "ia-seals", pin: str = "1234", so_pin: str = "5678") -> SoftHsmToken:
     """Write a SoftHSM2 configuration under ``directory``, point ``SOFTHSM2_CONF`` at it and
-    initialise an empty token ``label``."""
+    initialise an empty token ``label``. SoftHSM reads its configuration once per process, so a
+    second call in the same process returns the token made first (test modules share it; they
+    keep apart by key labels)."""
+    if "token" in _initialised:
+        return _initialised["token"]
     tokens = directory / "tokens"
     tokens.mkdir(parents=True, exist_ok=True)
     conf = directory / "softhsm2.conf"
@@ -42,7 +49,8 @@ def init_softhsm(directory: Path, label: str = "ia-seals", pin: str = "1234", so
     os.environ["SOFTHSM2_CONF"] = str(conf)
     subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", so_pin],
                    check=True, capture_output=True)
-    return SoftHsmToken(SOFTHSM_MODULE, label, pin, so_pin)
+    _initialised["token"] = SoftHsmToken(SOFTHSM_MODULE, label, pin, so_pin)
+    return _initialised["token"]
 
 
 def generate_ec_seal_key(token: SoftHsmToken, key_label: str, key_id: bytes, certify) -> bytes:

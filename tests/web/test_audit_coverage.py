@@ -27,9 +27,11 @@ def closed_port() -> int:
 
 
 SICK = LEAVE | {"leave_type": "sick"}
-READ_ONLY_POSTS = {("post", "/route-preview"), ("post", "/notifications/{id}/read"), ("post", "/notifications/read")}
-"""Write nothing an auditor reads: asks what a case's route would be; marks one's own
-notifications read (a person's reading state, like an unread mark in a mail client)."""
+READ_ONLY_POSTS = {("post", "/route-preview"), ("post", "/verify"), ("post", "/notifications/{id}/read"),
+                   ("post", "/notifications/read")}
+"""Write nothing an auditor reads: asks what a case's route would be; checks the seals of an
+uploaded PDF (kept nowhere); marks one's own notifications read (a person's reading state, like an
+unread mark in a mail client)."""
 
 
 def _draft(c, uid="xujing", form=LEAVE):

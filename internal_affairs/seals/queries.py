@@ -1,0 +1,102 @@
+"""Reads of the seal registry, the seal-use log and the sealed records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from ..extensions import db
+from ..org.models import OrgGroup, OrgGroupMember, Person
+from .models import Seal, SealedRecord, SealUse
+
+__all__ = ["get_active_seals", "get_seals", "get_seal_uses", "get_record", "get_failed_records", "seal_dir",
+           "trust_roots", "get_seal_keepers", "record_json", "TRUST_DIR"]
+
+TRUST_DIR = "trust"
+"""Under IA_SEAL_DIR: every ``*.pem`` / ``*.crt`` / ``*.cer`` there is a trust root for
+verification (the seals' CA roots and the TSA's root)."""
+
+
+def seal_dir() -> Path:
+    """IA_SEAL_DIR (default ``<instance>/seals``)."""
+    configured = current_app.config.get("SEAL_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "seals"
+
+
+def trust_roots() -> list[bytes]:
+    """The configured trust roots (PEM or DER blobs) from ``<IA_SEAL_DIR>/trust``."""
+    directory = seal_dir() / TRUST_DIR
+    if not directory.is_dir():
+        return []
+    return [p.read_bytes() for p in sorted(directory.iterdir())
+            if p.suffix.lower() in (".pem", ".crt", ".cer") and p.is_file()]
+
+
+def _active(now: datetime):
+    now = now.replace(tzinfo=None)
+    return (Seal.active_from <= now) & or_(Seal.active_until.is_(None), Seal.active_until > now)
+
+
+def get_active_seals(agency_id: int, purpose: str, now: datetime) -> list[Seal]:
+    """The agency's seals of ``purpose`` in force at ``now``, newest first."""
+    return list(db.session.execute(
+        select(Seal).where(Seal.agency_id == agency_id, Seal.purpose == purpose, _active(now))
+        .order_by(Seal.active_from.desc(), Seal.id.desc())).scalars())
+
+
+def get_seals() -> list[Seal]:
+    """Every seal, active or not, by agency and purpose."""
+    return list(db.session.execute(select(Seal).order_by(Seal.agency_id, Seal.purpose, Seal.id)).scalars())
+
+
+def get_seal_uses(object_type: str, object_id: Any) -> list[SealUse]:
+    return list(db.session.execute(
+        select(SealUse).where(SealUse.object_type == object_type, SealUse.object_id == str(object_id))
+        .order_by(SealUse.id)).scalars())
+
+
+def get_record(case_id: int) -> SealedRecord | None:
+    return db.session.execute(select(SealedRecord).where(SealedRecord.case_id == case_id)).scalar_one_or_none()
+
+
+def get_failed_records(agency_ids: Sequence[int] | None) -> list[tuple[SealedRecord, Any]]:
+    """Records whose sealing failed (still being retried), with their case; only those of
+    ``agency_ids`` unless None (administrators)."""
+    from ..cases.models import Case
+
+    query = (select(SealedRecord, Case).join(Case, Case.id == SealedRecord.case_id)
+             .where(SealedRecord.status == "failed").order_by(SealedRecord.updated_at.desc()))
+    if agency_ids is not None:
+        query = query.where(Case.agency_id.in_(sorted(agency_ids)))
+    return [(r, c) for r, c in db.session.execute(query).all()]
+
+
+def get_seal_keepers(agency_id: int, role: str = "seal_keeper") -> list[Person]:
+    """The people in post holding ``role`` (the seal keeper) in the agency."""
+    return list(db.session.execute(
+        select(Person).join(OrgGroupMember, OrgGroupMember.person_id == Person.id)
+        .join(OrgGroup, OrgGroup.id == OrgGroupMember.group_id)
+        .where(OrgGroup.kind == "role", OrgGroup.role_code == role, OrgGroup.agency_id == agency_id,
+               OrgGroup.active.is_(True), Person.active.is_(True)).order_by(Person.id)).scalars())
+
+
+def keeper_agency_ids(person: Person) -> set[int]:
+    """The agencies whose seals ``person`` keeps."""
+    return set(db.session.execute(
+        select(OrgGroup.agency_id).join(OrgGroupMember, OrgGroupMember.group_id == OrgGroup.id)
+        .where(OrgGroupMember.person_id == person.id, OrgGroup.kind == "role", OrgGroup.role_code == "seal_keeper",
+               OrgGroup.active.is_(True))).scalars())
+
+
+def record_json(record: SealedRecord | None, case_id: int) -> dict[str, Any] | None:
+    """The ``record`` field of a case's JSON: None until the case is finished."""
+    if record is None:
+        return None
+    return {"status": record.status, "sha256": record.sha256 if record.status == "sealed" else None,
+            "url": f"/api/v1/cases/{case_id}/record.pdf",
+            "sealed_at": record.sealed_at.isoformat() + "Z" if record.sealed_at else None}
