@@ -10,3 +10,5 @@ from .cases.models import (Attachment, Case, CaseCC, CaseCounter, CaseMaterial, 
 from .delegation.models import Delegation  # noqa: F401
 from .notify.models import NotifyPreference, OutboxMessage  # noqa: F401
 from .jobs.models import SchedulerLease, TimeMark  # noqa: F401
+from .documents.models import (Document, DocumentCounter, DocumentDelivery, DocumentSeries,  # noqa: F401
+                               DocumentSignature, DocumentVersion)
