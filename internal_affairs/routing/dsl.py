@@ -38,7 +38,7 @@ A route is a list of steps::
     ``uid: <uid>``.
 ``named_units``
     the heads of the units the applicant named in form field ``field``, a list of
-    ``department:<id>`` (that department's 负责人) and ``agency:<id>`` (that agency's 主要领导)
+    ``department:<id>`` (that department's 负责人) and ``agency:<id>`` (that agency's 主要领导) and ``person:<uid>``
     entries — e.g. the departments and agencies a document's drafter asks to countersign (会签).
 ``applicant_choice``
     the uid(s) the applicant put in form field ``field``, which must belong to ``allowed``:

@@ -578,6 +578,8 @@ class _Resolution:
                 uids, passed = lookup.uids, lookup.passed_inactive
             elif kind == "agency" and unit_id in self.org.agencies:
                 uids, passed = self.org.agencies[unit_id].principal_leader_uids, ()
+            elif kind == "person" and unit_id in self.org.people:
+                uids, passed = (unit_id,), ()
             else:
                 raise _Failure("unknown_unit", unit=unit)
             found.skipped.extend(_skip(uid, "inactive") for uid in passed)

@@ -792,8 +792,7 @@ def test_named_units_are_the_heads_of_the_named_departments_and_agencies():
     assert plan[0].approvers == ("sunli", "xuwenbin", "huting") and plan[0].mode == "all"
     assert resolve(route(step("会签", units)), "xujing", countersign=[])[0].error_code == "units_missing"
     assert resolve(route(step("会签", units)), "xujing", countersign=["agency:nowhere"])[0].error_code == "unknown_unit"
-    assert resolve(route(step("会签", units)), "xujing", countersign=["person:zhangwei"])[0].error_code == \
-        "unknown_unit"
+    assert resolve(route(step("会签", units)), "xujing", countersign=["team:jyj-rs"])[0].error_code == "unknown_unit"
 
 
 def test_named_units_naming_the_drafters_own_department_skips_the_drafter():
@@ -806,3 +805,9 @@ def test_named_units_naming_the_drafters_own_department_skips_the_drafter():
 def test_named_units_needs_its_field():
     problems = validate_route([step("a", {"kind": "named_units"})])
     assert [p.path for p in problems] == ["route[0].approvers"]
+
+
+def test_named_units_may_name_people():
+    plan = resolve(route(step("传阅", {"kind": "named_units", "field": "readers"}, mode="all")), "xujing",
+                   readers=["person:songjia", "department:jyj-rs"])
+    assert plan[0].approvers == ("songjia", "sunli")
