@@ -105,6 +105,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .cases import api as cases_api, api_attachments
     from .delegation import api as delegation_api
     from .notify import api as notify_api
+    from .documents import api as documents_api
     from .cli import register_cli
     from . import inputs
 
@@ -123,7 +124,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # each domain brings its own API routes and OpenAPI fragment
     api_bp = create_api_blueprint([auth_api.routes, org_api.routes, matters_api.routes, calendar_api.routes,
                                    cases_api.routes, api_attachments.routes, delegation_api.routes,
-                                   notify_api.routes])
+                                   notify_api.routes, documents_api.routes])
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_cli(app)
