@@ -97,6 +97,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .delegation.views import bp as delegation_bp
     from .auth.views import bp as auth_bp
     from .notify.views import bp as notify_bp
+    from .documents.views import bp as documents_bp
     from .api import create_api_blueprint
     from .auth import api as auth_api
     from .org import api as org_api
@@ -121,6 +122,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(cases_bp)
     app.register_blueprint(delegation_bp)
     app.register_blueprint(notify_bp)
+    app.register_blueprint(documents_bp)
     # each domain brings its own API routes and OpenAPI fragment
     api_bp = create_api_blueprint([auth_api.routes, org_api.routes, matters_api.routes, calendar_api.routes,
                                    cases_api.routes, api_attachments.routes, delegation_api.routes,
