@@ -220,3 +220,15 @@ def test_a_bad_signature_is_422_and_decides_nothing(catalog_app):
                                json={"decision": "approve", "signature": bad})
         assert response.status_code == 422
     assert open_task(case_of(client, DRAFTER, doc), REVIEWER) == task
+
+
+def test_cli_sets_a_series_and_demo_seed_gives_the_demo_agencies_theirs(catalog_app):
+    runner = catalog_app.test_cli_runner()
+    result = runner.invoke(args=["documents", "series", "区财政局", "财办", "嘉禾财办", "--default"])
+    assert result.exit_code == 0 and "嘉禾财办" in result.output
+    assert runner.invoke(args=["documents", "series", "不存在的单位", "x", "y"]).exit_code != 0
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0 and "document number series set for" in result.output
+    client = catalog_app.test_client()
+    assert client.get("/api/v1/documents/series", headers=token(client, "yuyang")).get_json()["default_prefix"] == "嘉禾财办"
+    assert client.get("/api/v1/documents/series", headers=token(client, DRAFTER)).get_json()["default_prefix"] == "嘉禾组发"
