@@ -269,8 +269,16 @@ def _submit(document: Document, *, acting_user: Person, now: datetime) -> None:
 
 @atomic
 def do_submit_document(document: Document, *, acting_user: Person, now: datetime) -> Document:
-    """Send the draft on its route (核稿 → 会签 → 签发). Raises :class:`PermissionDenied`,
+    """Send the draft on its route (核稿 → 会签 → 签发); a returned document goes back on its
+    route with its amended text (the case's resubmission). Raises :class:`PermissionDenied`,
     :class:`InvalidTransitionError`, :class:`ValidationError`."""
+    if document.status == "returned":
+        from ..cases.actions import do_resubmit
+
+        if document.drafter_id != acting_user.id:
+            raise PermissionDenied(_("只有拟稿人可以提交公文。"))
+        do_resubmit(document.case, _case_form(document), acting_user=acting_user, now=now)
+        return document
     _submit(document, acting_user=acting_user, now=now)
     db.session.commit()
     return document

@@ -232,3 +232,23 @@ def test_cli_sets_a_series_and_demo_seed_gives_the_demo_agencies_theirs(catalog_
     client = catalog_app.test_client()
     assert client.get("/api/v1/documents/series", headers=token(client, "yuyang")).get_json()["default_prefix"] == "嘉禾财办"
     assert client.get("/api/v1/documents/series", headers=token(client, DRAFTER)).get_json()["default_prefix"] == "嘉禾组发"
+
+
+def test_a_returned_document_is_amended_and_resubmitted(catalog_app):
+    client = catalog_app.test_client()
+    doc = create(client, submit=True, countersign=[], cc_to=[])
+    decide_task(client, REVIEWER, case_of(client, DRAFTER, doc), decision="return", comment="请补充报送要求")
+    assert document(client, DRAFTER, doc["id"])["status"] == "returned"
+    response = client.post(f"/api/v1/documents/{doc['id']}/versions", headers=token(client, DRAFTER),
+                           json={"body": DRAFT["body"] + "\n二、报送要求\n请以电子公文报送。", "note": "补充"})
+    assert response.status_code == 201, response.get_json()
+    response = client.post(f"/api/v1/documents/{doc['id']}/submit", headers=token(client, DRAFTER))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "in_progress"
+    case = case_of(client, DRAFTER, doc)
+    assert open_task(case, REVIEWER)
+    decide_task(client, LEADER, decide_task(client, REVIEWER, case))
+    doc = document(client, DRAFTER, doc["id"])
+    assert doc["status"] == "delivered" and [v["number"] for v in doc["versions"]] == [1, 2]
+    assert "二、报送要求" in _pdftotext(client.get(f"/api/v1/documents/{doc['id']}/record.pdf",
+                                                headers=token(client, DRAFTER)).data)
