@@ -37,7 +37,7 @@ from .models import (INCOMING, OUTGOING, SECRECY, URGENCY, Document, DocumentCou
                      DocumentSeries, DocumentSignature, DocumentVersion)
 
 __all__ = ["do_create_document", "do_save_version", "do_submit_document", "do_withdraw_document",
-           "do_register_incoming", "do_set_series", "do_add_signature", "case_changed", "doc_clerks",
+           "do_register_incoming", "do_register_paper", "do_set_series", "do_add_signature", "case_changed", "doc_clerks",
            "number_prefix", "SealingError", "MAX_SIGNATURE"]
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -492,6 +492,12 @@ def do_register_incoming(document: Document, data: Any, *, acting_user: Person, 
     naming the departments to handle it (承办) and the people to read it (传阅); the agency's
     leader then instructs (批办). Raises :class:`PermissionDenied`, :class:`InvalidTransitionError`,
     :class:`ValidationError`."""
+    _register(document, data, acting_user=acting_user, now=now)
+    db.session.commit()
+    return document
+
+
+def _register(document: Document, data: Any, *, acting_user: Person, now: datetime) -> None:
     if document.direction != INCOMING:
         raise NotFound()
     if acting_user.id not in {p.id for p in doc_clerks(document.agency_id)}:
@@ -523,6 +529,41 @@ def do_register_incoming(document: Document, data: Any, *, acting_user: Person, 
     if delivery is not None:
         delivery.registered_by_id, delivery.registered_at = acting_user.id, now
     _event("documents.document.registered", document, acting_user, now, case_id=case.id)
+
+
+MAX_SCAN = 20 * 1024 * 1024
+
+
+@atomic
+def do_register_paper(data: Any, scan: bytes, *, acting_user: Person, now: datetime) -> Document:
+    """A doc clerk registers a paper document received outside the platform: its title, its
+    number and issuer as printed, and a scan (PDF), then proposes like any delivered one
+    (:func:`do_register_incoming`). Raises :class:`PermissionDenied`, :class:`ValidationError`."""
+    if acting_user.id not in {p.id for p in doc_clerks(acting_user.agency_id)}:
+        raise PermissionDenied(_("只有本单位收发文人员可以登记来文。"))
+    if not isinstance(data, Mapping):
+        raise ValidationError(fields={"request": _("请求内容必须是对象。")})
+    errors: dict[str, str] = {}
+    title = _text(data, "title", MAX_TITLE, errors, required=True)
+    number = _text(data, "number", 100, errors, required=False)
+    issuer_name = _text(data, "issuer_name", 200, errors, required=False)
+    issuer_id = acting_user.agency_id
+    if data.get("issuer") not in (None, ""):
+        ids = _agencies([data["issuer"]] if not isinstance(data["issuer"], list) else data["issuer"], "issuer", errors)
+        issuer_id = ids[0] if ids else issuer_id
+    if not isinstance(scan, bytes) or not scan.lstrip()[:5].startswith(b"%PDF-") or len(scan) > MAX_SCAN:
+        errors["file"] = _("请上传扫描件（PDF，不超过 20 MB）。")
+    if errors:
+        raise ValidationError(fields=errors)
+    document = Document(direction=INCOMING, agency_id=acting_user.agency_id, issuer_id=issuer_id,
+                        drafter_id=acting_user.id, title=title, series=None, main_to=[], cc_to=[], countersign=[],
+                        secrecy="", urgency="", body=issuer_name and _("来文单位：%(name)s", name=issuer_name) or "",
+                        status="delivered", number=number or None, pdf=scan, pdf_sha256=hashlib.sha256(scan).hexdigest(),
+                        verification=None, created_at=now, updated_at=now)
+    db.session.add(document)
+    db.session.flush()
+    _event("documents.document.paper_received", document, acting_user, now, sha256=document.pdf_sha256)
+    _register(document, data, acting_user=acting_user, now=now)
     db.session.commit()
     return document
 

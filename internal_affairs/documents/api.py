@@ -105,6 +105,21 @@ def register(document_id: int):
     return _answer(actions.do_register_incoming(document, data, acting_user=user, now=utcnow()), user)
 
 
+@routes.post("/documents/paper")
+def register_paper():
+    user = require_user()
+    upload = request.files.get("file")
+    form = request.form
+    data = {"title": form.get("title", ""), "number": form.get("number", ""), "issuer_name": form.get("issuer_name", ""),
+            "issuer": int(form["issuer"]) if form.get("issuer", "").isdigit() else form.get("issuer") or None,
+            "proposal": form.get("proposal", ""),
+            "handlers": [int(v) if v.strip().isdigit() else v for v in form.get("handlers", "").split(",") if v.strip()],
+            "readers": [v.strip() for v in form.get("readers", "").split(",") if v.strip()]}
+    scan = upload.read(actions.MAX_SCAN + 1) if upload is not None else b""
+    document = actions.do_register_paper(data, scan, acting_user=user, now=utcnow())
+    return _answer(document, user, 201)
+
+
 @routes.get("/documents/<int:document_id>/record.pdf")
 def record_pdf(document_id: int):
     user = require_user()
@@ -194,6 +209,15 @@ routes.document(paths={
                                                 "readers": {"type": "array", "items": {"type": ["string", "integer"]},
                                                             "description": "传阅: uids or department ids"}}},
                                             errors=(400, 401, 403, 404, 409, 422))},
+    "/documents/paper": {"post": {
+        **op("Register a paper document with its scan (doc clerk)", ok="201", errors=(400, 401, 403, 413, 422)),
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["title", "handlers", "file"], "properties": {
+                "title": {"type": "string"}, "number": {"type": "string"}, "issuer_name": {"type": "string"},
+                "issuer": {"type": "integer"}, "proposal": {"type": "string"},
+                "handlers": {"type": "string", "description": "承办 department ids, comma separated"},
+                "readers": {"type": "string", "description": "传阅 uids, comma separated"},
+                "file": {"type": "string", "format": "binary"}}}}}}}},
     "/documents/{id}/record.pdf": {"get": op("The sealed document (PDF)", params=_ID, errors=(401, 404))},
     "/documents/{id}/signatures/{sid}.png": {"get": op("A handwritten signature given with a decision",
                                                        params=_ID + [path_param("sid")], errors=(401, 404))},

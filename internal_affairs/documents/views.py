@@ -85,7 +85,7 @@ def index():
     roles = current_roles()
     rows = [document_json(d, me, roles, brief=True) for d in rows]
     return render_template("documents/index.html", box=box, rows=rows, total=total, boxes=BOX_LABELS,
-                           statuses=STATUS_LABELS, args=args, clerk=is_doc_clerk(me, me.agency_id))
+                           statuses=STATUS_LABELS, args=args, clerk=is_doc_clerk(me, me.agency_id), **_choices(me))
 
 
 @bp.route("/documents/new", methods=["GET", "POST"])
@@ -218,6 +218,26 @@ def register(document_id: int):
     except DomainError as exc:
         flash(_message(exc), "error")
     return _back(document_id)
+
+
+@bp.route("/documents/paper", methods=["POST"])
+@login_required
+def register_paper():
+    me = _me()
+    form = request.form
+    upload = request.files.get("file")
+    data = {"title": form.get("title", ""), "number": form.get("number", ""),
+            "issuer_name": form.get("issuer_name", ""), "proposal": form.get("proposal", ""),
+            "handlers": _ints(form.getlist("handlers")),
+            "readers": [r.strip() for r in form.get("readers", "").replace("，", ",").split(",") if r.strip()]}
+    try:
+        document = actions.do_register_paper(data, upload.read(actions.MAX_SCAN + 1) if upload else b"",
+                                             acting_user=me, now=utcnow())
+        flash(_("来文已登记，送领导批办。"), "success")
+        return redirect(url_for("documents.detail", document_id=document.id), 303)
+    except DomainError as exc:
+        flash(_message(exc), "error")
+    return redirect(url_for("documents.index", box="incoming"), 303)
 
 
 @bp.route("/documents/<int:document_id>/record.pdf")

@@ -252,3 +252,33 @@ def test_a_returned_document_is_amended_and_resubmitted(catalog_app):
     assert doc["status"] == "delivered" and [v["number"] for v in doc["versions"]] == [1, 2]
     assert "二、报送要求" in _pdftotext(client.get(f"/api/v1/documents/{doc['id']}/record.pdf",
                                                 headers=token(client, DRAFTER)).data)
+
+
+def test_a_clerk_registers_a_paper_document_with_its_scan(catalog_app):
+    import io
+
+    from internal_affairs.clock import utcnow
+    from signing import BodyBlock, DocumentRecord, render_document
+
+    client = catalog_app.test_client()
+    scan = render_document(DocumentRecord(issuer="市教育局", number="市教发〔2026〕3号", title="关于开展安全检查的通知",
+                                          main_to=("各区教育局",), body=(BodyBlock("请开展检查。"),),
+                                          issued_on=utcnow().date(), printed_on=utcnow().date()))
+    form = {"title": "关于开展安全检查的通知", "number": "市教发〔2026〕3号", "issuer_name": "市教育局",
+            "handlers": "14", "proposal": "拟请基础教育科办理"}
+    response = client.post("/api/v1/documents/paper", headers=token(client, RECIPIENT_CLERK),
+                           data=form | {"file": (io.BytesIO(scan), "scan.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+    doc = response.get_json()
+    assert doc["status"] == "handling" and doc["number"] == "市教发〔2026〕3号" and doc["direction"] == "incoming"
+    assert client.get(doc["pdf"]["url"], headers=token(client, RECIPIENT_CLERK)).data == scan
+    case = case_of(client, RECIPIENT_CLERK, doc)
+    assert [s["name"] for s in case["steps"]][:2] == ["批办", "承办"]
+    assert open_task(case, RECIPIENT_LEADER)
+    for uid, payload in ((DRAFTER, {"file": (io.BytesIO(scan), "scan.pdf")}),
+                         (RECIPIENT_CLERK, {"file": (io.BytesIO(b"GIF89a"), "scan.pdf")}),
+                         (RECIPIENT_CLERK, {})):
+        response = client.post("/api/v1/documents/paper", headers=token(client, uid), data=form | payload,
+                               content_type="multipart/form-data")
+        assert response.status_code in (403, 422), response.get_json()
+    assert client.get(f"/api/v1/documents/{doc['id']}", headers=token(client, OUTSIDER)).status_code == 404
