@@ -150,6 +150,20 @@ def version_diff(document: Document, a: int, b: int) -> list[dict]:
     return title + diff_bodies(rows[a].body, rows[b].body)
 
 
+def _read_receipts(document: Document) -> list[dict[str, Any]]:
+    """传阅: each reader and when they read (None while unread)."""
+    if document.case_id is None:
+        return []
+    from ..cases.models import CaseStep
+
+    rows = db.session.execute(
+        select(Task, Person).join(CaseStep, CaseStep.id == Task.step_id).join(Person, Person.id == Task.assignee_id)
+        .where(Task.case_id == document.case_id, Task.kind == "read", Task.status.in_(("pending", "read")))
+        .order_by(Task.id)).all()
+    return [{"reader": _brief(person), "read_at": iso(task.decided_at) if task.status == "read" else None}
+            for task, person in rows]
+
+
 def document_json(document: Document, person: Person, roles: AbstractSet[str], *, brief: bool = False) -> dict:
     """The document as the API shows it: fields, structured body, versions, deliveries (to the
     issuer), the case (id, number, status) whose tasks carry the route, the sealed PDF's link and,
@@ -192,6 +206,7 @@ def document_json(document: Document, person: Person, roles: AbstractSet[str], *
                                       ).scalar_one_or_none()
         out["registered_by"] = _brief(delivery.registered_by) if delivery else None
         out["registered_at"] = iso(delivery.registered_at) if delivery else None
+        out["circulation"] = _read_receipts(document)
     out["signatures"] = [{"task_id": s.task_id, "by": _brief(db.session.get(Person, s.person_id)),
                           "at": iso(s.created_at), "url": f"/api/v1/documents/{document.id}/signatures/{s.id}.png"}
                          for s in db.session.execute(select(DocumentSignature).where(

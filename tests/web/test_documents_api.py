@@ -121,6 +121,8 @@ def test_full_cycle_across_two_agencies(catalog_app):
     case = decide_task(client, "zhangwei", case, decision="done", comment="已配合")
     case = decide_task(client, "huangzhiqiang", case, decision="done", comment="已办理")
     case = decide_task(client, "xujing", case, decision="read", comment="已阅")
+    receipts = document(client, RECIPIENT_CLERK, incoming["id"])["circulation"]
+    assert [(r["reader"]["uid"], r["read_at"] is not None) for r in receipts] == [("xujing", True), ("yangfan", False)]
     assert document(client, RECIPIENT_CLERK, incoming["id"])["status"] == "handling"
     decide_task(client, "yangfan", case, decision="read", comment="已阅")
     incoming = document(client, RECIPIENT_CLERK, incoming["id"])
