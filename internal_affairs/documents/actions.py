@@ -262,7 +262,6 @@ def _submit(document: Document, *, acting_user: Person, now: datetime) -> None:
     case = document.case
     case.title = f"发文：{document.title}"[:300]
     submit_case(case, applicant=acting_user, now=now, form=_case_form(document))
-    document.status = case.status if case.status in ("in_progress", "approved") else document.status
     document.updated_at = now
     _event("documents.document.submitted", document, acting_user, now, case_id=case.id)
 
