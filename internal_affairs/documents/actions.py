@@ -37,7 +37,7 @@ from .models import (INCOMING, OUTGOING, SECRECY, URGENCY, Document, DocumentCou
                      DocumentSeries, DocumentSignature, DocumentVersion)
 
 __all__ = ["do_create_document", "do_save_version", "do_submit_document", "do_withdraw_document",
-           "do_register_incoming", "do_register_paper", "do_set_series", "do_add_signature", "case_changed", "doc_clerks",
+           "do_register_incoming", "do_register_paper", "do_instruct", "do_set_series", "do_add_signature", "case_changed", "doc_clerks",
            "number_prefix", "SealingError", "MAX_SIGNATURE"]
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -640,3 +640,65 @@ def agency_names(ids: Sequence[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(db.session.execute(select(Agency.id, Agency.name).where(Agency.id.in_(list(ids)))).all())
+
+
+# ---- 批办: the leader's instruction names the handling departments and their deadline --------
+
+INSTRUCT_STEP, HANDLE_STEP = "批办", "承办"
+MAX_DEADLINE_DAYS = 60
+
+
+def do_instruct(document: Document, task_id: Any, data: Any, *, acting_user: Person, roles, now: datetime,
+                signature: bytes | None = None, system_admins: tuple[str, ...] = ()) -> Document:
+    """批办: the leader (or their delegate) approves the 批办 task of an incoming document with an
+    instruction (the comment) and may name the departments that handle it (replacing the clerk's
+    proposal) and their deadline in working days; the 承办 step, not started yet, is re-planned
+    with them in the same transaction as the decision. Raises :class:`NotFound`,
+    :class:`ValidationError`, :class:`InvalidTransitionError` and whatever deciding raises."""
+    from ..cases.access import lock_case_of_task
+    from ..cases.actions import do_decide
+    from ..matters.queries import definition_of, resolve_plan
+
+    if not isinstance(data, Mapping):
+        raise ValidationError(fields={"request": _("请求内容必须是对象。")})
+    if document.direction != INCOMING or document.case_id is None:
+        raise NotFound()
+    try:
+        case = lock_case_of_task(task_id, now)
+        task = next((t for t in case.tasks if t.id == task_id), None)
+        if case.id != document.case_id or task is None:
+            raise NotFound()
+        steps = {s.id: s for s in case.steps}
+        step = steps.get(task.step_id)
+        if step is None or step.name != INSTRUCT_STEP or task.status != "pending":
+            raise InvalidTransitionError(_("只有待批办的来文可以批办。"))
+        errors: dict[str, str] = {}
+        handlers = _register_units(data.get("handlers"), "handlers", errors, document.agency_id, required=False)
+        days = data.get("deadline_days")
+        if days not in (None, "") and (isinstance(days, bool) or not isinstance(days, int)
+                                       or not 1 <= days <= MAX_DEADLINE_DAYS):
+            errors["deadline_days"] = _("办理期限为 1 至 %(n)s 个工作日。", n=MAX_DEADLINE_DAYS)
+        if errors:
+            raise ValidationError(fields=errors)
+        handle = next((s for s in case.steps if s.name == HANDLE_STEP and s.status == "planned"), None)
+        if handle is not None and handlers and handlers != case.form.get("handlers"):
+            form = dict(case.form) | {"handlers": handlers}
+            plan, _facts, _view = resolve_plan(definition_of(case.matter_version), form, case.applicant.uid,
+                                               system_admins=system_admins)
+            fresh = next(s for s in plan.as_preview()["steps"] if s["name"] == HANDLE_STEP)
+            case.form = form
+            handle.spec = fresh
+            case.plan = dict(case.plan) | {"steps": [fresh if s.get("name") == HANDLE_STEP else s
+                                                     for s in case.plan.get("steps", [])]}
+        if handle is not None and days not in (None, ""):
+            handle.time_limit = str(days)
+        db.session.flush()
+        record_event("documents.document.instructed", actor=acting_user, object_type="document",
+                     object_id=document.number or document.id,
+                     data={"document_id": document.id, "handlers": handlers, "deadline_days": days}, now=now)
+    except BaseException:
+        db.session.rollback()
+        raise
+    do_decide(task_id, "approve", acting_user=acting_user, roles=roles, now=now, comment=data.get("comment"),
+              signature=signature)
+    return document

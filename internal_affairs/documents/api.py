@@ -14,6 +14,7 @@ from ..api.openapi import PAGING, op, path_param
 from ..auth import current_roles
 from ..clock import utcnow
 from ..errors import NotFound, PermissionDenied, ValidationError
+from ..org.queries import system_admins
 from ..extensions import db
 from . import actions
 from .models import DocumentSeries, DocumentSignature
@@ -103,6 +104,21 @@ def register(document_id: int):
     _only(data, {"proposal", "handlers", "readers"})
     document = access_document(document_id, user, current_roles())
     return _answer(actions.do_register_incoming(document, data, acting_user=user, now=utcnow()), user)
+
+
+@routes.post("/documents/<int:document_id>/instruct")
+def instruct(document_id: int):
+    user = require_user()
+    data = json_body()
+    _only(data, {"task_id", "handlers", "deadline_days", "comment", "signature"})
+    document = access_document(document_id, user, current_roles())
+    signature = actions.decode_signature(data["signature"]) if data.get("signature") is not None else None
+    task_id = data.get("task_id")
+    if isinstance(task_id, bool) or not isinstance(task_id, int):
+        raise ValidationError(fields={"task_id": _("请指定批办任务。")})
+    actions.do_instruct(document, task_id, data, acting_user=user, roles=current_roles(), now=utcnow(),
+                        signature=signature, system_admins=system_admins())
+    return _answer(access_document(document_id, user, current_roles()), user)
 
 
 @routes.post("/documents/paper")
@@ -218,6 +234,14 @@ routes.document(paths={
                 "handlers": {"type": "string", "description": "承办 department ids, comma separated"},
                 "readers": {"type": "string", "description": "传阅 uids, comma separated"},
                 "file": {"type": "string", "format": "binary"}}}}}}}},
+    "/documents/{id}/instruct": {"post": op(
+        "批办: approve the 批办 task with an instruction, naming the handling departments and their deadline",
+        params=_ID, body={"type": "object", "required": ["task_id"], "properties": {
+            "task_id": {"type": "integer"}, "comment": {"type": "string"},
+            "handlers": {"type": "array", "items": {"type": "integer"}, "description": "承办 department ids"},
+            "deadline_days": {"type": "integer", "minimum": 1, "maximum": 60, "description": "working days"},
+            "signature": {"type": "string", "description": "data:image/png;base64 handwritten signature"}}},
+        errors=(400, 401, 403, 404, 409, 422))},
     "/documents/{id}/record.pdf": {"get": op("The sealed document (PDF)", params=_ID, errors=(401, 404))},
     "/documents/{id}/signatures/{sid}.png": {"get": op("A handwritten signature given with a decision",
                                                        params=_ID + [path_param("sid")], errors=(401, 404))},

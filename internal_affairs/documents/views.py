@@ -20,6 +20,7 @@ from ..clock import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..org.models import Agency, Department
+from ..org.queries import system_admins
 from . import actions
 from .body import parse_body
 from .models import SECRECY, URGENCY
@@ -134,7 +135,10 @@ def detail(document_id: int):
         except (ValueError, NotFound):
             flash(_("没有这个版本。"), "error")
     task = _my_task(document, me)
+    instructing = task is not None and document.direction == "incoming" and any(
+        s.id == task.step_id and s.name == actions.INSTRUCT_STEP for s in document.case.steps)
     return render_template("documents/detail.html", doc=doc, document=document, task=task, changes=changes,
+                           instructing=instructing,
                            statuses=STATUS_LABELS, blocks=parse_body(document.body),
                            editable=actions._editable_by(document, me), me=me,
                            clerk=is_doc_clerk(me, document.agency_id), **_choices(me))
@@ -200,6 +204,25 @@ def decide(document_id: int, task_id: int):
         do_decide(task_id, request.form.get("decision"), acting_user=me, roles=current_roles(), now=utcnow(),
                   comment=request.form.get("comment") or None, signature=png)
         flash(_("已提交您的意见。"), "success")
+    except DomainError as exc:
+        flash(_message(exc), "error")
+    return _back(document_id)
+
+
+@bp.route("/documents/<int:document_id>/instruct/<int:task_id>", methods=["POST"])
+@login_required
+def instruct(document_id: int, task_id: int):
+    me = _me()
+    document = access_document(document_id, me, current_roles())
+    days = request.form.get("deadline_days", "").strip()
+    data = {"comment": request.form.get("comment") or None, "handlers": _ints(request.form.getlist("handlers")),
+            "deadline_days": int(days) if days.isdigit() else (days or None)}
+    try:
+        signature = request.form.get("signature") or None
+        actions.do_instruct(document, task_id, data, acting_user=me, roles=current_roles(), now=utcnow(),
+                            signature=actions.decode_signature(signature) if signature else None,
+                            system_admins=system_admins())
+        flash(_("已批办。"), "success")
     except DomainError as exc:
         flash(_message(exc), "error")
     return _back(document_id)

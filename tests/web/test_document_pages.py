@@ -71,6 +71,15 @@ def test_draft_review_sign_off_and_register_on_the_pages(catalog_app):
     assert post(clerk, f"{incoming_path}/register", {"proposal": "拟请人事科办理", "handlers": ["13"],
                                                      "readers": "xujing"}).status_code == 303
     assert "办理中" in clerk.get(incoming_path).get_data(as_text=True)
+    boss = client_for(catalog_app, "wangguodong")
+    page = boss.get(incoming_path).get_data(as_text=True)
+    action = page.split('id="document-decide"')[0].rsplit('action="', 1)[1].split('"')[0]
+    assert "/instruct/" in action and 'name="deadline_days"' in page
+    assert post(boss, action, {"handlers": ["14"], "deadline_days": "2", "comment": "请基础教育科办理"}).status_code == 303
+    incoming_id = int(incoming_path.rsplit("/", 1)[1])
+    handle = next(s for s in case_of(catalog_app.test_client(), RECIPIENT_CLERK,
+                                     {"case": {"id": _case_id(catalog_app, incoming_id)}})["steps"] if s["name"] == "承办")
+    assert [t["assignee"] for t in handle["tasks"]] == ["zhangwei"]
     assert "1 件" in clerk.get("/documents?box=incoming&q=alert").get_data(as_text=True)
     assert "0 件" in clerk.get("/documents?box=incoming&q=不存在").get_data(as_text=True)
 

@@ -115,10 +115,17 @@ def test_full_cycle_across_two_agencies(catalog_app):
     assert sender_view["registered_by"]["uid"] == RECIPIENT_CLERK and sender_view["registered_at"]
     case = case_of(client, RECIPIENT_CLERK, incoming)
     assert [s["name"] for s in case["steps"]] == ["批办", "承办", "传阅"]
-    case = decide_task(client, RECIPIENT_LEADER, case, comment="请人事科牵头，基础教育科配合，12月20日前办结")
+    # 批办: the leader names other departments than the clerk proposed, and a deadline
+    response = client.post(f"/api/v1/documents/{incoming['id']}/instruct", headers=token(client, RECIPIENT_LEADER),
+                           json={"task_id": open_task(case, RECIPIENT_LEADER), "handlers": [13, 15],
+                                 "deadline_days": 3, "comment": "请人事科牵头，计划财务科配合", "signature": PNG})
+    assert response.status_code == 200, response.get_json()
+    case = case_of(client, RECIPIENT_CLERK, incoming)
     handle = next(s for s in case["steps"] if s["name"] == "承办")
-    assert sorted(t["assignee"] for t in handle["tasks"] if t["status"] == "pending") == ["huangzhiqiang", "zhangwei"]
-    case = decide_task(client, "zhangwei", case, decision="done", comment="已配合")
+    assert sorted(t["assignee"] for t in handle["tasks"] if t["status"] == "pending") == ["huangzhiqiang", "mali"]
+    assert next(s for s in case["steps"] if s["name"] == "批办")["tasks"][0]["comment"] == "请人事科牵头，计划财务科配合"
+    assert len(document(client, RECIPIENT_CLERK, incoming["id"])["signatures"]) == 1
+    case = decide_task(client, "mali", case, decision="done", comment="已配合")
     case = decide_task(client, "huangzhiqiang", case, decision="done", comment="已办理")
     case = decide_task(client, "xujing", case, decision="read", comment="已阅")
     receipts = document(client, RECIPIENT_CLERK, incoming["id"])["circulation"]
@@ -284,3 +291,28 @@ def test_a_clerk_registers_a_paper_document_with_its_scan(catalog_app):
                                content_type="multipart/form-data")
         assert response.status_code in (403, 422), response.get_json()
     assert client.get(f"/api/v1/documents/{doc['id']}", headers=token(client, OUTSIDER)).status_code == 404
+
+
+def test_instruct_refuses_bad_input_and_other_tasks(catalog_app):
+    client = catalog_app.test_client()
+    doc = create(client, submit=True, countersign=[], cc_to=[])
+    decide_task(client, LEADER, decide_task(client, REVIEWER, case_of(client, DRAFTER, doc)))
+    incoming_id = client.get("/api/v1/documents?box=incoming", headers=token(client, RECIPIENT_CLERK)).get_json()[
+        "items"][0]["id"]
+    response = client.post(f"/api/v1/documents/{incoming_id}/register", headers=token(client, RECIPIENT_CLERK),
+                           json={"handlers": [13]})
+    incoming = response.get_json()
+    case = case_of(client, RECIPIENT_CLERK, incoming)
+    task = open_task(case, RECIPIENT_LEADER)
+    path = f"/api/v1/documents/{incoming_id}/instruct"
+    for payload, status in (({"task_id": task, "handlers": [2]}, 422), ({"task_id": task, "deadline_days": 0}, 422),
+                            ({"task_id": task, "handlers": "13"}, 422), ({"task_id": "x"}, 422),
+                            ({"task_id": task + 999}, 404)):
+        assert client.post(path, json=payload, headers=token(client, RECIPIENT_LEADER)).status_code == status, payload
+    assert client.post(path, json={"task_id": task}, headers=token(client, OUTSIDER)).status_code == 404
+    assert client.post(path, json={"task_id": task}, headers=token(client, RECIPIENT_CLERK)).status_code in (403, 404)
+    assert open_task(case_of(client, RECIPIENT_CLERK, incoming), RECIPIENT_LEADER) == task
+    assert client.post(path, json={"task_id": task, "deadline_days": 2}, headers=token(client, RECIPIENT_LEADER)
+                       ).status_code == 200
+    handle = next(s for s in case_of(client, RECIPIENT_CLERK, incoming)["steps"] if s["name"] == "承办")
+    assert [t["assignee"] for t in handle["tasks"]] == ["huangzhiqiang"]
