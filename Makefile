@@ -54,6 +54,7 @@ bench: bootstrap
 	$(BIN)/python bench/cases.py
 	$(BIN)/python bench/seal.py
 	$(BIN)/python bench/scheduler.py
+	$(BIN)/python bench/documents.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
