@@ -359,14 +359,19 @@ def _next_number(agency: Agency, series: str | None, year: int) -> str:
     raise DomainError(_("无法分配发文字号，请重试。"), code="numbering_failed")
 
 
-def _seal(pdf: bytes, agency: Agency, now: datetime) -> tuple[bytes, str, bytes]:
-    """Seal ``pdf`` with ``agency``'s seal: (sealed PDF, its SHA-256, the trust root's PEM).
+def _seal(pdf: bytes, agency: Agency, now: datetime, object_id: str) -> tuple[bytes, str, bytes]:
+    """Seal ``pdf`` with ``agency``'s seal: (sealed PDF, its SHA-256, the PEM of the root that
+    validates it).
 
-    AT MERGE the lead replaces this body with the seal registry's
-    ``internal_affairs.seals.actions.seal_pdf_for_agency(pdf, agency_id=agency.id,
-    purposes=["agency_seal"], trigger="document", object_type="document", object_id=...,
-    acting_user=None, now=now)`` (its NoSealError is a DomainError already). Until then a demo
-    seal per agency is made on first use under ``IA_SEAL_DIR`` (or the instance folder)."""
+    AT MERGE the lead replaces this body with the seal registry's::
+
+        sealed = seal_pdf_for_agency(pdf, agency_id=agency.id, purposes=["agency_seal"], trigger="documents.issue",
+                                     object_type="document", object_id=object_id, acting_user=None, now=now)
+        return sealed.pdf, sealed.sha256, <the registry's trust root PEM>
+
+    (its NoSealError is a DomainError already, so a sign-off without a seal is refused whole).
+    Until then a demo seal per agency is made on first use under ``IA_SEAL_DIR`` (or the instance
+    folder)."""
     from signing import Pkcs12Key, SealSpec, SigningError, make_demo_pki, seal_pdf
 
     base = current_app.config.get("SEAL_DIR") or os.path.join(current_app.instance_path, "seals")
@@ -420,7 +425,7 @@ def _issue(document: Document, *, acting_user: Person | None, now: datetime) -> 
     """签发 done: number, render, seal and deliver, all in the sign-off's transaction."""
     document.number = _next_number(document.issuer, document.series, _local_year(now))
     document.signed_at = now
-    sealed, sha256, root = _seal(render_pdf(document, _local_date(now)), document.issuer, now)
+    sealed, sha256, root = _seal(render_pdf(document, _local_date(now)), document.issuer, now, str(document.id))
     document.pdf, document.pdf_sha256 = sealed, sha256
     document.status = "issued"
     document.updated_at = now

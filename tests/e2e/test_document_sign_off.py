@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.browser import log_in, no_horizontal_scroll
-from tests.support.cases import open_task, token
+from tests.support.cases import token
 from tests.support.documents import DEPUTY, DRAFTER, LEADER, REVIEWER, case_of, create, decide_task, document
 
 pytestmark = pytest.mark.e2e
