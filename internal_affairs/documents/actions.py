@@ -406,14 +406,19 @@ def render_pdf(document: Document, issued_on) -> bytes:
     """The GB/T 9704 rendering of ``document`` (unsealed)."""
     from signing import BodyBlock, DocumentRecord, RenderError, SigningError, render_document
 
+    from ..cases.models import Attachment
+
     names = dict(db.session.execute(select(Agency.id, Agency.name)
                                     .where(Agency.id.in_(list(document.main_to) + list(document.cc_to)))).all())
+    attachments = tuple(os.path.splitext(name)[0] for name in db.session.execute(
+        select(Attachment.filename).where(Attachment.case_id == document.case_id, Attachment.material == "attachment",
+                                          Attachment.superseded.is_(False)).order_by(Attachment.id)).scalars())
     record = DocumentRecord(
         issuer=document.issuer.name, number=document.number or "", title=document.title,
         main_to=tuple(names[i] for i in document.main_to if i in names),
         cc_to=tuple(names[i] for i in document.cc_to if i in names),
         body=tuple(BodyBlock(b.text, b.level) for b in parse_body(document.body)),
-        issued_on=issued_on, printed_on=issued_on, secrecy=document.secrecy or None,
+        issued_on=issued_on, printed_on=issued_on, secrecy=document.secrecy or None, attachments=attachments,
         urgency=document.urgency or None)
     try:
         return render_document(record)

@@ -316,3 +316,18 @@ def test_instruct_refuses_bad_input_and_other_tasks(catalog_app):
                        ).status_code == 200
     handle = next(s for s in case_of(client, RECIPIENT_CLERK, incoming)["steps"] if s["name"] == "承办")
     assert [t["assignee"] for t in handle["tasks"]] == ["huangzhiqiang"]
+
+
+def test_attachments_uploaded_to_the_case_are_named_in_the_record(catalog_app):
+    import io
+
+    client = catalog_app.test_client()
+    doc = create(client, countersign=[], cc_to=[])
+    response = client.post(f"/api/v1/cases/{doc['case']['id']}/attachments", headers=token(client, DRAFTER),
+                           data={"material": "attachment", "file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "考核登记表.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+    client.post(f"/api/v1/documents/{doc['id']}/submit", headers=token(client, DRAFTER))
+    decide_task(client, LEADER, decide_task(client, REVIEWER, case_of(client, DRAFTER, doc)))
+    text = _pdftotext(client.get(f"/api/v1/documents/{doc['id']}/record.pdf", headers=token(client, DRAFTER)).data)
+    assert "附件：考核登记表" in text
