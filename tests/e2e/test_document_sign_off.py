@@ -5,6 +5,8 @@ shown in the record, and the markup typed into the title and body never runs."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from tests.support.browser import log_in, no_horizontal_scroll
@@ -23,8 +25,6 @@ def test_a_delegate_signs_off_on_a_phone_with_a_drawn_signature(catalog_app, liv
     doc = create(api, title=HOSTILE_TITLE, body=HOSTILE_BODY, submit=True, cc_to=[], countersign=["department:8"])
     case = decide_task(api, REVIEWER, case_of(api, DRAFTER, doc))
     case = decide_task(api, "duhaiyan", case)
-    from datetime import datetime, timedelta, timezone
-
     now = datetime.now(timezone.utc)
     assert api.post("/api/v1/delegations", headers=token(api, LEADER), json={
         "delegate": DEPUTY, "starts_at": (now - timedelta(hours=1)).isoformat(),
