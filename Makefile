@@ -56,6 +56,7 @@ bench: bootstrap
 	$(BIN)/python bench/seal.py
 	$(BIN)/python bench/scheduler.py
 	$(BIN)/python bench/stats.py
+	$(BIN)/python bench/documents.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

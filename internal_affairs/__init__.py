@@ -99,6 +99,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .auth.views import bp as auth_bp
     from .notify.views import bp as notify_bp
     from .seals.views import bp as seals_bp
+    from .documents.views import bp as documents_bp
     from .api import create_api_blueprint
     from .auth import api as auth_api
     from .org import api as org_api
@@ -111,6 +112,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .stats import api as stats_api
     from .stats.views import bp as stats_bp
     from .seals import api as seals_api
+    from .documents import api as documents_api
     from .cli import register_cli
     from . import inputs
 
@@ -129,10 +131,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     app.register_blueprint(stats_bp)
     app.register_blueprint(seals_bp)
+    app.register_blueprint(documents_bp)
     # each domain brings its own API routes and OpenAPI fragment
     api_bp = create_api_blueprint([auth_api.routes, org_api.routes, matters_api.routes, calendar_api.routes,
                                    cases_api.routes, api_attachments.routes, delegation_api.routes,
-                                   notify_api.routes, audit_api.routes, stats_api.routes, seals_api.routes])
+                                   notify_api.routes, audit_api.routes, stats_api.routes, seals_api.routes,
+                                   documents_api.routes])
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_cli(app)

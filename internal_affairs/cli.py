@@ -150,8 +150,57 @@ def demo_seed(password: str) -> None:
             do_set_local_password(person, password, acting_user=None, now=now)
     db.session.commit()
     click.echo(f"local passwords set for {len(people)} people (log in with IA_LOCAL_LOGIN=on)")
+    seeded = _seed_document_series(now)
+    if seeded:
+        click.echo(f"document number series set for {seeded} agencies")
     if not current_app.config.get("LOCAL_LOGIN"):
         click.echo("note: IA_LOCAL_LOGIN is off, so these passwords are not accepted until it is on")
+
+
+DEMO_SERIES = {"区领导": ("政发", "嘉政发"), "区纪委": ("纪发", "嘉禾纪发"), "区委组织部": ("组发", "嘉禾组发"),
+               "区教育局": ("教发", "嘉禾教发"), "区财政局": ("财发", "嘉禾财发"), "区卫生健康局": ("卫健发", "嘉禾卫健发")}
+"""The demo agencies' 代字 and default series (the real ones are set per agency by an administrator)."""
+
+
+def _seed_document_series(now) -> int:
+    from .documents.actions import do_set_series
+    from .documents.models import DocumentSeries
+    from .org.models import Agency
+
+    seeded = 0
+    for agency in db.session.execute(select(Agency).where(Agency.name.in_(list(DEMO_SERIES)))).scalars().all():
+        if db.session.execute(select(DocumentSeries.id).where(DocumentSeries.agency_id == agency.id)).first():
+            continue
+        code, prefix = DEMO_SERIES[agency.name]
+        do_set_series(agency, code, prefix, acting_user=None, now=now, is_default=True)
+        seeded += 1
+    return seeded
+
+
+documents_cli = AppGroup("documents", help="Official documents (公文).")
+
+
+@documents_cli.command("series")
+@click.argument("agency")
+@click.argument("code")
+@click.argument("prefix")
+@click.option("--default", "is_default", is_flag=True, help="Make it the agency's default series.")
+def documents_series(agency: str, code: str, prefix: str, is_default: bool) -> None:
+    """Set AGENCY's (name or id) document number prefix for series CODE, e.g. 区委组织部 组发 嘉禾组发."""
+    from .documents.actions import do_set_series
+    from .errors import DomainError
+    from .org.models import Agency
+
+    query = select(Agency).where(Agency.id == int(agency)) if agency.isdigit() else select(Agency).where(
+        Agency.name == agency)
+    row = db.session.execute(query).scalar_one_or_none()
+    if row is None:
+        raise click.ClickException(f"no agency {agency!r}")
+    try:
+        series = do_set_series(row, code, prefix, acting_user=None, now=utcnow(), is_default=is_default)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message) + " " + str(exc.fields or "")) from None
+    click.echo(f"{row.name}: series {series.code} → {series.prefix}〔year〕N号{' (default)' if series.is_default else ''}")
 
 
 matters_cli = AppGroup("matters", help="The matter catalog.")
@@ -275,4 +324,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(seals_cli)
+    app.cli.add_command(documents_cli)
 

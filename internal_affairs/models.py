@@ -12,3 +12,5 @@ from .notify.models import NotifyPreference, OutboxMessage  # noqa: F401
 from .jobs.models import SchedulerLease, TimeMark  # noqa: F401
 from .stats.models import CaseRating  # noqa: F401
 from .seals.models import Seal, SealedRecord, SealUse  # noqa: F401
+from .documents.models import (Document, DocumentCounter, DocumentDelivery, DocumentSeries,  # noqa: F401
+                               DocumentSignature, DocumentVersion)

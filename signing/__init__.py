@@ -13,6 +13,7 @@ from .model import (CaseRecord, FormField, KeySource, Material, Pkcs11Key, Pkcs1
 from .pki import (DEMO_MARK, DemoPki, DemoSeal, issue_demo_seal_certificate, make_demo_crl, make_demo_pki,
                   make_demo_tsa)
 from .render import render_record
+from .document import BodyBlock, DocumentRecord, render_document
 from .seal import load_pkcs12_signer, seal_pdf, signer_certificate
 from .verify import load_trust_roots, verify_pdf
 
@@ -21,7 +22,7 @@ __all__ = [
     "DamagedPdfError", "FontFile", "FontSet", "get_font_set",
     "CaseRecord", "FormField", "Material", "TrailEntry", "KeySource", "Pkcs12Key", "Pkcs11Key", "SealSpec",
     "SignatureReport", "VerificationReport",
-    "render_record", "seal_pdf", "load_pkcs12_signer", "signer_certificate", "verify_pdf", "load_trust_roots",
+    "render_record", "BodyBlock", "DocumentRecord", "render_document", "seal_pdf", "load_pkcs12_signer", "signer_certificate", "verify_pdf", "load_trust_roots",
     "DEMO_MARK", "DemoPki", "DemoSeal", "make_demo_pki", "issue_demo_seal_certificate", "make_demo_tsa",
     "make_demo_crl",
 ]

@@ -117,5 +117,14 @@ def catalog_app(demo_app):
 
 
 @pytest.fixture
+def docs_app(catalog_app):
+    """The demo district with the catalog and the demo seals (documents are sealed at sign-off)."""
+    from tests.support.sealing import init_demo_seals
+
+    init_demo_seals(catalog_app)
+    return catalog_app
+
+
+@pytest.fixture
 def demo_client(demo_app):
     return demo_app.test_client()

@@ -43,8 +43,9 @@ from .models import (OPEN_TASK, Attachment, Case, CaseCC, CaseCounter, CaseMater
                      Task)
 
 __all__ = [
-    "do_create_case", "do_update_draft", "do_submit_case", "do_decide", "do_transfer", "do_consult", "do_add_approver",
-    "do_remove_approver", "do_escalate_task", "do_approve_on_timeout", "do_withdraw_decision", "do_withdraw_case", "do_resubmit", "do_cc", "do_remind",
+    "do_create_case", "create_case", "submit_case", "do_update_draft", "do_submit_case", "do_decide", "do_transfer",
+    "do_consult", "do_add_approver", "do_remove_approver", "do_escalate_task", "do_approve_on_timeout",
+    "do_withdraw_decision", "do_withdraw_case", "do_resubmit", "do_cc", "do_remind",
     "do_batch_decision", "DECISIONS", "REMIND_INTERVAL", "TaskResult",
 ]
 
@@ -54,6 +55,8 @@ DECISIONS = engine.DECISIONS
 REMIND_INTERVAL = engine.REMIND_INTERVAL
 MAX_COMMENT = 2000
 N_ = engine.N_
+DOCUMENT_MATTERS = ("doc_outgoing", "doc_incoming")
+"""Matters whose cases carry an official document (:mod:`internal_affairs.documents`)."""
 
 
 # ---- time -------------------------------------------------------------------------------------
@@ -253,6 +256,10 @@ def _apply(case: Case, before: engine.Case, outcome: engine.Outcome, *, acting_u
     if (outcome.case.finished_at is not None and before.finished_at is None
             and outcome.case.status in RECORDED_OUTCOMES):
         queue_case_record(case, trigger=f"cases.case.{outcome.case.status}", acting_user=acting_user, now=now)
+    if case.matter_type.code in DOCUMENT_MATTERS:
+        from ..documents.actions import case_changed
+
+        case_changed(case, [event.action for event in outcome.events], acting_user=acting_user, now=now)
 
 
 def _engine_people(found: Iterable[Person]) -> dict[str, engine.Person]:
@@ -301,6 +308,16 @@ def do_create_case(matter_code: Any, form: Any, *, applicant: Person, now: datet
                    system_admins: tuple[str, ...] = (), deferred: Mapping[str, str] | None = None) -> Case:
     """Create a case (a draft, or submitted at once). Raises :class:`ValidationError` (422 with
     per-field messages), :class:`NotFound` (unknown matter) and, on submit, :class:`MissingMaterialError`."""
+    case = create_case(matter_code, form, applicant=applicant, now=now, submit=submit, system_admins=system_admins,
+                       deferred=deferred)
+    db.session.commit()
+    return case
+
+
+def create_case(matter_code: Any, form: Any, *, applicant: Person, now: datetime, submit: bool,
+                system_admins: tuple[str, ...] = (), deferred: Mapping[str, str] | None = None) -> Case:
+    """:func:`do_create_case` inside the caller's transaction (the caller commits): for a domain
+    whose own rows ride on a case, such as an official document."""
     loaded = get_matter(matter_code)
     cleaned = check_form(loaded.definition, form if form is not None else {})
     case = Case(agency_id=applicant.agency_id, matter_type_id=loaded.type.id, matter_version_id=loaded.version.id,
@@ -309,7 +326,6 @@ def do_create_case(matter_code: Any, form: Any, *, applicant: Person, now: datet
     db.session.add(case)
     _event("cases.case.created", case, applicant, now, matter=loaded.type.code, version=loaded.version.version)
     if not submit:
-        db.session.commit()
         return case
     return _submit(case, loaded, applicant=applicant, now=now, system_admins=system_admins, deferred=deferred or {})
 
@@ -335,11 +351,22 @@ def do_submit_case(case: Case, *, applicant: Person, now: datetime, system_admin
                    deferred: Mapping[str, str] | None = None) -> Case:
     """Submit a draft. Only its applicant may. Raises :class:`PermissionDenied`,
     :class:`InvalidTransitionError`."""
+    submit_case(case, applicant=applicant, now=now, system_admins=system_admins, deferred=deferred)
+    db.session.commit()
+    return case
+
+
+def submit_case(case: Case, *, applicant: Person, now: datetime, system_admins: tuple[str, ...] = (),
+                deferred: Mapping[str, str] | None = None, form: Mapping[str, Any] | None = None) -> Case:
+    """:func:`do_submit_case` inside the caller's transaction (the caller commits); ``form``, when
+    given, replaces the draft's form first (checked like any form)."""
     _run(engine.check_submit, to_state(case), _actor(applicant))
     from ..matters.models import MatterVersion
 
     version = db.session.get(MatterVersion, case.matter_version_id)
     loaded = LoadedMatter(case.matter_type, version, definition_of(version))
+    if form is not None:
+        case.form = check_form(loaded.definition, form)
     return _submit(case, loaded, applicant=applicant, now=now, system_admins=system_admins, deferred=deferred or {})
 
 
@@ -387,7 +414,6 @@ def _submit(case: Case, loaded: LoadedMatter, *, applicant: Person, now: datetim
     outcome = _run(engine.submit, before, preview, acting_user=_actor(applicant), variant=plan.variant, number=number,
                    due_at=_due(calendar, now, definition.time_limit), now=now, env=env, deferred=deferred)
     _apply(case, before, outcome, acting_user=applicant, now=now)
-    db.session.commit()
     return case
 
 
@@ -410,7 +436,8 @@ def _load_task(task_id: Any, acting_user: Person, roles: AbstractSet[str],
 
 
 def _task_action(task_id: Any, command, *args: Any, acting_user: Person, roles: AbstractSet[str], now: datetime,
-                 needs_people: bool = True, target: Person | None = None, **kwargs: Any) -> Case:
+                 needs_people: bool = True, target: Person | None = None, signature: bytes | None = None,
+                 **kwargs: Any) -> Case:
     """Lock and load the task's case, run the engine's ``command`` on it, write the change and
     its audit events, commit; returns the case as the database now holds it."""
     _task, case, principals = _load_task(task_id, acting_user, roles, now)
@@ -424,6 +451,10 @@ def _task_action(task_id: Any, command, *args: Any, acting_user: Person, roles: 
     outcome = _run(command, before, task_id, *args, acting_user=_actor(acting_user, roles, before, principals), now=now,
                    **kwargs)
     _apply(case, before, outcome, acting_user=acting_user, now=now, principals=principals)
+    if signature is not None and case.matter_type.code in DOCUMENT_MATTERS:
+        from ..documents.actions import do_add_signature
+
+        do_add_signature(task_id, signature, acting_user=acting_user, now=now)
     memo = learnt()
     commit_keeping_state()
     relearn(memo)
@@ -432,16 +463,17 @@ def _task_action(task_id: Any, command, *args: Any, acting_user: Person, roles: 
 
 @atomic
 def do_decide(task_id: Any, decision: Any, *, acting_user: Person, roles: AbstractSet[str], now: datetime,
-              comment: Any = None, to_step: Any = None) -> Case:
+              comment: Any = None, to_step: Any = None, signature: bytes | None = None) -> Case:
     """Approve, reject, return (to the applicant or an earlier step), mark done or read; returns
-    the case. Raises :class:`NotFound`, :class:`OwnCaseError`, :class:`NotYourTaskError`,
+    the case. ``signature`` (PNG bytes), on an official document's task, is kept with the
+    decision as the decider's handwritten signature. Raises :class:`NotFound`, :class:`OwnCaseError`, :class:`NotYourTaskError`,
     :class:`StaleDecisionError` (409), :class:`TaskBlockedError`, :class:`InvalidTransitionError`,
     :class:`ValidationError`."""
     if decision not in DECISIONS:
         raise ValidationError(fields={"decision": _("决定必须是 approve、reject、return、done 或 read。")})
     comment = _comment(comment)
     return _task_action(task_id, engine.decide, decision, acting_user=acting_user, roles=roles, now=now,
-                        comment=comment, to_step=to_step)
+                        comment=comment, to_step=to_step, signature=signature)
 
 
 @atomic

@@ -116,9 +116,14 @@ def cc_case(case_id: int):
 def decide(task_id: int):
     user = require_user()
     data = json_body()
-    _only(data, {"decision", "comment", "to_step"})
+    _only(data, {"decision", "comment", "to_step", "signature"})
+    signature = None
+    if data.get("signature") is not None:
+        from ..documents.actions import decode_signature
+
+        signature = decode_signature(data["signature"])
     case = actions.do_decide(task_id, data.get("decision"), acting_user=user, roles=current_roles(), now=utcnow(),
-                             comment=data.get("comment"), to_step=data.get("to_step"))
+                             comment=data.get("comment"), to_step=data.get("to_step"), signature=signature)
     return _case_response(case, user)
 
 
@@ -211,7 +216,9 @@ routes.document(paths={
         "type": "object", "required": ["decision"],
         "properties": {"decision": {"enum": ["approve", "reject", "return", "done", "read"]},
                        "comment": {"type": "string"},
-                       "to_step": {"type": ["string", "integer"], "description": "return to an earlier step"}}},
+                       "to_step": {"type": ["string", "integer"], "description": "return to an earlier step"},
+                       "signature": {"type": "string", "description": "an official document's task only: the "
+                                     "handwritten signature as a data:image/png;base64 URL (≤ 200 KB)"}}},
         errors=(400, 401, 403, 404, 409, 422))},
     "/tasks/{id}/transfer": {"post": op("转办 to another person", params=[path_param("id")], body=TO,
                                          errors=(400, 401, 403, 404, 409, 422))},

@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 FIELD_TYPES = ("text", "textarea", "integer", "decimal", "date", "datetime", "date_range", "select",
-               "multi_select", "person", "agency", "regions", "boolean", "material")
+               "multi_select", "person", "agency", "regions", "boolean", "material", "org_units")
 MATERIAL_KINDS = ("pdf", "image", "office", "ofd")
 HALVES = ("am", "pm")
 FACT_KINDS = ("working_days", "calendar_days")
@@ -394,7 +394,7 @@ class FormContext:
 
 
 def _required_message(spec: FieldSpec) -> str:
-    return f"请填写“{spec.label}”。" if spec.type not in ("select", "multi_select", "person", "agency", "regions") \
+    return f"请填写“{spec.label}”。" if spec.type not in ("select", "multi_select", "person", "agency", "regions", "org_units") \
         else f"请选择“{spec.label}”。"
 
 
@@ -513,6 +513,11 @@ def _clean_value(spec: FieldSpec, value: Any, context: FormContext) -> Any:
         if not isinstance(value, (str, int)) or isinstance(value, bool) or not context.agency_exists(str(value)):
             raise ValueError(f"“{spec.label}”不是已知单位。")
         return str(value)
+    if kind == "org_units":
+        if not isinstance(value, list) or len(value) > 30 or not all(
+                isinstance(v, str) and re.fullmatch(r"(department|agency):\d{1,12}|person:[\w.@-]{1,100}", v) for v in value):
+            raise ValueError(f"“{spec.label}”必须是科室或单位列表（department:编号、agency:编号或 person:用户名，至多 30 个）。")
+        return list(dict.fromkeys(value))
     if kind == "regions":
         values = value if isinstance(value, list) else [value]
         codes = [v.strip().upper() if isinstance(v, str) else v for v in values]

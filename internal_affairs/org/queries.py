@@ -16,7 +16,7 @@ from ..errors import NotFound
 from ..extensions import db
 from .models import ROLE_LABELS, Agency, Department, OrgGroup, OrgGroupMember, Person, SyncRun
 
-__all__ = ["get_auditors", "get_hr_holders", 
+__all__ = ["role_agency_ids", "get_role_holders", "get_auditors", "get_hr_holders", 
     "get_person_by_uid", "get_roles", "get_leader_chain", "get_agencies_tree", "get_current_state",
     "person_to_json", "get_sync_runs", "get_last_people_count", "RoleHolding", "get_role_holdings",
     "get_group_leaders", "build_org_view", "get_agency_json", "system_admins", "is_system_admin", "hr_agency_ids",
@@ -95,23 +95,35 @@ def is_system_admin(person: Person) -> bool:
     return person.uid in system_admins()
 
 
-def hr_agency_ids(person: Person) -> set[int]:
-    """The agencies in which ``person`` holds the ``hr`` role: the one answer to "whose HR is
-    this person" (case visibility, route previews, default deputies and directory sync ask it)."""
+def role_agency_ids(person: Person, role_code: str) -> set[int]:
+    """The agencies in which ``person`` holds the functional role ``role_code`` (an active group
+    under the agency's ``ou=roles``): the one way to ask it."""
     return set(db.session.execute(
         select(OrgGroup.agency_id).join(OrgGroupMember, OrgGroupMember.group_id == OrgGroup.id)
-        .where(OrgGroupMember.person_id == person.id, OrgGroup.kind == "role", OrgGroup.role_code == "hr",
+        .where(OrgGroupMember.person_id == person.id, OrgGroup.kind == "role", OrgGroup.role_code == role_code,
                OrgGroup.active.is_(True))).scalars())
 
 
-def get_hr_holders(agency_id: int) -> list[Person]:
-    """The people in post who hold the ``hr`` role of agency ``agency_id``: the other side of
-    :func:`hr_agency_ids` (time-limit escalations hand tasks to them)."""
+def get_role_holders(agency_id: int, role_code: str) -> list[Person]:
+    """The people in post who hold the functional role ``role_code`` of agency ``agency_id``: the
+    other side of :func:`role_agency_ids`."""
     return list(db.session.execute(
         select(Person).join(OrgGroupMember, OrgGroupMember.person_id == Person.id)
         .join(OrgGroup, OrgGroup.id == OrgGroupMember.group_id)
-        .where(OrgGroup.kind == "role", OrgGroup.role_code == "hr", OrgGroup.agency_id == agency_id,
+        .where(OrgGroup.kind == "role", OrgGroup.role_code == role_code, OrgGroup.agency_id == agency_id,
                OrgGroup.active.is_(True), Person.active.is_(True)).order_by(Person.id)).scalars())
+
+
+def hr_agency_ids(person: Person) -> set[int]:
+    """The agencies in which ``person`` holds the ``hr`` role: the one answer to "whose HR is
+    this person" (case visibility, route previews, default deputies and directory sync ask it)."""
+    return role_agency_ids(person, "hr")
+
+
+def get_hr_holders(agency_id: int) -> list[Person]:
+    """The people in post who hold the ``hr`` role of agency ``agency_id`` (time-limit escalations
+    hand tasks to them)."""
+    return get_role_holders(agency_id, "hr")
 
 
 def get_auditors() -> list[Person]:

@@ -36,6 +36,10 @@ A route is a list of steps::
     the holders of ``role: <code>`` in the applicant's agency, or in ``agency: <name>``.
 ``person``
     ``uid: <uid>``.
+``named_units``
+    the heads of the units the applicant named in form field ``field``, a list of
+    ``department:<id>`` (that department's 负责人) and ``agency:<id>`` (that agency's 主要领导) and ``person:<uid>``
+    entries — e.g. the departments and agencies a document's drafter asks to countersign (会签).
 ``applicant_choice``
     the uid(s) the applicant put in form field ``field``, which must belong to ``allowed``:
     a list of uids or another approver spec.
@@ -154,6 +158,14 @@ class NamedPerson:
 
 
 @dataclass(frozen=True, slots=True)
+class NamedUnits:
+    """The heads of the departments and agencies listed in form field ``field``."""
+
+    field: str
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ApplicantChoice:
     """The uid(s) in form field ``field``, restricted to ``allowed_uids`` or to who ``allowed`` resolves to."""
 
@@ -164,7 +176,7 @@ class ApplicantChoice:
 
 
 ApproverSpec = Union[
-    LeaderChain, DepartmentHead, LeaderInCharge, PrincipalLeader, RoleHolders, NamedPerson, ApplicantChoice
+    LeaderChain, DepartmentHead, LeaderInCharge, PrincipalLeader, RoleHolders, NamedPerson, ApplicantChoice, NamedUnits
 ]
 
 
@@ -529,6 +541,10 @@ class _Parser:
             self.unknown_keys(data, ("kind", "uid"), path)
             uid = self.text(data, "uid", path)
             return None if len(self.problems) > before or uid is None else NamedPerson(uid=uid, path=path)
+        if kind == "named_units":
+            self.unknown_keys(data, ("kind", "field"), path)
+            field = self.text(data, "field", path)
+            return None if len(self.problems) > before or field is None else NamedUnits(field=field, path=path)
         if kind == "applicant_choice":
             if inside_choice:
                 self.problem(path, "an applicant_choice cannot restrict itself to another applicant_choice")
@@ -549,7 +565,8 @@ class _Parser:
             if len(self.problems) > before or field is None:
                 return None
             return ApplicantChoice(field=field, allowed_uids=allowed_uids, allowed=allowed_spec, path=path)
-        known = "leader_chain, department_head, leader_in_charge, principal_leader, role, person, applicant_choice"
+        known = ("leader_chain, department_head, leader_in_charge, principal_leader, role, person, applicant_choice, "
+                 "named_units")
         self.problem(f"{path}.kind", f"unknown approver kind {kind!r}; expected one of {known}")
         return None
 

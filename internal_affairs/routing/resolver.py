@@ -74,6 +74,7 @@ from .dsl import (
     LeaderChain,
     LeaderInCharge,
     NamedPerson,
+    NamedUnits,
     PrincipalLeader,
     RoleHolders,
     Route,
@@ -120,6 +121,8 @@ ERRORS: Mapping[str, str] = {
     "unknown_person": "找不到人员「{uid}」",
     "choice_missing": "申请人尚未选择审批人",
     "choice_not_allowed": "所选审批人不在允许的范围内",
+    "units_missing": "尚未指定会签的科室或单位",
+    "unknown_unit": "找不到科室或单位「{unit}」",
     "condition_error": "适用条件无法判断：{detail}",
     "no_approver": "未找到审批人",
 }
@@ -463,6 +466,8 @@ class _Resolution:
                 return self.position((spec.uid,), (), _Failure("no_approver"))
             if isinstance(spec, ApplicantChoice):
                 return self.choice(spec)
+            if isinstance(spec, NamedUnits):
+                return self.units(spec)
         except _Failure as failure:
             return _Found([], [], failure)
         except ConditionEvaluationError as exc:
@@ -560,6 +565,29 @@ class _Resolution:
         if any(uid not in allowed for uid in chosen):
             raise _Failure("choice_not_allowed")
         return self.position(tuple(chosen), (), _Failure("no_approver"))
+
+    def units(self, spec: NamedUnits) -> _Found:
+        named = self.raw_facts.get(spec.field)
+        if not named or not isinstance(named, (list, tuple)) or not all(isinstance(u, str) for u in named):
+            raise _Failure("units_missing")
+        found = _Found([], [])
+        for unit in named:
+            kind, _sep, unit_id = unit.partition(":")
+            if kind == "department" and unit_id in self.org.departments:
+                lookup = self.org.find_department_heads(unit_id)
+                uids, passed = lookup.uids, lookup.passed_inactive
+            elif kind == "agency" and unit_id in self.org.agencies:
+                uids, passed = self.org.agencies[unit_id].principal_leader_uids, ()
+            elif kind == "person" and unit_id in self.org.people:
+                uids, passed = (unit_id,), ()
+            else:
+                raise _Failure("unknown_unit", unit=unit)
+            found.skipped.extend(_skip(uid, "inactive") for uid in passed)
+            if self.collect(uids, found):
+                found.skipped.append(_skip(self.uid, "self_approval"))
+        if not found.uids:
+            found.failure = _Failure("no_approver")
+        return found
 
     def people(self, specs: tuple[ApproverSpec, ...]) -> _Found:
         if len(specs) == 1:

@@ -11,7 +11,8 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from ..extensions import db
-from ..org.models import OrgGroup, OrgGroupMember, Person
+from ..org.models import Person
+from ..org.queries import get_role_holders, role_agency_ids
 from .models import Seal, SealedRecord, SealUse
 
 __all__ = ["get_active_seals", "get_seals", "get_seal_uses", "get_record", "get_failed_records", "seal_dir",
@@ -78,19 +79,12 @@ def get_failed_records(agency_ids: Sequence[int] | None) -> list[tuple[SealedRec
 
 def get_seal_keepers(agency_id: int, role: str = "seal_keeper") -> list[Person]:
     """The people in post holding ``role`` (the seal keeper) in the agency."""
-    return list(db.session.execute(
-        select(Person).join(OrgGroupMember, OrgGroupMember.person_id == Person.id)
-        .join(OrgGroup, OrgGroup.id == OrgGroupMember.group_id)
-        .where(OrgGroup.kind == "role", OrgGroup.role_code == role, OrgGroup.agency_id == agency_id,
-               OrgGroup.active.is_(True), Person.active.is_(True)).order_by(Person.id)).scalars())
+    return get_role_holders(agency_id, role)
 
 
 def keeper_agency_ids(person: Person) -> set[int]:
     """The agencies whose seals ``person`` keeps."""
-    return set(db.session.execute(
-        select(OrgGroup.agency_id).join(OrgGroupMember, OrgGroupMember.group_id == OrgGroup.id)
-        .where(OrgGroupMember.person_id == person.id, OrgGroup.kind == "role", OrgGroup.role_code == "seal_keeper",
-               OrgGroup.active.is_(True))).scalars())
+    return role_agency_ids(person, "seal_keeper")
 
 
 def record_json(record: SealedRecord | None, case_id: int) -> dict[str, Any] | None:

@@ -21,9 +21,10 @@ def test_versions_and_cases_keep_theirs(demo_app, tmp_path):
     shutil.copytree(CATALOG_DIR, catalog)
     with demo_app.app_context():
         first = do_load_catalog(acting_user=None, now=utcnow(), directory=catalog)
-        assert set(first.created) == {"leave", "business_trip", "overtime", "overseas_travel"}
+        assert set(first.created) == {"leave", "business_trip", "overtime", "overseas_travel", "doc_outgoing",
+                                      "doc_incoming"}
         again = do_load_catalog(acting_user=None, now=utcnow(), directory=catalog)
-        assert again.created == () and again.updated == () and len(again.unchanged) == 4
+        assert again.created == () and again.updated == () and len(again.unchanged) == 6
         case = do_create_case("overtime", {"date": "2026-12-05", "hours": "3", "reason": "值班",
                                            "compensation": "none"}, applicant=get_person_by_uid("xujing"),
                               now=utcnow(), submit=True)
@@ -44,7 +45,7 @@ def test_versions_and_cases_keep_theirs(demo_app, tmp_path):
 def test_cli_loads_and_reports_a_broken_catalog(demo_app, tmp_path):
     runner = demo_app.test_cli_runner()
     result = runner.invoke(args=["matters", "load"])
-    assert result.exit_code == 0 and "4 created" in result.output
+    assert result.exit_code == 0 and "6 created" in result.output
     (tmp_path / "leave.yaml").write_text("code: leave\nname: 请假\n", encoding="utf-8")
     result = runner.invoke(args=["matters", "load", "--dir", str(tmp_path)])
     assert result.exit_code == 1 and "catalog not loaded" in result.output and "leave.yaml: .basis" in result.output

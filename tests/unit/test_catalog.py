@@ -17,7 +17,7 @@ SHIPPED = {data["code"]: data for _, data in read_catalog()}
 
 
 def test_first_catalog_is_complete():
-    assert set(SHIPPED) == {"leave", "business_trip", "overtime", "overseas_travel"}
+    assert set(SHIPPED) == {"leave", "business_trip", "overtime", "overseas_travel", "doc_outgoing", "doc_incoming"}
     keys = {code: parse_matter(data).form_keys() for code, data in SHIPPED.items()}
     assert keys["leave"] >= {"leave_type", "start_date", "end_date", "start_half", "end_half", "reason",
                              "leaves_province", "destination"}
@@ -28,6 +28,9 @@ def test_first_catalog_is_complete():
     assert {o.value for o in leave.field("leave_type").options} == {
         "annual", "personal", "sick", "marriage", "maternity", "bereavement", "family_visit"}
     assert any(m.deferrable and m.supply_days for m in leave.materials)
+    assert keys["doc_outgoing"] >= {"document", "doc_title", "countersign"}
+    assert [s.name for s in parse_matter(SHIPPED["doc_outgoing"]).route.steps] == ["核稿", "会签", "签发"]
+    assert [s.name for s in parse_matter(SHIPPED["doc_incoming"]).route.steps] == ["批办", "承办", "传阅"]
 
 
 def broken(mutate):

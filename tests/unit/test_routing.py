@@ -783,3 +783,31 @@ def test_the_pure_core_imports_no_framework():
                 continue
             for module in modules:
                 assert module.split(".")[0] not in {"flask", "flask_babel", "sqlalchemy", "werkzeug"}, (file, module)
+
+
+def test_named_units_are_the_heads_of_the_named_departments_and_agencies():
+    units = {"kind": "named_units", "field": "countersign"}
+    plan = resolve(route(step("会签", units, mode="all")), "xujing",
+                   countersign=["department:jyj-rs", "agency:zzb", "department:jyj-xq"])
+    assert plan[0].approvers == ("sunli", "xuwenbin", "huting") and plan[0].mode == "all"
+    assert resolve(route(step("会签", units)), "xujing", countersign=[])[0].error_code == "units_missing"
+    assert resolve(route(step("会签", units)), "xujing", countersign=["agency:nowhere"])[0].error_code == "unknown_unit"
+    assert resolve(route(step("会签", units)), "xujing", countersign=["team:jyj-rs"])[0].error_code == "unknown_unit"
+
+
+def test_named_units_naming_the_drafters_own_department_skips_the_drafter():
+    plan = resolve(route(step("会签", {"kind": "named_units", "field": "countersign"}, mode="all")), "sunli",
+                   countersign=["department:jyj-rs", "department:jyj-jc"])
+    assert plan[0].approvers == ("zhangwei",)
+    assert skipped(plan[0]) == [("sunli", "self_approval")]
+
+
+def test_named_units_needs_its_field():
+    problems = validate_route([step("a", {"kind": "named_units"})])
+    assert [p.path for p in problems] == ["route[0].approvers"]
+
+
+def test_named_units_may_name_people():
+    plan = resolve(route(step("传阅", {"kind": "named_units", "field": "readers"}, mode="all")), "xujing",
+                   readers=["person:songjia", "department:jyj-rs"])
+    assert plan[0].approvers == ("songjia", "sunli")
