@@ -20,9 +20,9 @@ from internal_affairs.seals.actions import RECORDED_OUTCOMES, seal_pdf_for_agenc
 from internal_affairs.seals.errors import NoSealError
 from internal_affairs.seals.models import Seal, SealUse
 from internal_affairs.seals.queries import trust_roots
-from tests.support.cases import LEAVE, OVERSEAS, OVERTIME, TRIP, decide, get, submit, token
+from tests.support.cases import LEAVE, OVERTIME, TRIP, decide, get, submit, token
 from tests.support.pdf import build_pdf
-from tests.support.sealing import approved_leave, pdf_text, run_sealing, seal_ready_app
+from tests.support.sealing import approved_leave, pdf_text, rejected_overseas_travel, run_sealing, seal_ready_app
 
 
 @pytest.fixture
@@ -208,24 +208,6 @@ def test_an_auto_approved_step_is_in_the_trail(sc, seal_app):
 
 # ---- the seals a matter declares -----------------------------------------------------------------
 
-def _rejected_overseas_travel(c, uid: str = "xujing") -> dict:
-    """``uid``'s overseas travel (the matter declares [agency_seal, organisation_seal]), rejected
-    at its first step: a finished case whose record is queued."""
-    from io import BytesIO
-
-    draft = c.post("/api/v1/cases", json={"matter_type": "overseas_travel", "form": OVERSEAS, "submit": False},
-                   headers=token(c, uid)).get_json()
-    response = c.post(f"/api/v1/cases/{draft['id']}/attachments", headers=token(c, uid),
-                      data={"material": "itinerary", "file": (BytesIO(b"%PDF-1.4\n"), "itinerary.pdf")},
-                      content_type="multipart/form-data")
-    assert response.status_code == 201, response.get_json()
-    case = c.post(f"/api/v1/cases/{draft['id']}/submit", headers=token(c, uid)).get_json()
-    first = next(t["assignee"] for s in case["steps"] for t in s["tasks"] if t["status"] == "pending")
-    case = decide(c, first, case, decision="reject", comment="暂缓出行")
-    assert case["status"] == "rejected" and case["record"]["status"] == "queued"
-    return case
-
-
 def _organisation_department():
     from internal_affairs.org.queries import get_district_hr_agency
 
@@ -242,7 +224,7 @@ def test_every_catalog_seal_code_names_whose_seal_it_is():
 
 
 def test_overseas_travel_is_sealed_by_the_agency_then_the_organisation_department(sc, seal_app):
-    case = _rejected_overseas_travel(sc)
+    case = rejected_overseas_travel(sc)
     assert run_sealing(seal_app).sealed == 1
     pdf = sc.get(f"/api/v1/cases/{case['id']}/record.pdf", headers=token(sc, "xujing")).data
     with seal_app.app_context():
@@ -281,7 +263,7 @@ def test_a_missing_organisation_seal_fails_the_record_with_its_reason(sc, seal_a
     from internal_affairs.seals.models import SealedRecord
     from internal_affairs.seals.queries import get_seal_keepers
 
-    case = _rejected_overseas_travel(sc)
+    case = rejected_overseas_travel(sc)
     retired = utcnow()
     with seal_app.app_context():
         organisation = _organisation_department()
@@ -312,7 +294,7 @@ def test_a_missing_organisation_seal_fails_the_record_with_its_reason(sc, seal_a
 def test_an_organisation_department_that_cannot_be_determined_fails_the_record(make_app, tmp_path):
     app = seal_ready_app(make_app, tmp_path, IA_DISTRICT_HR_AGENCY="区档案局")  # no such agency
     c = app.test_client()
-    case = _rejected_overseas_travel(c)
+    case = rejected_overseas_travel(c)
     assert run_sealing(app).failed == 1
     with app.app_context():
         from internal_affairs.seals.models import SealedRecord
@@ -329,7 +311,7 @@ def test_the_organisation_departments_own_case_takes_its_seal_once(sc, seal_app)
                                                         Person.manager_id.is_not(None))
                                    .order_by(Person.id.desc())).scalars().first()
         uid = staff.uid
-    case = _rejected_overseas_travel(sc, uid)
+    case = rejected_overseas_travel(sc, uid)
     assert run_sealing(seal_app).sealed == 1
     pdf = sc.get(f"/api/v1/cases/{case['id']}/record.pdf", headers=token(sc, uid)).data
     with seal_app.app_context():
