@@ -127,12 +127,14 @@ def seal_pdf_for_agencies(pdf: bytes, *, seals: Sequence[tuple[int, str]], trigg
     """Seal ``pdf`` with one active seal per (agency id, purpose) of ``seals``, in order (the
     newest in force; the first a certification signature, the others approval signatures), with
     a timestamp from IA_TSA_URL when set (then with the revocation information embedded where
-    reachable: B-LT). Every seal is found before any is applied: never a half-sealed PDF.
+    reachable: B-LT). Every seal is found before any is applied: never a half-sealed PDF. A
+    pair given twice is applied once.
 
     Logs each seal use (seal, object, trigger, time, certificate serial) and an audit event
     ``seals.pdf.sealed`` in the caller's transaction (no commit). Raises :class:`NoSealError`
     when an agency has no active seal of its purpose, :class:`SealingFailedError` when the key,
     the TSA or the signing fails (the message names the cause)."""
+    seals = list(dict.fromkeys((int(a), str(p)) for a, p in seals))
     if not seals:
         raise NoSealError()
     chosen: list[Seal] = []
