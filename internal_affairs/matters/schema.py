@@ -21,7 +21,7 @@ from .regions import is_region
 __all__ = [
     "FIELD_TYPES", "MATERIAL_KINDS", "FieldSpec", "MaterialSpec", "ObligationSpec", "MatterDefinition",
     "CatalogError", "FormErrors", "parse_matter", "validate_form", "FormContext", "compute_facts",
-    "REGION_CODES_HINT",
+    "REGION_CODES_HINT", "SEAL_CODES",
 ]
 
 FIELD_TYPES = ("text", "textarea", "integer", "decimal", "date", "datetime", "date_range", "select",
@@ -30,6 +30,11 @@ MATERIAL_KINDS = ("pdf", "image", "office", "ofd")
 HALVES = ("am", "pm")
 FACT_KINDS = ("working_days", "calendar_days")
 MAX_TEXT = 2000
+SEAL_CODES = ("agency_seal", "organisation_seal")
+"""What a matter's ``seals`` may name, in the order they are applied to its record (the first
+certifies): ``agency_seal`` the case's agency's 审批专用章, ``organisation_seal`` the 审批专用章 of
+the organisation department (区委组织部, the district HR agency). ``seals: []`` (or none) still
+seals the record with the agency's: every finished case becomes a sealed PDF."""
 MAX_TEXTAREA = 20000
 
 
@@ -153,10 +158,17 @@ class MatterDefinition:
     facts: tuple[FactSpec, ...] = ()
     obligations: tuple[ObligationSpec, ...] = ()
     seals: tuple[str, ...] = ()
+    """Codes of :data:`SEAL_CODES`, in order; empty means ``("agency_seal",)`` (see :attr:`record_seals`)."""
     resubmit: str = "return_to_step"
     applicants: str = ""
     remind_before_hours: Decimal = Decimal(4)
     """Working hours before a step's, task's or deferred material's due time when its holder is reminded."""
+
+    @property
+    def record_seals(self) -> tuple[str, ...]:
+        """The seals the record of a finished case takes, in order: those declared, else the
+        agency's own (every finished case becomes a sealed PDF)."""
+        return self.seals or ("agency_seal",)
 
     def field(self, code: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.code == code), None)
@@ -357,6 +369,11 @@ def parse_matter(data: Any, *, source: str = "<catalog>") -> MatterDefinition:
     if not isinstance(seals, list) or any(not isinstance(s, str) for s in seals):
         reader.problem(".seals", "expected a list of seal codes")
         seals = []
+    for index, seal in enumerate(seals):
+        if seal not in SEAL_CODES:
+            reader.problem(f"seals[{index}]", f"unknown seal code {seal!r}; expected one of {', '.join(SEAL_CODES)}")
+        elif seal in seals[:index]:
+            reader.problem(f"seals[{index}]", f"seal {seal!r} is listed twice")
     resubmit = spec.get("resubmit", "return_to_step")
     if resubmit not in ("return_to_step", "restart"):
         reader.problem(".resubmit", "expected return_to_step or restart")

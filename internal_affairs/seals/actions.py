@@ -30,15 +30,15 @@ from ..extensions import db
 from ..org.models import Agency, Person
 from .errors import NoSealError, SealConfigError, SealingFailedError
 from .models import KEY_KINDS, PURPOSES, Seal, SealedRecord, SealUse
-from .queries import get_active_seals, seal_dir
+from .queries import RECORD_PURPOSE, get_active_seals, record_agency_ids, record_seal_plan, seal_dir
 
-__all__ = ["SealedPdf", "off_event_loop", "seal_pdf_for_agency", "read_secret", "seal_spec", "do_register_seal", "check_import_seal",
+__all__ = ["SealedPdf", "off_event_loop", "seal_pdf_for_agency", "seal_pdf_for_agencies", "read_secret", "seal_spec", "do_register_seal", "check_import_seal",
            "queue_case_record", "RECORDED_OUTCOMES", "seal_due_records", "SealRunReport", "RECORD_PURPOSES", "backoff"]
 
 RECORDED_OUTCOMES = ("approved", "rejected", "completed")
 """The ends of a case that get a sealed record (a withdrawn case was never decided: none)."""
-RECORD_PURPOSES = ("审批专用章",)
-"""The seals a case record takes (the first certifies)."""
+RECORD_PURPOSES = (RECORD_PURPOSE,)
+"""The purposes of the seals a case record takes (whose: :func:`.queries.record_seal_plan`)."""
 MAX_BACKOFF = timedelta(hours=1)
 CLAIM = timedelta(minutes=5)
 
@@ -116,26 +116,37 @@ def _validation_context():
 
 def seal_pdf_for_agency(pdf: bytes, *, agency_id: int, purposes: Sequence[str], trigger: str, object_type: str,
                         object_id: str, acting_user: Person | None, now: datetime) -> SealedPdf:
-    """Seal ``pdf`` with the agency's active seals of ``purposes`` (one per purpose, the newest
-    in force; the first a certification signature), with a timestamp from IA_TSA_URL when set
-    (then with the revocation information embedded where reachable: B-LT).
+    """Seal ``pdf`` with the agency's active seals of ``purposes`` (one per purpose, in order):
+    :func:`seal_pdf_for_agencies` with one agency."""
+    return seal_pdf_for_agencies(pdf, seals=[(agency_id, p) for p in purposes], trigger=trigger,
+                                 object_type=object_type, object_id=object_id, acting_user=acting_user, now=now)
+
+
+def seal_pdf_for_agencies(pdf: bytes, *, seals: Sequence[tuple[int, str]], trigger: str, object_type: str,
+                          object_id: str, acting_user: Person | None, now: datetime) -> SealedPdf:
+    """Seal ``pdf`` with one active seal per (agency id, purpose) of ``seals``, in order (the
+    newest in force; the first a certification signature, the others approval signatures), with
+    a timestamp from IA_TSA_URL when set (then with the revocation information embedded where
+    reachable: B-LT). Every seal is found before any is applied: never a half-sealed PDF. A
+    pair given twice is applied once.
 
     Logs each seal use (seal, object, trigger, time, certificate serial) and an audit event
     ``seals.pdf.sealed`` in the caller's transaction (no commit). Raises :class:`NoSealError`
-    when the agency has no active seal of a purpose, :class:`SealingFailedError` when the key,
+    when an agency has no active seal of its purpose, :class:`SealingFailedError` when the key,
     the TSA or the signing fails (the message names the cause)."""
-    if not purposes:
+    seals = list(dict.fromkeys((int(a), str(p)) for a, p in seals))
+    if not seals:
         raise NoSealError()
-    seals: list[Seal] = []
-    for purpose in purposes:
+    chosen: list[Seal] = []
+    for agency_id, purpose in seals:
         found = get_active_seals(agency_id, purpose, now)
         if not found:
             agency = db.session.get(Agency, agency_id)
             raise NoSealError(_("%(agency)s没有在用的“%(purpose)s”，请联系印章管理员。",
                                 agency=agency.name if agency else agency_id, purpose=purpose))
-        seals.append(found[0])
+        chosen.append(found[0])
     try:
-        specs = [seal_spec(s) for s in seals]
+        specs = [seal_spec(s) for s in chosen]
         tsa = current_app.config.get("TSA_URL")
         sealed = off_event_loop(signing.seal_pdf, pdf, specs, timestamper_url=tsa,
                                 validation_context=_validation_context() if tsa else None)
@@ -146,13 +157,13 @@ def seal_pdf_for_agency(pdf: bytes, *, agency_id: int, purposes: Sequence[str], 
     stamp = now.replace(tzinfo=None)
     uses = [SealUse(seal_id=s.id, object_type=object_type, object_id=str(object_id), trigger=trigger,
                     triggered_by_id=acting_user.id if acting_user else None, used_at=stamp,
-                    certificate_serial=s.certificate_serial, sha256=digest) for s in seals]
+                    certificate_serial=s.certificate_serial, sha256=digest) for s in chosen]
     db.session.add_all(uses)
     db.session.flush()
     record_event("seals.pdf.sealed", actor=acting_user, object_type=object_type, object_id=object_id, now=stamp,
-                 data={"trigger": trigger, "sha256": digest, "agency_id": agency_id,
-                       "seals": [{"seal_id": s.id, "name": s.name, "purpose": s.purpose,
-                                  "certificate_serial": s.certificate_serial} for s in seals]})
+                 data={"trigger": trigger, "sha256": digest, "agency_id": seals[0][0],
+                       "seals": [{"seal_id": s.id, "name": s.name, "agency_id": s.agency_id, "purpose": s.purpose,
+                                  "certificate_serial": s.certificate_serial} for s in chosen]})
     return SealedPdf(sealed, digest, [u.id for u in uses])
 
 
@@ -272,7 +283,8 @@ def _claim(now: datetime) -> int | None:
 
 
 def seal_due_records(*, now: datetime, limit: int = 20) -> SealRunReport:
-    """Render and seal up to ``limit`` due records, each in its own transaction: store the sealed
+    """Render and seal up to ``limit`` due records, each in its own transaction, with the seals
+    its matter version declares (:func:`.queries.record_seal_plan`): store the sealed
     PDF and its SHA-256, or (on any failure) count the attempt, keep the error, schedule a retry
     with :func:`backoff` and tell the agency's seal keepers. A record is never dropped."""
     from .records import build_case_record
@@ -290,9 +302,10 @@ def seal_due_records(*, now: datetime, limit: int = 20) -> SealRunReport:
         try:
             pdf = off_event_loop(signing.render_record, build_case_record(case))
             triggered_by = db.session.get(Person, record.triggered_by_id) if record.triggered_by_id else None
-            sealed = seal_pdf_for_agency(pdf, agency_id=case.agency_id, purposes=RECORD_PURPOSES,
-                                         trigger=record.trigger, object_type="case", object_id=case.number or str(case.id),
-                                         acting_user=triggered_by, now=now)
+            sealed = seal_pdf_for_agencies(
+                pdf, seals=[(agency.id, purpose) for agency, purpose in record_seal_plan(case)],
+                trigger=record.trigger, object_type="case", object_id=case.number or str(case.id),
+                acting_user=triggered_by, now=now)
         except Exception as exc:  # any failure is kept on the record and retried; never lost
             db.session.rollback()
             _failed(record_id, exc, now)
@@ -318,8 +331,11 @@ def _failed(record_id: int, exc: Exception, now: datetime) -> None:
     record.next_attempt_at = now + backoff(record.attempts)
     current_app.logger.warning("sealing the record of case %s failed (attempt %d): %s", case.id, record.attempts,
                                record.last_error)
-    roles = {s.keeper_role for purpose in RECORD_PURPOSES for s in get_active_seals(case.agency_id, purpose, now)}
-    keepers = [p for role in sorted(roles or {"seal_keeper"}) for p in get_seal_keepers(case.agency_id, role)]
+    keepers: list[Person] = []
+    for agency_id in sorted(record_agency_ids(case)):  # the keepers of every agency whose seal it takes
+        roles = {s.keeper_role for s in get_active_seals(agency_id, RECORD_PURPOSE, now)}
+        keepers += [p for role in sorted(roles or {"seal_keeper"}) for p in get_seal_keepers(agency_id, role)
+                    if p not in keepers]
     if not keepers:
         from ..org.queries import system_admins
 

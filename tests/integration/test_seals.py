@@ -16,13 +16,13 @@ from internal_affairs.audit.models import AuditEvent
 from internal_affairs.clock import utcnow
 from internal_affairs.extensions import db
 from internal_affairs.org.models import Agency, Person
-from internal_affairs.seals.actions import seal_pdf_for_agency
+from internal_affairs.seals.actions import RECORDED_OUTCOMES, seal_pdf_for_agency
 from internal_affairs.seals.errors import NoSealError
 from internal_affairs.seals.models import Seal, SealUse
 from internal_affairs.seals.queries import trust_roots
-from tests.support.cases import LEAVE, TRIP, decide, get, submit, token
+from tests.support.cases import LEAVE, OVERTIME, TRIP, decide, get, submit, token
 from tests.support.pdf import build_pdf
-from tests.support.sealing import approved_leave, pdf_text, run_sealing, seal_ready_app
+from tests.support.sealing import approved_leave, pdf_text, rejected_overseas_travel, run_sealing, seal_ready_app
 
 
 @pytest.fixture
@@ -204,3 +204,118 @@ def test_an_auto_approved_step_is_in_the_trail(sc, seal_app):
         record = build_case_record(db.session.get(Case, case["id"]))
         first = record.trail[0]
         assert (first.step, first.acted, first.decision) == (case["steps"][0]["name"], "系统自动审批", "同意")
+
+
+# ---- the seals a matter declares -----------------------------------------------------------------
+
+def _organisation_department():
+    from internal_affairs.org.queries import get_district_hr_agency
+
+    agency = get_district_hr_agency()
+    assert agency is not None and agency.name == "区委组织部"
+    return agency
+
+
+def test_every_catalog_seal_code_names_whose_seal_it_is():
+    from internal_affairs.matters.schema import SEAL_CODES
+    from internal_affairs.seals.queries import SEAL_AGENCIES
+
+    assert set(SEAL_AGENCIES) == set(SEAL_CODES)
+
+
+def test_overseas_travel_is_sealed_by_the_agency_then_the_organisation_department(sc, seal_app):
+    case = rejected_overseas_travel(sc)
+    assert run_sealing(seal_app).sealed == 1
+    pdf = sc.get(f"/api/v1/cases/{case['id']}/record.pdf", headers=token(sc, "xujing")).data
+    with seal_app.app_context():
+        organisation = _organisation_department()
+        applicant = db.session.execute(select(Person).where(Person.uid == "xujing")).scalar_one()
+        assert applicant.agency_id != organisation.id
+        report = signing.verify_pdf(pdf, trust_roots=trust_roots())
+        assert report.valid and len(report.signatures) == 2
+        first, second = report.signatures
+        assert first.certification and not second.certification
+        assert all(s.intact and s.trusted for s in report.signatures)
+        uses = db.session.execute(select(SealUse).order_by(SealUse.id)).scalars().all()
+        assert [(u.seal.agency_id, u.seal.purpose) for u in uses] == [
+            (applicant.agency_id, "审批专用章"), (organisation.id, "审批专用章")]
+        assert [u.certificate_serial for u in uses] == [first.certificate_serial, second.certificate_serial]
+        assert all((u.object_id, u.trigger, u.sha256) == (case["number"], "cases.case.rejected", hashlib.sha256(pdf)
+                                                           .hexdigest()) for u in uses)
+        event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "seals.pdf.sealed")).scalar_one()
+        assert [s["agency_id"] for s in event.data["seals"]] == [applicant.agency_id, organisation.id]
+
+
+def test_a_matter_declaring_no_seal_is_sealed_by_its_agency(sc, seal_app):
+    case = submit(sc, "xujing", "overtime", OVERTIME)  # 3 hours: approved at once (秒批), then HR reads it
+    holder = next(t["assignee"] for s in case["steps"] for t in s["tasks"] if t["status"] == "pending")
+    case = decide(sc, holder, case, decision="read")
+    assert case["status"] in RECORDED_OUTCOMES and case["record"]["status"] == "queued"
+    assert run_sealing(seal_app).sealed == 1
+    with seal_app.app_context():
+        [use] = db.session.execute(select(SealUse)).scalars().all()
+        xujing = db.session.execute(select(Person).where(Person.uid == "xujing")).scalar_one()
+        assert (use.seal.agency_id, use.seal.purpose) == (xujing.agency_id, "审批专用章")
+
+
+def test_a_missing_organisation_seal_fails_the_record_with_its_reason(sc, seal_app):
+    from internal_affairs.notify.models import OutboxMessage
+    from internal_affairs.seals.models import SealedRecord
+    from internal_affairs.seals.queries import get_seal_keepers
+
+    case = rejected_overseas_travel(sc)
+    retired = utcnow()
+    with seal_app.app_context():
+        organisation = _organisation_department()
+        for seal in db.session.execute(select(Seal).where(Seal.agency_id == organisation.id,
+                                                          Seal.purpose == "审批专用章")).scalars():
+            seal.active_until = retired  # the organisation department's 审批专用章 is retired
+        db.session.commit()
+        organisation_keepers = {p.uid for p in get_seal_keepers(organisation.id)}
+        assert organisation_keepers
+    assert run_sealing(seal_app, retired + timedelta(seconds=1)).failed == 1
+    with seal_app.app_context():
+        record = db.session.execute(select(SealedRecord)).scalar_one()
+        assert (record.status, record.pdf, record.sha256) == ("failed", None, None), "never half-sealed"
+        assert "区委组织部" in record.last_error and "审批专用章" in record.last_error
+        assert db.session.execute(select(func.count()).select_from(SealUse)).scalar() == 0
+        told = {db.session.get(Person, m.recipient_id).uid for m in db.session.execute(
+            select(OutboxMessage).where(OutboxMessage.kind == "seals.record.failed")).scalars()}
+        assert {"wumin"} | organisation_keepers <= told, "the keepers of both agencies are told"
+    assert sc.get(f"/api/v1/cases/{case['id']}/record.pdf", headers=token(sc, "xujing")).status_code == 202
+    from tests.support.app import login
+
+    keeper = seal_app.test_client()
+    login(keeper, sorted(organisation_keepers)[0])
+    html = keeper.get("/seals/failed").get_data(as_text=True)
+    assert case["number"] in html and "区委组织部" in html
+
+
+def test_an_organisation_department_that_cannot_be_determined_fails_the_record(make_app, tmp_path):
+    app = seal_ready_app(make_app, tmp_path, IA_DISTRICT_HR_AGENCY="区档案局")  # no such agency
+    c = app.test_client()
+    case = rejected_overseas_travel(c)
+    assert run_sealing(app).failed == 1
+    with app.app_context():
+        from internal_affairs.seals.models import SealedRecord
+
+        record = db.session.execute(select(SealedRecord)).scalar_one()
+        assert record.status == "failed" and "IA_DISTRICT_HR_AGENCY" in record.last_error
+        assert record.case_id == case["id"]
+
+
+def test_the_organisation_departments_own_case_takes_its_seal_once(sc, seal_app):
+    with seal_app.app_context():
+        organisation = _organisation_department()
+        staff = db.session.execute(select(Person).where(Person.agency_id == organisation.id, Person.active.is_(True),
+                                                        Person.manager_id.is_not(None))
+                                   .order_by(Person.id.desc())).scalars().first()
+        uid = staff.uid
+    case = rejected_overseas_travel(sc, uid)
+    assert run_sealing(seal_app).sealed == 1
+    pdf = sc.get(f"/api/v1/cases/{case['id']}/record.pdf", headers=token(sc, uid)).data
+    with seal_app.app_context():
+        report = signing.verify_pdf(pdf, trust_roots=trust_roots())
+        assert report.valid and len(report.signatures) == 1, "agency_seal and organisation_seal are the same seal"
+        [use] = db.session.execute(select(SealUse)).scalars().all()
+        assert use.seal.agency_id == organisation.id

@@ -19,7 +19,8 @@ from tests.support.cases import token
 from tests.support.pki_services import PkiServices
 from tests.support.scheduler import start_scheduler
 from tests.support.sealing import (NssDatabase, add_annotation, append_page, approved_leave, demo_pki_of, pdf_text,
-                                   qpdf_check, qpdf_rewrite, run_sealing, seal_ready_app)
+                                   qpdf_check, qpdf_rewrite, rejected_overseas_travel, run_sealing,
+                                   seal_ready_app)
 from tests.support.softhsm import generate_rsa_seal_key, init_softhsm, softhsm_available
 
 
@@ -142,3 +143,19 @@ def test_with_a_reachable_crl_the_record_is_b_lt_and_verifies_offline(tsa_world)
     assert body["valid"] and [s["level"] for s in body["signatures"]] == ["B-LT"]
     with app.app_context():
         assert signing.verify_pdf(pdf, trust_roots=trust_roots(), revocation_mode="hard-fail").valid
+
+
+def test_overseas_travel_record_carries_two_seals_pdfsig_accepts(make_app, tmp_path):
+    """The matter declares [agency_seal, organisation_seal]: poppler sees two valid, trusted
+    signatures, the applicant agency's first and the organisation department's (区委组织部) second."""
+    app = seal_ready_app(make_app, tmp_path)
+    c = app.test_client()
+    case = rejected_overseas_travel(c)
+    assert run_sealing(app).sealed == 1
+    pdf = c.get(f"/api/v1/cases/{case['id']}/record.pdf", headers=token(c, "xujing")).data
+    report = NssDatabase.trusting(demo_pki_of(tmp_path / "seals").root_certificate_path, tmp_path / "nss").pdfsig(pdf)
+    signatures = report.split("Signature #")[1:]
+    assert len(signatures) == 2, report
+    assert all("Signature is Valid" in s and "Certificate is Trusted" in s for s in signatures), report
+    assert "区教育局" in signatures[0] and "区委组织部" in signatures[1], report
+    assert qpdf_check(pdf).returncode == 0

@@ -12,7 +12,7 @@ from pathlib import Path
 from signing import CaseRecord, FormField, Material, TrailEntry
 
 __all__ = ["sample_record", "NssDatabase", "qpdf_check", "rasterize", "red_pixels", "dark_pixels", "init_demo_seals",
-           "pdf_text", "run_sealing", "seal_ready_app", "approved_leave",
+           "pdf_text", "run_sealing", "seal_ready_app", "approved_leave", "rejected_overseas_travel",
            "append_page", "add_annotation", "qpdf_rewrite", "demo_pki_of"]
 
 CST = timezone(timedelta(hours=8))
@@ -148,6 +148,26 @@ def approved_leave(c) -> dict:
     assert response.status_code == 200, response.get_json()
     case = decide(c, "linxiaoyan", response.get_json(), decision="done", comment="已登记")
     assert case["status"] == "approved"
+    return case
+
+
+def rejected_overseas_travel(c, uid: str = "xujing") -> dict:
+    """``uid``'s overseas travel (the matter declares [agency_seal, organisation_seal]), rejected
+    at its first step: a finished case whose record is queued."""
+    from io import BytesIO
+
+    from tests.support.cases import OVERSEAS, decide, token
+
+    draft = c.post("/api/v1/cases", json={"matter_type": "overseas_travel", "form": OVERSEAS, "submit": False},
+                   headers=token(c, uid)).get_json()
+    response = c.post(f"/api/v1/cases/{draft['id']}/attachments", headers=token(c, uid),
+                      data={"material": "itinerary", "file": (BytesIO(b"%PDF-1.4\n"), "itinerary.pdf")},
+                      content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+    case = c.post(f"/api/v1/cases/{draft['id']}/submit", headers=token(c, uid)).get_json()
+    first = next(t["assignee"] for s in case["steps"] for t in s["tasks"] if t["status"] == "pending")
+    case = decide(c, first, case, decision="reject", comment="暂缓出行")
+    assert case["status"] == "rejected" and case["record"]["status"] == "queued"
     return case
 
 

@@ -57,10 +57,24 @@ def broken(mutate):
     (lambda d: d.update(fields=[]), ".fields: expected a non-empty list"),
     (lambda d: d.update(materials={"code": "x"}), ".materials: expected a list"),
     (lambda d: d.update(obligations="证照归还"), ".obligations: expected a list"),
+    (lambda d: d.update(seals=["agency_seal", "party_seal"]), "seals[1]: unknown seal code 'party_seal'"),
+    (lambda d: d.update(seals=["agency_seal", "agency_seal"]), "seals[1]: seal 'agency_seal' is listed twice"),
+    (lambda d: d.update(seals="agency_seal"), ".seals: expected a list of seal codes"),
 ])
 def test_broken_definitions_name_file_and_path(mutate, where):
     message = broken(mutate)
     assert message.startswith("leave.yaml: ") and where in message
+
+
+def test_shipped_seals_and_the_default_for_none():
+    seals = {code: parse_matter(data).record_seals for code, data in SHIPPED.items()}
+    assert seals["overseas_travel"] == ("agency_seal", "organisation_seal")
+    assert seals["leave"] == ("agency_seal",)
+    assert SHIPPED["overtime"]["seals"] == [] and seals["overtime"] == ("agency_seal",), \
+        "a matter declaring no seal still gets a record sealed by its agency"
+    data = copy.deepcopy(SHIPPED["leave"])
+    data.pop("seals")
+    assert parse_matter(data).record_seals == ("agency_seal",)
 
 
 def test_broken_yaml_file_names_the_line(tmp_path):
