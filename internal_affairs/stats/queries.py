@@ -388,7 +388,8 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
 
     rating_where = [CaseRating.created_at >= start, CaseRating.created_at < end,
                     *_where(filters, scope, CaseRating.agency_id, CaseRating.matter_type_id)]
-    ratings = _rows(select(CaseRating.agency_id, CaseRating.matter_type_id, CaseRating.score).where(*rating_where))
+    rating_columns = (CaseRating.agency_id, CaseRating.matter_type_id, CaseRating.score)
+    ratings = _rows(select(*rating_columns, func.count()).where(*rating_where).group_by(*rating_columns))
     rated_columns = (CaseRating.matter_type_id, CaseStep.name, CaseRating.score)
     rated_steps = _rows(
         select(*rated_columns, func.count()).join(CaseStep, CaseStep.case_id == CaseRating.case_id)
@@ -416,8 +417,8 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
         return {"code": matter.code if matter else None, "name": matter.name if matter else None}
 
     cases = summarize_case_groups(submitted, finished, days)
-    by_agency_ratings = group_ratings((r.agency_id, r.score) for r in ratings)
-    by_matter_ratings = group_ratings((r.matter_type_id, r.score) for r in ratings)
+    by_agency_ratings = group_ratings((a, s, c) for a, _m, s, c in ratings)
+    by_matter_ratings = group_ratings((m, s, c) for _a, m, s, c in ratings)
     by_step_ratings = group_ratings(((m, n), s, c) for m, n, s, c in rated_steps)
     return {
         "filters": filters.to_json(),
@@ -446,7 +447,7 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
         "materials": {"missing": missing_total, "overdue": missing_overdue, "items": [
             {"case_id": m.case_id, "number": m.number, "agency": agency_ref(m.agency_id), "material": m.material,
              "due_at": _iso(m.due_at), "overdue": m.due_at < now} for m in missing]},
-        "ratings": rating_figures(r.score for r in ratings) | {
+        "ratings": rating_figures((s, c) for _a, _m, s, c in ratings) | {
             "by_agency": sorted(({"agency": agency_ref(k)} | v for k, v in by_agency_ratings.items()),
                                 key=lambda x: x["agency"]["id"]),
             "by_matter": sorted(({"matter_type": matter_ref(k)} | v for k, v in by_matter_ratings.items()),
