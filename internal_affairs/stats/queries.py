@@ -39,6 +39,7 @@ LIST_LIMIT = 50
 """How many overdue cases, missing materials and low ratings the dashboard lists (the counts are whole)."""
 APPROVER_LIMIT = 20
 DECISIONS = ("approve", "reject", "return", "done")
+"""The decisions counted per approver; the partial index ix_task_decided (migration 0022) lists the same."""
 
 
 @dataclass(frozen=True)
