@@ -2,7 +2,11 @@
 dashboard itself — a fixed number of statements whatever the data (no N+1), each reading only the
 columns the figures need through the indexes of migration 0019.
 
-The figures are computed by :mod:`internal_affairs.stats.figures` from the plain rows read here.
+The figures are computed by :mod:`internal_affairs.stats.figures` from the rows read here, which
+the database has grouped: by working days taken (counted from a running count per calendar day that
+:class:`~internal_affairs.stats.figures.WorkDays` computes from the calendar and passes as one
+parameter, see :class:`_Spans`), by trend bucket and by score, so that a district's year arrives
+as a few thousand rows rather than a hundred thousand.
 """
 
 from __future__ import annotations
@@ -245,15 +249,15 @@ class _Spans:
         self.first = literal(first, Date())
         self.counts = literal(days.running_counts(first, last), _DayValues())
 
-    def columns(self, started, finished, prefix: str = "") -> tuple:
+    def columns(self, started, finished) -> tuple:
         """Working days from ``started`` to ``finished`` (NULL for a day the running count does
         not cover), and the two days where it is NULL (else NULL)."""
         start_day, end_day = local_date(started), local_date(finished)
         counted = day_lookup(end_day, self.first, self.counts) - day_lookup(start_day, self.first, self.counts)
         duration = case((end_day <= start_day, 0), else_=counted)
         uncounted = duration.is_(None)
-        return (duration.label(prefix + "days"), case((uncounted, start_day)).label(prefix + "start_day"),
-                case((uncounted, end_day)).label(prefix + "end_day"))
+        return (duration.label("days"), case((uncounted, start_day)).label("start_day"),
+                case((uncounted, end_day)).label("end_day"))
 
 
 def _iso(instant: datetime | None) -> str | None:
