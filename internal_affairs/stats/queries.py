@@ -193,7 +193,8 @@ def _local_date_pg(element, compiler, **kw):
 
 class _DayValues(TypeDecorator):
     """A list of integers bound as one parameter: an ``INTEGER[]`` on PostgreSQL (a typed
-    parameter: a text cast to an array would be parsed again for every row), a JSON array on SQLite."""
+    parameter: a text, or a smallint[], cast to an integer[] would be converted again for every row
+    of a generic plan), a JSON array on SQLite."""
 
     impl = String
     cache_ok = True
@@ -205,6 +206,10 @@ class _DayValues(TypeDecorator):
 
     def process_bind_param(self, value, dialect):
         if dialect.name == "postgresql":
+            if dialect.driver == "psycopg":  # as an int4[]: psycopg sends small integers as int2[]
+                from psycopg.types.numeric import Int4
+
+                return [Int4(v) for v in value]
             return [int(v) for v in value]
         return "[%s]" % ",".join(str(int(v)) for v in value)
 
@@ -229,10 +234,9 @@ def _day_lookup_sqlite(element, compiler, **kw):
 @compiles(day_lookup, "postgresql")
 def _day_lookup_pg(element, compiler, **kw):
     day, first, values = (compiler.process(c, **kw) for c in element.clauses)
-    # the array as a scalar subquery, which PostgreSQL evaluates once per statement: a cast of the
-    # parameter itself (psycopg may send small integers as a smallint[]) would be redone for every
-    # row once the statement is prepared and planned generically
-    return "((SELECT CAST(%s AS INTEGER[])))[(%s - CAST(%s AS DATE)) + 1]" % (values, day, first)
+    # the parameter is an int4[] already (see _DayValues), so the cast costs nothing per row even in
+    # a generic plan; a smallint[] cast to integer[] would be redone for every row of one
+    return "(CAST(%s AS INTEGER[]))[(%s - CAST(%s AS DATE)) + 1]" % (values, day, first)
 
 
 COUNTED_BEFORE = timedelta(days=400)
