@@ -13,7 +13,9 @@ What it does (progress on stderr):
 1. Works on its own copy of the cases database, ``ia_bench_stats`` (``CREATE DATABASE … TEMPLATE
    ia_bench_cases``, once; bench/cases.py's database is left as it is). When the source does not
    exist it runs ``bench/cases.py`` first (about five minutes). ``flask db upgrade`` brings the
-   copy to this branch's schema (migration 0019: ``case_rating`` and the dashboard's indexes).
+   copy to this branch's schema (migration 0019: ``case_rating`` and the dashboard's indexes;
+   0022: the decided tasks' partial index). ``--db`` names another copy (say ``ia_bench_stats2``)
+   when ``ia_bench_stats`` was upgraded by another branch's chain of migrations.
 2. Rates one finished case in five (scores skewed towards good, some comments), in one
    ``INSERT … SELECT``, then ``ANALYZE``.
 3. In-process (Flask test client, bearer token from ``POST /api/v1/auth/token``): a district

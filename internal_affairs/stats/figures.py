@@ -31,8 +31,8 @@ from typing import Any, NamedTuple
 
 from ..calendar.working_days import WorkCalendar
 
-__all__ = ["FINISHED", "LOCAL_OFFSET", "CaseRow", "CaseFacts", "summarize_cases", "StepRow", "TaskRow", "RatingRow", "WorkDays", "local_day",
-           "median", "p90", "weighted_median", "weighted_p90", "rate", "case_figures", "group_cases", "duration_figures", "group_durations",
+__all__ = ["FINISHED", "LOCAL_OFFSET", "CaseRow", "CaseFacts", "summarize_cases", "summarize_case_groups", "StepRow", "TaskRow", "RatingRow", "WorkDays", "local_day",
+           "median", "p90", "weighted_median", "weighted_p90", "rate", "case_figures", "group_cases", "duration_figures", "group_durations", "group_spans",
            "rating_figures", "group_ratings"]
 
 FINISHED = frozenset({"approved", "rejected", "completed"})
@@ -84,6 +84,17 @@ class WorkDays:
     def between(self, start: datetime, end: datetime) -> int:
         """Working days from the naive UTC instant ``start`` to ``end`` (see the module's conventions)."""
         return self.between_days(local_day(start), local_day(end))
+
+    def running_counts(self, first: date, last: date) -> list[int]:
+        """A running count of working days for each calendar day from ``first`` to ``last`` (both
+        included): for days ``a`` <= ``b`` in that range, ``between_days(a, b)`` is
+        ``counts[b - first] - counts[a - first]``. The database looks durations up in it (see
+        :mod:`internal_affairs.stats.queries`), so that it groups rows by working days rather than by
+        pairs of calendar days."""
+        if last < first:
+            return []
+        base = self._count(first)  # the earliest day first: reaching back renumbers what is kept
+        return [self._count(first + timedelta(days=i)) - base for i in range((last - first).days + 1)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,11 +232,7 @@ class _Tally:
         self.volume = self.finished = self.with_due = self.on_time = self.one_trip = 0
         self.durations: Counter[int] = Counter()
 
-    def add(self, submitted_in, duration: int | None, with_due, on_time, one_trip, n: int) -> None:
-        if submitted_in:
-            self.volume += n
-        if duration is None:
-            return
+    def add_finished(self, duration: int, with_due, on_time, one_trip, n: int) -> None:
         self.finished += n
         self.durations[duration] += n
         if with_due:
@@ -247,20 +254,33 @@ def summarize_cases(facts: Iterable[CaseFacts | tuple], days: WorkDays) -> dict[
     """Volume, finished, median and p90 handling time, on-time and one-trip rates — of all
     ``facts`` (``"total"``), per agency (``"agency"``) and per matter type (``"matter"``), in one
     pass. A finished case's handling time is counted once."""
+    facts = list(facts)
+    submitted = ((f[0], f[1], f[9]) for f in facts if f[4])
+    finished = ((f[0], f[1], None, f[2], f[3], f[6], f[7], f[8], f[9]) for f in facts if f[5] and f[2] and f[3])
+    return summarize_case_groups(submitted, finished, days)
+
+
+def summarize_case_groups(submitted: Iterable[tuple], finished: Iterable[tuple], days: WorkDays) -> dict[str, Any]:
+    """:func:`summarize_cases` of cases the database has grouped: ``submitted`` rows ``(agency,
+    matter, count)`` of the cases submitted in the period, ``finished`` rows ``(agency, matter,
+    working days, submitted day, finished day, with due time, on time, one trip, count)`` of those
+    finished in it. Where the working days are None (days the database's running count did not
+    cover) they are counted here from the two days."""
     total = _Tally()
     agencies: dict[int, _Tally] = defaultdict(_Tally)
     matters: dict[int, _Tally] = defaultdict(_Tally)
+    for agency, matter, n in submitted:
+        for tally in (total, agencies[agency], matters[matter]):
+            tally.volume += n
     spans: dict[tuple[date, date], int] = {}
-    for agency, matter, submitted_day, finished_day, submitted_in, finished_in, with_due, on_time, one_trip, n in facts:
-        duration = None
-        if finished_in and submitted_day and finished_day:
+    for agency, matter, duration, submitted_day, finished_day, with_due, on_time, one_trip, n in finished:
+        if duration is None:
             span = (submitted_day, finished_day)
             duration = spans.get(span)
             if duration is None:
                 duration = spans[span] = days.between_days(submitted_day, finished_day)
-        total.add(submitted_in, duration, with_due, on_time, one_trip, n)
-        agencies[agency].add(submitted_in, duration, with_due, on_time, one_trip, n)
-        matters[matter].add(submitted_in, duration, with_due, on_time, one_trip, n)
+        for tally in (total, agencies[agency], matters[matter]):
+            tally.add_finished(duration, with_due, on_time, one_trip, n)
     return {"total": total.figures(), "agency": {k: t.figures() for k, t in agencies.items()},
             "matter": {k: t.figures() for k, t in matters.items()}}
 
@@ -309,6 +329,24 @@ def group_durations(rows: Iterable[StepRow | tuple], days: WorkDays) -> dict[Has
         duration = spans.get(span)
         if duration is None:
             duration = spans[span] = days.between_days(start_day, end_day)
+        groups[key][duration] += n
+    return {k: _duration_figures(v) for k, v in groups.items()}
+
+
+def group_spans(rows: Iterable[tuple], days: WorkDays) -> dict[Hashable, dict[str, Any]]:
+    """:func:`group_durations` of rows whose working days the database has already counted: tuples
+    ending in working days, start day, end day and count, the items before them the key (one item:
+    itself; more: their tuple). Where the working days are None (a day the database's running count
+    did not cover) they are counted here from the start and end days."""
+    groups: dict[Hashable, Counter[int]] = defaultdict(Counter)
+    for row in rows:
+        if len(row) == 5:
+            key, duration, start_day, end_day, n = row
+        else:
+            *head, duration, start_day, end_day, n = row
+            key = tuple(head)
+        if duration is None:
+            duration = days.between_days(start_day, end_day)
         groups[key][duration] += n
     return {k: _duration_figures(v) for k, v in groups.items()}
 

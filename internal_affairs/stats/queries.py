@@ -2,19 +2,24 @@
 dashboard itself — a fixed number of statements whatever the data (no N+1), each reading only the
 columns the figures need through the indexes of migration 0019.
 
-The figures are computed by :mod:`internal_affairs.stats.figures` from the plain rows read here.
+The figures are computed by :mod:`internal_affairs.stats.figures` from the rows read here, which
+the database has grouped: by working days taken (counted from a running count per calendar day that
+:class:`~internal_affairs.stats.figures.WorkDays` computes from the calendar and passes as one
+parameter, see :class:`_Spans`), by trend bucket and by score, so that a district's year arrives
+as a few thousand rows rather than a hundred thousand.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Set
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Date, and_, case, func, or_, select, union_all
+from sqlalchemy import Date, Integer, String, TypeDecorator, and_, case, cast, func, literal, null, select, text, union_all
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -25,8 +30,8 @@ from ..extensions import db
 from ..matters.models import MatterType
 from ..org.models import Agency, OrgGroup, OrgGroupMember, Person
 from ..org.queries import get_hr_scope
-from .figures import (FINISHED, LOCAL_OFFSET, CaseFacts, WorkDays, group_durations, group_ratings,
-                      local_day, rating_figures, summarize_cases)
+from .figures import (FINISHED, LOCAL_OFFSET, WorkDays, group_ratings,
+                      group_spans, local_day, rating_figures, summarize_case_groups)
 from .models import CaseRating
 
 __all__ = ["StatsScope", "StatsFilters", "get_stats_scope", "parse_filters", "get_dashboard", "MAX_DAYS",
@@ -38,6 +43,7 @@ LIST_LIMIT = 50
 """How many overdue cases, missing materials and low ratings the dashboard lists (the counts are whole)."""
 APPROVER_LIMIT = 20
 DECISIONS = ("approve", "reject", "return", "done")
+"""The decisions counted per approver; the partial index ix_task_decided (migration 0022) lists the same."""
 
 
 @dataclass(frozen=True)
@@ -185,36 +191,100 @@ def _local_date_pg(element, compiler, **kw):
     return "CAST((%s + INTERVAL '8 hours') AS DATE)" % compiler.process(element.clauses, **kw)
 
 
+class _DayValues(TypeDecorator):
+    """A list of integers bound as one parameter: an ``INTEGER[]`` on PostgreSQL (a typed
+    parameter: a text, or a smallint[], cast to an integer[] would be converted again for every row
+    of a generic plan), a JSON array on SQLite."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(Integer()))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value, dialect):
+        if dialect.name == "postgresql":
+            if dialect.driver == "psycopg":  # as an int4[]: psycopg sends small integers as int2[]
+                from psycopg.types.numeric import Int4
+
+                return [Int4(v) for v in value]
+            return [int(v) for v in value]
+        return "[%s]" % ",".join(str(int(v)) for v in value)
+
+
+class day_lookup(FunctionElement):
+    """``values[day - first]`` for a Date expression ``day``: one integer per calendar day from
+    ``first``, NULL for a day outside the list. ``day_lookup(day, first, values)``."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "day_lookup"
+
+
+@compiles(day_lookup)
+def _day_lookup_sqlite(element, compiler, **kw):
+    day, first, values = (compiler.process(c, **kw) for c in element.clauses)
+    return ("CASE WHEN %(day)s >= %(first)s THEN json_extract(%(values)s, '$[' || "
+            "CAST(julianday(%(day)s) - julianday(%(first)s) AS INTEGER) || ']') END"
+            % {"day": day, "first": first, "values": values})
+
+
+@compiles(day_lookup, "postgresql")
+def _day_lookup_pg(element, compiler, **kw):
+    day, first, values = (compiler.process(c, **kw) for c in element.clauses)
+    # the parameter is an int4[] already (see _DayValues), so the cast costs nothing per row even in
+    # a generic plan; a smallint[] cast to integer[] would be redone for every row of one
+    return "(CAST(%s AS INTEGER[]))[(%s - CAST(%s AS DATE)) + 1]" % (values, day, first)
+
+
+COUNTED_BEFORE = timedelta(days=400)
+"""How far before the period the database is given the running count of working days: steps and
+tasks that started earlier are counted in Python from their days (exactly the same figures)."""
+
+
+class _Spans:
+    """Working days between two timestamp columns, counted by the database from a running count of
+    working days per calendar day that :class:`WorkDays` computes (the calendar's rules stay in
+    one place), so that rows are grouped by working days rather than by pairs of days."""
+
+    def __init__(self, days: WorkDays, first: date, last: date) -> None:
+        self.first = literal(first, Date())
+        self.counts = literal(days.running_counts(first, last), _DayValues())
+
+    def columns(self, started, finished) -> tuple:
+        """Working days from ``started`` to ``finished`` (NULL for a day the running count does
+        not cover), and the two days where it is NULL (else NULL)."""
+        start_day, end_day = local_date(started), local_date(finished)
+        counted = day_lookup(end_day, self.first, self.counts) - day_lookup(start_day, self.first, self.counts)
+        duration = case((end_day <= start_day, 0), else_=counted)
+        uncounted = duration.is_(None)
+        return (duration.label("days"), case((uncounted, start_day)).label("start_day"),
+                case((uncounted, end_day)).label("end_day"))
+
+
 def _iso(instant: datetime | None) -> str | None:
     return instant.isoformat() + "Z" if instant else None
 
 
-def _trend(facts: list[CaseFacts], filters: StatsFilters) -> list[dict[str, Any]]:
-    """Volume and finished cases per week (Monday's date) for a period up to 92 days, else per month."""
+def _bucket(filters: StatsFilters) -> Callable[[date], date]:
+    """The trend's unit: a week (its Monday) for a period up to 92 days, else a month (its first day)."""
+    if (filters.end_day - filters.start_day).days < 92:
+        return lambda day: day - timedelta(days=day.weekday())
+    return lambda day: day.replace(day=1)
+
+
+def _trend(submitted: Counter, finished: Counter, filters: StatsFilters) -> list[dict[str, Any]]:
+    """Volume and finished cases per week or month (see :func:`_bucket`), from counts per bucket."""
+    bucket = _bucket(filters)
     weekly = (filters.end_day - filters.start_day).days < 92
-
-    def bucket(day: date) -> date:
-        return day - timedelta(days=day.weekday()) if weekly else day.replace(day=1)
-
     keys: list[date] = []
     day = bucket(filters.start_day)
     while day <= filters.end_day:
         keys.append(day)
         day = day + timedelta(days=7) if weekly else (day + timedelta(days=32)).replace(day=1)
-    volume = Counter()
-    finished = Counter()
-    for _a, _m, submitted_day, finished_day, submitted_in, finished_in, *_flags, n in facts:
-        if submitted_in and submitted_day:
-            volume[submitted_day] += n
-        if finished_in and finished_day:
-            finished[finished_day] += n
-    per_volume, per_finished = Counter(), Counter()
-    for day, n in volume.items():
-        per_volume[bucket(day)] += n
-    for day, n in finished.items():
-        per_finished[bucket(day)] += n
-    volume, finished = per_volume, per_finished
-    return [{"from": k.isoformat(), "unit": "week" if weekly else "month", "volume": volume[k],
+    return [{"from": k.isoformat(), "unit": "week" if weekly else "month", "volume": submitted[k],
              "finished": finished[k]} for k in keys]
 
 
@@ -222,24 +292,47 @@ def _flag(condition):
     return case((condition, 1), else_=0)
 
 
-def _case_facts(filters: StatsFilters, where: list) -> list[Any]:
-    """The cases submitted or finished in the period, grouped by everything the figures ask of
-    them: rows shaped like :class:`CaseFacts`, one per group, with its count."""
+def _case_groups(filters: StatsFilters, where: list, spans: _Spans) -> tuple[list, list, Counter, Counter]:
+    """The cases submitted or finished in the period, grouped by the database in one statement of
+    two parts: those submitted, per agency, matter and trend bucket; those finished (approved,
+    rejected or completed), per agency, matter, trend bucket, working days taken and the three
+    flags. Returns the rows :func:`summarize_case_groups` takes and the trend's
+    counts per bucket (its first day)."""
     start, end = filters.start, filters.end
-    raw = (Case.agency_id, Case.matter_type_id, Case.status, Case.submitted_at, Case.finished_at, Case.due_at,
-           Case.return_count)
-    submitted = and_(Case.submitted_at >= start, Case.submitted_at < end)
-    finished_only = and_(Case.finished_at >= start, Case.finished_at < end, Case.status.in_(sorted(FINISHED)),
-                         or_(Case.submitted_at < start, Case.submitted_at >= end))
-    # two range reads, each from its own covering index, rather than one OR that reads the table
-    both = union_all(select(*raw).where(submitted, *where), select(*raw).where(finished_only, *where)).subquery()
-    c = both.c
-    finished_in = and_(c.status.in_(sorted(FINISHED)), c.finished_at >= start, c.finished_at < end,
-                       c.submitted_at.is_not(None))
-    columns = (c.agency_id, c.matter_type_id, local_date(c.submitted_at), local_date(c.finished_at),
-               _flag(and_(c.submitted_at >= start, c.submitted_at < end)), _flag(finished_in),
-               _flag(c.due_at.is_not(None)), _flag(c.finished_at <= c.due_at), _flag(c.return_count == 0))
-    return _rows(select(*columns, func.count()).group_by(*columns))
+    bucket = _bucket(filters)
+    period = [filters.start_day + timedelta(days=i) for i in range((filters.end_day - filters.start_day).days + 1)]
+    first = literal(filters.start_day, Date())
+    buckets = literal([bucket(day).toordinal() for day in period], _DayValues())
+    no_int, no_day = cast(null(), Integer()), cast(null(), Date())
+    submitted_bucket = day_lookup(local_date(Case.submitted_at), first, buckets)
+    finished_bucket = day_lookup(local_date(Case.finished_at), first, buckets)
+    finished_in = [Case.finished_at >= start, Case.finished_at < end, Case.status.in_(sorted(FINISHED)),
+                   Case.submitted_at.is_not(None), *where]
+    duration, start_day, end_day = spans.columns(Case.submitted_at, Case.finished_at)
+    flags = (_flag(Case.due_at.is_not(None)), _flag(Case.finished_at <= Case.due_at), _flag(Case.return_count == 0))
+    submitted = select(literal(0), Case.agency_id, Case.matter_type_id, submitted_bucket, no_int, no_day, no_day,
+                       no_int, no_int, no_int, func.count()) \
+        .where(Case.submitted_at >= start, Case.submitted_at < end, *where) \
+        .group_by(Case.agency_id, Case.matter_type_id, submitted_bucket)
+    # the finished cases once, per trend bucket too: a few more groups rather than a second read
+    finished = select(literal(1), Case.agency_id, Case.matter_type_id, finished_bucket, duration, start_day, end_day,
+                      *flags, func.count()).where(*finished_in) \
+        .group_by(Case.agency_id, Case.matter_type_id, finished_bucket, duration, start_day, end_day, *flags)
+    volume, done, by_submitted, by_finished = [], [], Counter(), Counter()
+    for kind, agency, matter, bucket_day, days, start_day, end_day, with_due, on_time, one_trip, n in _rows(
+            union_all(submitted, finished)):
+        if kind == 0:
+            volume.append((agency, matter, n))
+            by_submitted[date.fromordinal(bucket_day)] += n
+        else:
+            done.append((agency, matter, days, _as_date(start_day), _as_date(end_day), with_due, on_time, one_trip, n))
+            by_finished[date.fromordinal(bucket_day)] += n
+    return volume, done, by_submitted, by_finished
+
+
+def _as_date(value) -> date | None:
+    """A day as the database returns it (SQLite: text)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _rows(statement) -> list[Any]:
@@ -253,20 +346,25 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
     :mod:`internal_affairs.stats.figures` for the units and conventions), in a fixed number of
     statements."""
     start, end = filters.start, filters.end
+    if db.session.get_bind().dialect.name == "postgresql":
+        # plan each read for its actual period: once psycopg prepares a statement (its fifth run on
+        # a connection) PostgreSQL would settle on a generic plan that guesses a few hundred rows
+        # for any period, serial and sorting (bench/stats.py: the year's tasks 130 → 200 ms)
+        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     days = WorkDays(get_calendar())
     where = _where(filters, scope)
     finished_in = and_(Case.status.in_(sorted(FINISHED)), Case.finished_at >= start, Case.finished_at < end)
 
-    facts = _case_facts(filters, where)
+    spans = _Spans(days, filters.start_day - COUNTED_BEFORE, filters.end_day)
+    submitted, finished, trend_submitted, trend_finished = _case_groups(filters, where, spans)
 
     step_days = (Case.matter_type_id.label("matter_type_id"), CaseStep.name.label("name"),
-                 local_date(CaseStep.started_at).label("start_day"), local_date(CaseStep.finished_at).label("end_day"))
+                 *spans.columns(CaseStep.started_at, CaseStep.finished_at))
     steps = _rows(select(*step_days, func.count().label("count")).join(CaseStep, CaseStep.case_id == Case.id)
                   .where(finished_in, *where, CaseStep.status == "done", CaseStep.started_at.is_not(None),
                          CaseStep.finished_at.is_not(None)).group_by(*step_days))
 
-    task_days = (Task.acted_by_id.label("key"), local_date(Task.created_at).label("start_day"),
-                 local_date(Task.decided_at).label("end_day"))
+    task_days = (Task.acted_by_id.label("key"), *spans.columns(Task.created_at, Task.decided_at))
     decided = _rows(select(*task_days, func.count().label("count")).join(Case, Case.id == Task.case_id)
                     .where(finished_in, *where, Task.decision.in_(DECISIONS), Task.acted_by_id.is_not(None),
                            Task.decided_at.is_not(None)).group_by(*task_days))
@@ -297,7 +395,8 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
 
     rating_where = [CaseRating.created_at >= start, CaseRating.created_at < end,
                     *_where(filters, scope, CaseRating.agency_id, CaseRating.matter_type_id)]
-    ratings = _rows(select(CaseRating.agency_id, CaseRating.matter_type_id, CaseRating.score).where(*rating_where))
+    rating_columns = (CaseRating.agency_id, CaseRating.matter_type_id, CaseRating.score)
+    ratings = _rows(select(*rating_columns, func.count()).where(*rating_where).group_by(*rating_columns))
     rated_columns = (CaseRating.matter_type_id, CaseStep.name, CaseRating.score)
     rated_steps = _rows(
         select(*rated_columns, func.count()).join(CaseStep, CaseStep.case_id == CaseRating.case_id)
@@ -308,7 +407,7 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
         .join(Case, Case.id == CaseRating.case_id).where(*rating_where, CaseRating.score <= 2)
         .order_by(CaseRating.created_at.desc(), CaseRating.id.desc()).limit(LIST_LIMIT)).all()
 
-    approver_figures = group_durations(decided, days)
+    approver_figures = group_spans(decided, days)
     slowest = sorted(approver_figures.items(), key=lambda kv: (-(kv[1]["median_days"] or 0), -kv[1]["count"], kv[0]))
     slowest = slowest[:APPROVER_LIMIT]
     people = {p.id: p for p in db.session.execute(
@@ -324,9 +423,9 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
         matter = matters.get(matter_id)
         return {"code": matter.code if matter else None, "name": matter.name if matter else None}
 
-    cases = summarize_cases(facts, days)
-    by_agency_ratings = group_ratings((r.agency_id, r.score) for r in ratings)
-    by_matter_ratings = group_ratings((r.matter_type_id, r.score) for r in ratings)
+    cases = summarize_case_groups(submitted, finished, days)
+    by_agency_ratings = group_ratings((a, s, c) for a, _m, s, c in ratings)
+    by_matter_ratings = group_ratings((m, s, c) for _a, m, s, c in ratings)
     by_step_ratings = group_ratings(((m, n), s, c) for m, n, s, c in rated_steps)
     return {
         "filters": filters.to_json(),
@@ -340,9 +439,9 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
                             key=lambda x: (-x["volume"], x["agency"]["id"])),
         "by_matter": sorted(({"matter_type": matter_ref(k)} | v for k, v in cases["matter"].items()),
                             key=lambda x: (-x["volume"], x["matter_type"]["code"] or "")),
-        "trend": _trend(facts, filters),
+        "trend": _trend(trend_submitted, trend_finished, filters),
         "steps": sorted(({"matter_type": matter_ref(m), "step": n} | v
-                         for (m, n), v in group_durations(steps, days).items()),
+                         for (m, n), v in group_spans(steps, days).items()),
                         key=lambda x: (x["matter_type"]["code"] or "", -(x["median_days"] or 0), x["step"])),
         "approvers": [{"uid": people[pid].uid, "name": people[pid].name,
                        "agency": agency_ref(people[pid].agency_id)} | fig
@@ -355,7 +454,7 @@ def get_dashboard(scope: StatsScope, filters: StatsFilters, *, now: datetime) ->
         "materials": {"missing": missing_total, "overdue": missing_overdue, "items": [
             {"case_id": m.case_id, "number": m.number, "agency": agency_ref(m.agency_id), "material": m.material,
              "due_at": _iso(m.due_at), "overdue": m.due_at < now} for m in missing]},
-        "ratings": rating_figures(r.score for r in ratings) | {
+        "ratings": rating_figures((s, c) for _a, _m, s, c in ratings) | {
             "by_agency": sorted(({"agency": agency_ref(k)} | v for k, v in by_agency_ratings.items()),
                                 key=lambda x: x["agency"]["id"]),
             "by_matter": sorted(({"matter_type": matter_ref(k)} | v for k, v in by_matter_ratings.items()),
