@@ -14,6 +14,7 @@ from ..clock import utcnow
 from ..errors import NotFound
 from ..delegation.queries import any_in_force, note_none_in_force
 from ..extensions import db
+from ..seals.models import SealedRecord
 from ..matters.models import MatterVersion
 from ..org.models import Person
 from ..org.queries import hr_agency_ids
@@ -71,7 +72,8 @@ _NAMED = (joinedload(Case.matter_type), joinedload(Case.agency),
 _CASE_BY_ID = (select(Case, any_in_force(bindparam("now")).label("delegations")).where(Case.id == bindparam("case"))
                .options(*_NAMED))
 _SEEN = aliased(Case)
-_HAS_EXTRAS = or_(*(exists().where(model.case_id == Case.id) for model in (CaseCC, Attachment, CaseMaterial)))
+_HAS_EXTRAS = or_(*(exists().where(model.case_id == Case.id)
+                     for model in (CaseCC, Attachment, CaseMaterial, SealedRecord)))
 _LOCK_CASE_OF_TASK = (
     select(Case, select(_SEEN.version).where(_SEEN.id == Case.id).scalar_subquery().label("seen_version"),
            _HAS_EXTRAS.label("has_extras"), any_in_force(bindparam("now")).label("delegations"))

@@ -21,11 +21,12 @@ from ..extensions import db
 from ..matters.models import MatterType, MatterVersion
 from ..org.models import Agency, Person
 from ..org.queries import is_system_admin
-from ..seals.queries import get_record, record_json
+from ..seals.models import SealedRecord
+from ..seals.queries import record_json
 from .engine import Actor, capabilities
 from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, Reminder, Task
 
-__all__ = ["transaction_memo", "case_to_json", "hold_people", "learnt", "relearn", "named_in_case", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
+__all__ = ["transaction_memo", "case_to_json", "hold_people", "learnt", "relearn", "named_in_case", "note_extras", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
 
 BOXES = ("todo", "done", "mine", "cc")
 
@@ -98,15 +99,21 @@ _EXTRAS = union_all(
           at1=Attachment.uploaded_at, flag=Attachment.superseded),
     _part("material", CaseMaterial, id=CaseMaterial.id, material=CaseMaterial.material, text1=CaseMaterial.status,
           text2=CaseMaterial.commitment, at1=CaseMaterial.due_at, at2=CaseMaterial.supplied_at),
+    _part("record", SealedRecord, id=SealedRecord.id, text1=SealedRecord.status, sha256=SealedRecord.sha256,
+          at1=SealedRecord.sealed_at),
 ).order_by("part", "id")
-"""A case's CC list, attachments and deferred materials in one statement (each short, most empty)."""
+"""A case's CC list, attachments, deferred materials and sealed record in one statement (each
+short, most empty)."""
 
 
-def _extras(case_id: int) -> tuple[list[Any], list[Any], list[Any]]:
-    """The CC entries, attachments and deferred materials of a case, each in insertion order."""
-    cc, attachments, materials = [], [], []
+def _extras(case_id: int) -> tuple[list[Any], list[Any], list[Any], Any]:
+    """The CC entries, attachments and deferred materials of a case, each in insertion order, and
+    its sealed record (None until it finished)."""
+    cc, attachments, materials, record = [], [], [], None
     for row in db.session.execute(_EXTRAS, {"case": case_id}):
-        if row.part == "cc":
+        if row.part == "record":
+            record = SimpleNamespace(status=row.text1, sha256=row.sha256, sealed_at=row.at1)
+        elif row.part == "cc":
             cc.append(SimpleNamespace(person_id=row.ref, created_at=row.at1))
         elif row.part == "attachment":
             attachments.append(SimpleNamespace(
@@ -115,7 +122,7 @@ def _extras(case_id: int) -> tuple[list[Any], list[Any], list[Any]]:
         else:
             materials.append(SimpleNamespace(material=row.material, status=row.text1, commitment=row.text2,
                                              due_at=row.at1, supplied_at=row.at2))
-    return cc, attachments, materials
+    return cc, attachments, materials, record
 
 
 _REVISIONS = (select(CaseRevision.number, CaseRevision.diff, CaseRevision.created_at)
@@ -166,6 +173,12 @@ def hold_people(people: Iterable[Person]) -> None:
     _memo().setdefault("people", []).extend(people)
 
 
+def note_extras(case_id: int) -> None:
+    """Tell the case document that ``case_id`` now has extras after all (this transaction added
+    one, e.g. the sealed record of the case it finished)."""
+    _memo().get("without_extras", set()).discard(case_id)
+
+
 def note_without_extras(case_id: int) -> None:
     """Tell the case document that ``case_id`` has no CC entries, attachments or deferred
     materials, as a read in this transaction found (a task action adds none of them)."""
@@ -191,9 +204,9 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     steps = sorted((s for s in case.steps if s.index >= 0), key=lambda s: s.index)
     tasks = case.tasks
     if case.id in _memo().get("without_extras", ()):
-        cc, attachments, materials = [], [], []
+        cc, attachments, materials, record = [], [], [], None
     else:
-        cc, attachments, materials = _extras(case.id)
+        cc, attachments, materials, record = _extras(case.id)
     ids, planned_uids = named_in_case(case)
     ids |= {c.person_id for c in cc}
     people, named = _people_in_session()
@@ -260,7 +273,7 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
         "deferred_materials": [{"material": m.material, "status": m.status, "commitment": m.commitment,
                                 "due_at": iso(m.due_at), "supplied_at": iso(m.supplied_at)} for m in materials],
         "revisions": [{"number": r.number, "diff": r.diff, "at": iso(r.created_at)} for r in revisions],
-        "record": record_json(get_record(case.id), case.id) if case.finished_at else None,
+        "record": record_json(record, case.id),
         "my_tasks": [{"id": t.id, "kind": t.kind, "blocked": t.blocked_by_task_id is not None} for t in mine],
     }
     if caps is not None:

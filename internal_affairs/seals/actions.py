@@ -253,6 +253,9 @@ def queue_case_record(case: Any, *, trigger: str, acting_user: Person | None, no
     db.session.add(SealedRecord(case_id=case.id, status="queued", trigger=trigger,
                                 triggered_by_id=acting_user.id if acting_user else None, attempts=0,
                                 next_attempt_at=stamp, created_at=stamp, updated_at=stamp))
+    from ..cases.queries import note_extras
+
+    note_extras(case.id)
 
 
 def backoff(attempts: int) -> timedelta:

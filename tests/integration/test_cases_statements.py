@@ -167,3 +167,20 @@ def test_with_no_delegation_in_force_nobody_reads_who_acts_for_whom(c):
         assert c.get(f"/api/v1/cases/{case['id']}", headers=token(c, "xujing")).status_code == 200
     assert not [s for s in statements if s.lstrip().upper().startswith("SELECT DELEGATION")]
     assert [s for s in statements if "delegation" in s.lower()], "the load asks whether any is in force"
+
+
+def test_a_finished_case_s_page_reads_its_sealed_record_with_the_other_extras(c):
+    """The sealed record comes in the statement that reads CC, attachments and deferred materials:
+    a finished case's detail costs what an unfinished one does; the decision that finishes a case
+    answers with the record queued (盖章中)."""
+    case = submit(c, "xujing", "leave", LEAVE)
+    with counted(c.application) as open_case:
+        assert c.get(f"/api/v1/cases/{case['id']}", headers=token(c, "xujing")).status_code == 200
+    case = decide(c, "zhangwei", case)
+    hr = next(t for s in case["steps"] for t in s["tasks"] if t["status"] == "pending")
+    response = c.post(f"/api/v1/tasks/{hr['id']}/decision", json={"decision": "done"}, headers=token(c, hr["assignee"]))
+    assert response.status_code == 200 and response.get_json()["record"]["status"] == "queued"
+    with counted(c.application) as finished:
+        answer = c.get(f"/api/v1/cases/{case['id']}", headers=token(c, "xujing")).get_json()
+    assert answer["status"] == "approved" and answer["record"]["status"] == "queued"
+    assert len(finished) == len(open_case)
