@@ -162,10 +162,14 @@ def test_a_wheel_installed_into_a_fresh_venv_migrates_loads_and_serves(tmp_path)
 
     assert "Running upgrade" in _run([str(python), *APP, "db", "upgrade"], cwd=run_dir, env=env)
     loaded = _run([str(python), *APP, "matters", "load"], cwd=run_dir, env=env)
-    assert re.search(r"matters: 4 created .*overseas_travel", loaded), loaded
+    assert re.search(r"matters: 6 created .*doc_outgoing.*overseas_travel", loaded), loaded
     (tmp_path / "people.ldif").write_text(LDIF)
     _run([str(python), *APP, "org", "load-ldif", str(tmp_path / "people.ldif")], cwd=run_dir, env=env)
     _run([str(python), *APP, "demo", "seed"], cwd=run_dir, env=env)
+    assert "demo seals: " in _run([str(python), *APP, "seals", "init-demo"], cwd=run_dir, env=env)
+    libraries = _run([str(python), "-c", "import signing, org_sync; print(signing.__file__, org_sync.__file__)"],
+                     cwd=run_dir, env=env)
+    assert all(path.startswith(str(python.parent.parent)) for path in libraries.split()), libraries
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -198,7 +202,8 @@ def test_a_wheel_installed_into_a_fresh_venv_migrates_loads_and_serves(tmp_path)
                             headers={"Content-Type": "application/json"})
         bearer = {"Authorization": f"Bearer {json.loads(answer)['token']}"}
         _, _, matters = _get(opener, f"{base}/api/v1/matter-types", headers=bearer)
-        assert {m["code"] for m in json.loads(matters)} == {"business_trip", "leave", "overseas_travel", "overtime"}
+        assert {m["code"] for m in json.loads(matters)} == {"business_trip", "doc_incoming", "doc_outgoing", "leave",
+                                                             "overseas_travel", "overtime"}
     finally:
         server.terminate()
         server.wait(30)
