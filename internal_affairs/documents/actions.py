@@ -391,9 +391,10 @@ def render_pdf(document: Document, issued_on) -> bytes:
 
     names = dict(db.session.execute(select(Agency.id, Agency.name)
                                     .where(Agency.id.in_(list(document.main_to) + list(document.cc_to)))).all())
-    attachments = tuple(os.path.splitext(name)[0] for name in db.session.execute(
-        select(Attachment.filename).where(Attachment.case_id == document.case_id, Attachment.material == "attachment",
-                                          Attachment.superseded.is_(False)).order_by(Attachment.id)).scalars())
+    attachments = tuple(f"{os.path.splitext(name)[0]}（SHA-256：{sha256}）" for name, sha256 in db.session.execute(
+        select(Attachment.filename, Attachment.sha256).where(
+            Attachment.case_id == document.case_id, Attachment.material == "attachment",
+            Attachment.superseded.is_(False)).order_by(Attachment.id)).all())
     record = DocumentRecord(
         issuer=document.issuer.name, number=document.number or "", title=document.title,
         main_to=tuple(names[i] for i in document.main_to if i in names),

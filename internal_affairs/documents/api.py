@@ -12,13 +12,14 @@ from sqlalchemy import select
 from ..api import ApiRoutes, bool_field, json_body, paging, require_user
 from ..api.openapi import PAGING, op, path_param
 from ..auth import current_roles
+from ..cases.api_attachments import content_disposition
 from ..clock import utcnow
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..org.queries import system_admins
 from ..extensions import db
 from . import actions
 from .models import DocumentSeries, DocumentSignature
-from .queries import access_document, document_json, is_doc_clerk, list_documents, version_diff
+from .queries import access_document, document_attachment, document_json, is_doc_clerk, list_documents, version_diff
 
 routes = ApiRoutes("documents")
 
@@ -195,6 +196,15 @@ _DOCUMENT_BODY = {
     },
 }
 _ID = [path_param("id")]
+@routes.get("/documents/<int:document_id>/attachments/<int:attachment_id>")
+def attachment_file(document_id: int, attachment_id: int):
+    user = require_user()
+    document = access_document(document_id, user, current_roles())
+    row = document_attachment(document, attachment_id)
+    return Response(row.data, mimetype=row.content_type, headers={
+        "Content-Disposition": content_disposition(row.filename), "X-Content-SHA256": row.sha256})
+
+
 routes.document(paths={
     "/documents": {
         "get": op("Documents in a box: drafts | outgoing | incoming | archive (with search)", params=PAGING + [
@@ -243,6 +253,9 @@ routes.document(paths={
             "signature": {"type": "string", "description": "data:image/png;base64 handwritten signature"}}},
         errors=(400, 401, 403, 404, 409, 422))},
     "/documents/{id}/record.pdf": {"get": op("The sealed document (PDF)", params=_ID, errors=(401, 404))},
+    "/documents/{id}/attachments/{aid}": {"get": op(
+        "One attached file (附件) of the document, at the issuer and at every recipient (same bytes and SHA-256)",
+        params=_ID + [path_param("aid")], errors=(401, 404))},
     "/documents/{id}/signatures/{sid}.png": {"get": op("A handwritten signature given with a decision",
                                                        params=_ID + [path_param("sid")], errors=(401, 404))},
     "/documents/series": {"get": op("My agency's 发文字号 series")},

@@ -21,7 +21,7 @@ from .body import diff_bodies, parse_body
 from .models import INCOMING, OUTGOING, Document, DocumentDelivery, DocumentSignature, DocumentVersion
 
 __all__ = ["access_document", "is_doc_clerk", "list_documents", "document_json", "version_diff", "BOXES",
-           "search_archive"]
+           "search_archive", "document_attachments", "document_attachment"]
 
 BOXES = ("drafts", "outgoing", "incoming", "archive")
 _PAGE_MAX = 100
@@ -132,6 +132,31 @@ def search_archive(query, *, q: Any = None, number: Any = None, agency: Any = No
     return query
 
 
+def document_attachments(document: Document) -> list:
+    """The files attached to ``document`` (附件): at the issuer, its case's current ``attachment``
+    files; at a recipient, the very files the issued document carried (same rows, same bytes and
+    SHA-256), as they stood at sign-off — the outgoing case is closed then, so they cannot change."""
+    from ..cases.models import Attachment
+
+    source = document if document.direction == OUTGOING else (
+        db.session.get(Document, document.source_id) if document.source_id else None)
+    if source is None or source.case_id is None:
+        return []
+    query = select(Attachment).where(Attachment.case_id == source.case_id, Attachment.material == "attachment",
+                                     Attachment.superseded.is_(False))
+    if document.direction == INCOMING and source.signed_at is not None:
+        query = query.where(Attachment.uploaded_at <= source.signed_at)
+    return list(db.session.execute(query.order_by(Attachment.id)).scalars())
+
+
+def document_attachment(document: Document, attachment_id: Any):
+    """One of :func:`document_attachments` by id. Raises :class:`NotFound`."""
+    found = next((a for a in document_attachments(document) if a.id == attachment_id), None)
+    if found is None:
+        raise NotFound()
+    return found
+
+
 def _brief(person: Person | None) -> dict[str, Any] | None:
     return None if person is None else {"uid": person.uid, "name": person.name}
 
@@ -187,6 +212,9 @@ def document_json(document: Document, person: Person, roles: AbstractSet[str], *
     if brief:
         return out
     out["body"] = document.body
+    out["attachments"] = [{"id": a.id, "name": a.filename, "content_type": a.content_type, "size": a.size,
+                           "sha256": a.sha256, "url": f"/api/v1/documents/{document.id}/attachments/{a.id}"}
+                          for a in document_attachments(document)]
     out["blocks"] = [b.as_json() for b in parse_body(document.body)]
     out["versions"] = [{"number": v.number, "title": v.title, "note": v.note, "by": _brief(v.created_by),
                         "at": iso(v.created_at)} for v in db.session.execute(

@@ -24,7 +24,7 @@ from ..org.queries import system_admins
 from . import actions
 from .body import parse_body
 from .models import SECRECY, URGENCY
-from .queries import BOXES, access_document, document_json, is_doc_clerk, list_documents, version_diff
+from .queries import BOXES, access_document, document_attachment, document_json, is_doc_clerk, list_documents, version_diff
 
 __all__ = ["bp"]
 
@@ -271,3 +271,13 @@ def record_pdf(document_id: int):
         raise NotFound()
     return Response(document.pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="document-{document.id}.pdf"'})
+
+
+@bp.route("/documents/<int:document_id>/attachments/<int:attachment_id>")
+@login_required
+def attachment_file(document_id: int, attachment_id: int):
+    from ..cases.api_attachments import content_disposition
+
+    document = access_document(document_id, _me(), current_roles())
+    row = document_attachment(document, attachment_id)
+    return Response(row.data, mimetype=row.content_type, headers={"Content-Disposition": content_disposition(row.filename)})

@@ -331,3 +331,80 @@ def test_attachments_uploaded_to_the_case_are_named_in_the_record(docs_app):
     decide_task(client, LEADER, decide_task(client, REVIEWER, case_of(client, DRAFTER, doc)))
     text = _pdftotext(client.get(f"/api/v1/documents/{doc['id']}/record.pdf", headers=token(client, DRAFTER)).data)
     assert "附件：考核登记表" in text
+
+
+def test_attachments_travel_with_the_document_to_every_recipient(docs_app):
+    """The files attached to an outgoing document reach each recipient agency's incoming document
+    with the same bytes and SHA-256, listed with their SHA-256 in the sealed record's 附件说明;
+    the recipient's people who may see the incoming document download them, nobody else does."""
+    import hashlib
+    import io
+
+    from internal_affairs.documents.models import Document
+    from internal_affairs.documents.queries import document_attachments
+
+    client = docs_app.test_client()
+    files = {"考核登记表.pdf": b"%PDF-1.4\n% registration form\n%%EOF\n",
+             "考核办法.pdf": b"%PDF-1.4\n% the rules, another file\n%%EOF\n"}
+    doc = create(client)
+    for name, data in files.items():
+        response = client.post(f"/api/v1/cases/{doc['case']['id']}/attachments", headers=token(client, DRAFTER),
+                               data={"material": "attachment", "file": (io.BytesIO(data), name)},
+                               content_type="multipart/form-data")
+        assert response.status_code == 201, response.get_json()
+    assert client.post(f"/api/v1/documents/{doc['id']}/submit", headers=token(client, DRAFTER)).status_code == 200
+    decide_task(client, LEADER, _sign_off(client, doc))
+    issued = document(client, DRAFTER, doc["id"])
+    assert issued["status"] == "delivered"
+    expected = [(name, hashlib.sha256(data).hexdigest()) for name, data in files.items()]
+    assert [(a["name"], a["sha256"]) for a in issued["attachments"]] == expected
+
+    incoming_id = client.get("/api/v1/documents?box=incoming", headers=token(client, RECIPIENT_CLERK)
+                             ).get_json()["items"][0]["id"]
+    incoming = document(client, RECIPIENT_CLERK, incoming_id)
+    assert [(a["name"], a["sha256"], a["size"]) for a in incoming["attachments"]] == [
+        (name, hashlib.sha256(data).hexdigest(), len(data)) for name, data in files.items()]
+    for attachment, data in zip(incoming["attachments"], files.values()):
+        assert attachment["url"] == f"/api/v1/documents/{incoming_id}/attachments/{attachment['id']}"
+        got = client.get(attachment["url"], headers=token(client, RECIPIENT_CLERK))
+        assert got.status_code == 200 and got.data == data
+        assert got.headers["X-Content-SHA256"] == hashlib.sha256(data).hexdigest()
+        # outsiders, and the recipient's leader before the document is registered to them: 404
+        for uid in (OUTSIDER, RECIPIENT_LEADER):
+            assert client.get(attachment["url"], headers=token(client, uid)).status_code == 404
+    # and on the pages: listed on the incoming document's page, downloaded there, 404 for outsiders
+    from tests.support.app import login
+
+    page_client = docs_app.test_client()
+    assert login(page_client, RECIPIENT_CLERK).status_code in (302, 303)
+    page = page_client.get(f"/documents/{incoming_id}").get_data(as_text=True)
+    first = incoming["attachments"][0]
+    assert first["sha256"] in page and f"/documents/{incoming_id}/attachments/{first['id']}" in page
+    assert page_client.get(f"/documents/{incoming_id}/attachments/{first['id']}").data == files["考核登记表.pdf"]
+    outsider = docs_app.test_client()
+    assert login(outsider, OUTSIDER).status_code in (302, 303)
+    assert outsider.get(f"/documents/{incoming_id}/attachments/{first['id']}").status_code == 404
+    # the 抄送 agency's incoming document carries the same files
+    with docs_app.app_context():
+        cc = Document.query.filter_by(source_id=doc["id"], agency_id=CZJ).one()
+        assert [(a.filename, a.sha256) for a in document_attachments(cc)] == expected
+    # an attachment of another document is not reachable through this one
+    other = create(client, countersign=[], cc_to=[])
+    response = client.post(f"/api/v1/cases/{other['case']['id']}/attachments", headers=token(client, DRAFTER),
+                           data={"material": "attachment", "file": (io.BytesIO(b"%PDF-1.4\n%other\n%%EOF\n"), "x.pdf")},
+                           content_type="multipart/form-data")
+    foreign = response.get_json()["id"]
+    assert client.get(f"/api/v1/documents/{incoming_id}/attachments/{foreign}",
+                      headers=token(client, RECIPIENT_CLERK)).status_code == 404
+    # the sealed record lists each attachment with its SHA-256
+    text = "".join(_pdftotext(client.get(f"/api/v1/documents/{incoming_id}/record.pdf",
+                                         headers=token(client, RECIPIENT_CLERK)).data).split())
+    for name, sha256 in expected:
+        assert f"{name[:-4]}（SHA-256：{sha256}）" in text
+
+    # once registered, the people on the incoming case (the leader instructing) download them too
+    response = client.post(f"/api/v1/documents/{incoming_id}/register", headers=token(client, RECIPIENT_CLERK),
+                           json={"proposal": "请局长批示", "handlers": [13]})
+    assert response.status_code == 200, response.get_json()
+    got = client.get(incoming["attachments"][0]["url"], headers=token(client, RECIPIENT_LEADER))
+    assert got.status_code == 200 and got.data == files["考核登记表.pdf"]
