@@ -148,6 +148,17 @@ def _back(document_id: int):
     return redirect(url_for("documents.detail", document_id=document_id), 303)
 
 
+def _then_back(document_id: int, action, done: str):
+    """Run ``action`` (one service call), flash ``done`` or the refusal's message, and go back to
+    the document's page."""
+    try:
+        action()
+        flash(done, "success")
+    except DomainError as exc:
+        flash(_message(exc), "error")
+    return _back(document_id)
+
+
 @bp.route("/documents/<int:document_id>/versions", methods=["POST"])
 @login_required
 def save_version(document_id: int):
@@ -157,12 +168,8 @@ def save_version(document_id: int):
         "title": request.form.get("title", ""), "body": request.form.get("body", "")}
     if request.form.get("note"):
         data["note"] = request.form["note"]
-    try:
-        actions.do_save_version(document, data, acting_user=me, now=utcnow())
-        flash(_("已保存为新版本。"), "success")
-    except DomainError as exc:
-        flash(_message(exc), "error")
-    return _back(document_id)
+    return _then_back(document_id, lambda: actions.do_save_version(document, data, acting_user=me, now=utcnow()),
+                      _("已保存为新版本。"))
 
 
 @bp.route("/documents/<int:document_id>/submit", methods=["POST"])
@@ -170,12 +177,8 @@ def save_version(document_id: int):
 def submit(document_id: int):
     me = _me()
     document = access_document(document_id, me, current_roles())
-    try:
-        actions.do_submit_document(document, acting_user=me, now=utcnow())
-        flash(_("公文已提交核稿。"), "success")
-    except DomainError as exc:
-        flash(_message(exc), "error")
-    return _back(document_id)
+    return _then_back(document_id, lambda: actions.do_submit_document(document, acting_user=me, now=utcnow()),
+                      _("公文已提交核稿。"))
 
 
 @bp.route("/documents/<int:document_id>/withdraw", methods=["POST"])
@@ -183,12 +186,8 @@ def submit(document_id: int):
 def withdraw(document_id: int):
     me = _me()
     document = access_document(document_id, me, current_roles())
-    try:
-        actions.do_withdraw_document(document, acting_user=me, now=utcnow())
-        flash(_("公文已撤回。"), "success")
-    except DomainError as exc:
-        flash(_message(exc), "error")
-    return _back(document_id)
+    return _then_back(document_id, lambda: actions.do_withdraw_document(document, acting_user=me, now=utcnow()),
+                      _("公文已撤回。"))
 
 
 @bp.route("/documents/<int:document_id>/decide/<int:task_id>", methods=["POST"])
@@ -235,12 +234,9 @@ def register(document_id: int):
     document = access_document(document_id, me, current_roles())
     data = {"proposal": request.form.get("proposal", ""), "handlers": _ints(request.form.getlist("handlers")),
             "readers": [r.strip() for r in request.form.get("readers", "").replace("，", ",").split(",") if r.strip()]}
-    try:
-        actions.do_register_incoming(document, data, acting_user=me, now=utcnow())
-        flash(_("来文已登记，送领导批办。"), "success")
-    except DomainError as exc:
-        flash(_message(exc), "error")
-    return _back(document_id)
+    return _then_back(document_id,
+                      lambda: actions.do_register_incoming(document, data, acting_user=me, now=utcnow()),
+                      _("来文已登记，送领导批办。"))
 
 
 @bp.route("/documents/paper", methods=["POST"])
