@@ -81,6 +81,20 @@ def read_secret(name: str | None) -> str | None:
     return None
 
 
+def _signing_failure(exc: signing.SigningError) -> str:
+    """What went wrong in the signing library, in words a seal keeper reads (its own messages are
+    English, for the log)."""
+    if isinstance(exc, signing.MissingGlyphError):
+        return _("以下字符没有可用的字体：%(chars)s", chars=" ".join(exc.characters))
+    if isinstance(exc, signing.SealKeyError):
+        return _("印章密钥无法读取（口令错误，或令牌、密钥标签不存在）。")
+    if isinstance(exc, signing.TimestampError):
+        return _("时间戳服务不可用。")
+    if isinstance(exc, signing.RenderError):
+        return _("办理记录无法生成。")
+    return _("签名过程出错。")
+
+
 def seal_spec(seal: Seal, *, field_name: str | None = None) -> SealSpec:
     """The signing library's spec for ``seal``. Raises :class:`SealConfigError` when its key
     file is missing."""
@@ -151,8 +165,9 @@ def seal_pdf_for_agencies(pdf: bytes, *, seals: Sequence[tuple[int, str]], trigg
         sealed = off_event_loop(signing.seal_pdf, pdf, specs, timestamper_url=tsa,
                                 validation_context=_validation_context() if tsa else None)
     except signing.SigningError as exc:
-        raise SealingFailedError(_("盖章失败：%(cause)s", cause=str(exc)), details={"cause": type(exc).__name__}) \
-            from exc
+        current_app.logger.warning("the signing library refused to seal: %s: %s", type(exc).__name__, exc)
+        raise SealingFailedError(_("盖章失败：%(cause)s", cause=_signing_failure(exc)),
+                                 details={"cause": type(exc).__name__}) from exc
     digest = hashlib.sha256(sealed).hexdigest()
     stamp = now.replace(tzinfo=None)
     uses = [SealUse(seal_id=s.id, object_type=object_type, object_id=str(object_id), trigger=trigger,

@@ -3,6 +3,8 @@ any PDF (``POST /verify``)."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Response, jsonify, request
 from flask_babel import gettext as _
 
@@ -33,8 +35,6 @@ def case_record(case_id: int):
         return jsonify(body), 202, {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
     response = Response(record.pdf, mimetype="application/pdf")
     name = f"{case.number or case.id}.pdf"
-    from urllib.parse import quote
-
     response.headers["Content-Disposition"] = f"attachment; filename=\"record-{case.id}.pdf\"; filename*=UTF-8''{quote(name)}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"

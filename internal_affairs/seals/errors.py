@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..errors import Conflict, DomainError, ValidationError
+from ..errors import Conflict, ServiceUnavailable, ValidationError
 
 __all__ = ["NoSealError", "SealingFailedError", "SealConfigError", "UnreadablePdfError"]
 
@@ -16,11 +16,10 @@ class NoSealError(Conflict):
     default_message = _l("本单位没有可用的电子印章，请联系印章管理员。")
 
 
-class SealingFailedError(DomainError):
+class SealingFailedError(ServiceUnavailable):
     """The seal key, the TSA or the signing itself failed (retried by the sealing job)."""
 
     code = "sealing_failed"
-    http_status = 503
     default_message = _l("盖章失败，系统将自动重试。")
 
 

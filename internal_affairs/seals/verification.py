@@ -6,7 +6,7 @@ fetch the URLs it names; B-LT files carry their own revocation data.
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import timezone
 from typing import Any
 
 from flask_babel import gettext as _
@@ -18,10 +18,10 @@ from signing import SignatureReport, VerificationReport
 from .actions import off_event_loop
 from .errors import UnreadablePdfError
 from .queries import trust_roots
+from .records import CST
 
 __all__ = ["check_verify_pdf", "report_to_json"]
 
-CST = timezone(timedelta(hours=8))
 _KINDS = {"validation_data": _l("补充验证信息"), "form_filling": _l("填写表单或加盖后续印章"),
           "annotations": _l("添加批注"), "other": _l("其他改动（如增删页面、改动内容）")}
 

@@ -170,6 +170,22 @@ def test_a_failed_sealing_is_kept_retried_with_backoff_and_shown_to_the_keeper(s
     assert get(sc, "xujing", case)["record"]["status"] == "sealed"
 
 
+def test_a_seal_key_that_will_not_load_is_told_to_the_keeper_in_chinese(sc, seal_app, monkeypatch):
+    from internal_affairs.seals.models import SealedRecord
+
+    monkeypatch.setenv("SEAL_NOT_THE_PASSWORD", "not-the-password")
+    with seal_app.app_context():
+        for seal in db.session.execute(select(Seal)).scalars():
+            seal.secret_name = "SEAL_NOT_THE_PASSWORD"
+        db.session.commit()
+    approved_leave(sc)
+    assert run_sealing(seal_app, utcnow()).failed == 1
+    with seal_app.app_context():
+        record = db.session.execute(select(SealedRecord)).scalar_one()
+        assert "印章密钥无法读取" in record.last_error
+        assert "PKCS#12 seal key" not in record.last_error  # the library's English words stay in the log
+
+
 def test_seals_import_takes_a_pkcs12_with_its_secret_and_refuses_a_wrong_one(seal_app, tmp_path, monkeypatch):
     p12 = sorted((tmp_path / "seals" / "demo").glob("*/seal-*-approval.p12"))[0]
     runner = seal_app.test_cli_runner()
