@@ -68,7 +68,7 @@ def test_everyone_else_gets_404_on_the_api_and_the_page(catalog_app, c, uid):
     ({"from": "2026-13-01"}, "bad_date"), ({"to": "yesterday"}, "bad_date"),
     ({"from": "2026-10-16", "to": "2026-10-01"}, "bad_range"), ({"from": "2024-01-01", "to": "2026-01-01"}, "bad_range"),
     ({"matter_type": "no_such_matter"}, "bad_matter_type"), ({"agency": "教育局"}, "bad_agency"),
-    ({"agency": "-3"}, "bad_agency"), ({"agency": "99999999999"}, "bad_agency"),
+    ({"agency": "-3"}, "bad_agency"), ({"agency": "99999999999"}, "bad_agency"), ({"agency": "²"}, "bad_agency"),
 ])
 def test_bad_filters_are_400_with_a_chinese_message(c, args, code):
     response = stats(c, "fanghuimin", **args)
