@@ -4,11 +4,13 @@ checkpoints. Everyone but auditors and administrators gets 404."""
 from __future__ import annotations
 
 from flask import Response, jsonify, request
+from flask_babel import gettext as _
 
 from ..api import ApiRoutes, json_body, paging, require_user
 from ..api.openapi import PAGING, op
 from ..auth import current_roles
 from ..clock import utcnow
+from ..errors import ValidationError
 from ..sqlite import write_intent
 from .actions import do_checkpoint
 from .exports import do_export, parse_filters
@@ -40,7 +42,10 @@ def audit_verify():
 def audit_export():
     acting_user = require_user()
     data = json_body() if request.get_data() else {}
-    body, mimetype, filename = do_export(data.get("format", "csv"), parse_filters(data.get("filters") or {}),
+    filters = data.get("filters") or {}
+    if not isinstance(filters, dict):
+        raise ValidationError(fields={"filters": _("必须是一个 JSON 对象。")})
+    body, mimetype, filename = do_export(data.get("format", "csv"), parse_filters(filters),
                                          acting_user=acting_user, roles=current_roles(), now=utcnow())
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f"attachment; filename={filename}"})

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from ..calendar.working_days import WorkCalendar
 
-__all__ = ["FINISHED", "LOCAL_OFFSET", "CaseRow", "CaseFacts", "summarize_cases", "summarize_case_groups", "StepRow", "TaskRow", "RatingRow", "WorkDays", "local_day",
+__all__ = ["FINISHED", "LOCAL_OFFSET", "CaseRow", "CaseFacts", "summarize_cases", "summarize_case_groups", "StepRow", "TaskRow", "WorkDays", "local_day",
            "median", "p90", "weighted_median", "weighted_p90", "rate", "case_figures", "group_cases", "duration_figures", "group_durations", "group_spans",
            "rating_figures", "group_ratings"]
 
@@ -129,16 +129,6 @@ class StepRow(NamedTuple):
 
 
 TaskRow = StepRow
-
-
-@dataclass(frozen=True, slots=True)
-class RatingRow:
-    """A rating with the keys it is grouped by."""
-
-    case_id: int
-    agency_id: int
-    matter_type_id: int
-    score: int
 
 
 def _kth(pairs: Sequence[tuple[float, int]], k: int) -> float:

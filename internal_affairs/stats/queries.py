@@ -27,6 +27,7 @@ from ..calendar.queries import get_calendar
 from ..cases.models import Case, CaseMaterial, CaseStep, Task
 from ..errors import BadRequest, NotFound
 from ..extensions import db
+from ..inputs import is_db_id
 from ..matters.models import MatterType
 from ..org.models import Agency, OrgGroup, OrgGroupMember, Person
 from ..org.queries import get_hr_scope
@@ -146,7 +147,7 @@ def parse_filters(args, scope: StatsScope, *, now: datetime) -> StatsFilters:
     agency_id = None
     raw_agency = (args.get("agency") or "").strip()
     if raw_agency:
-        if not raw_agency.isdigit() or not 0 < int(raw_agency) < 2**31:
+        if not is_db_id(raw_agency) or not 0 < int(raw_agency) < 2**31:
             raise BadRequest(_("agency 必须是单位编号。"), code="bad_agency")
         agency_id = int(raw_agency)
         if not scope.allows(agency_id) or db.session.get(Agency, agency_id) is None:

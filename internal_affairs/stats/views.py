@@ -113,7 +113,7 @@ def rate(case_id: int):
     me = current_user._get_current_object()
     case = access_case(case_id, me, current_roles())
     raw = (request.form.get("score") or "").strip()
-    score: object = int(raw) if raw.isdigit() else raw
+    score: object = int(raw) if raw in ("1", "2", "3", "4", "5") else raw  # anything else: do_rate_case says why
     try:
         do_rate_case(case, score, request.form.get("comment"), acting_user=me, now=utcnow())
         flash(_("感谢您的评价。"), "success")

@@ -123,6 +123,9 @@ def test_json_export_and_bad_format(ws):
     body = json.loads(response.get_data())
     assert response.status_code == 200 and body["items"] and all(i["action"].startswith("cases.") for i in body["items"])
     assert c.post("/api/v1/audit/export", json={"format": "xls"}, headers=token(c, "tanlixin")).status_code == 422
+    for filters in ("action=cases.", ["cases."], 3):
+        response = c.post("/api/v1/audit/export", json={"format": "json", "filters": filters}, headers=token(c, "tanlixin"))
+        assert response.status_code == 422 and "filters" in response.get_json()["error"]["fields"]
 
 
 def test_a_formula_in_the_data_is_not_run_by_a_spreadsheet(ws):

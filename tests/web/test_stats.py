@@ -68,7 +68,7 @@ def test_everyone_else_gets_404_on_the_api_and_the_page(catalog_app, c, uid):
     ({"from": "2026-13-01"}, "bad_date"), ({"to": "yesterday"}, "bad_date"),
     ({"from": "2026-10-16", "to": "2026-10-01"}, "bad_range"), ({"from": "2024-01-01", "to": "2026-01-01"}, "bad_range"),
     ({"matter_type": "no_such_matter"}, "bad_matter_type"), ({"agency": "教育局"}, "bad_agency"),
-    ({"agency": "-3"}, "bad_agency"), ({"agency": "99999999999"}, "bad_agency"),
+    ({"agency": "-3"}, "bad_agency"), ({"agency": "99999999999"}, "bad_agency"), ({"agency": "²"}, "bad_agency"),
 ])
 def test_bad_filters_are_400_with_a_chinese_message(c, args, code):
     response = stats(c, "fanghuimin", **args)
@@ -161,9 +161,10 @@ def test_the_case_page_offers_the_rating_form_to_the_applicant_only(catalog_app,
     page = c.get(f"/cases/{case['id']}").get_data(as_text=True)
     assert 'id="rating"' in page and 'name="score"' in page
     token_ = csrf_token(c, f"/cases/{case['id']}")
-    response = c.post(f"/cases/{case['id']}/rating", data={"csrf_token": token_, "score": "9"})
-    assert response.status_code == 303
-    assert "评分必须是 1 到 5 的整数" in c.get(response.headers["Location"]).get_data(as_text=True)
+    for bad in ("9", "²", "9" * 5000):
+        response = c.post(f"/cases/{case['id']}/rating", data={"csrf_token": token_, "score": bad})
+        assert response.status_code == 303, bad
+        assert "评分必须是 1 到 5 的整数" in c.get(response.headers["Location"]).get_data(as_text=True)
     response = c.post(f"/cases/{case['id']}/rating", data={"csrf_token": token_, "score": "4", "comment": "顺利"})
     assert response.status_code == 303
     page = c.get(response.headers["Location"]).get_data(as_text=True)
