@@ -93,3 +93,11 @@ def test_web_workers_never_start_a_scheduler(demo_app):
 def test_a_host_without_ia_scheduler_on_refuses_to_run_the_scheduler(demo_app):
     result = demo_app.test_cli_runner().invoke(args=["scheduler", "run", "--once"])
     assert result.exit_code != 0 and "IA_SCHEDULER" in result.output
+
+
+def test_a_malformed_page_number_is_a_400_not_a_silent_first_page(demo_app):
+    client = demo_app.test_client()
+    login(client, "zhouqiming")
+    assert client.get("/notifications?page=2").status_code == 200
+    for bad in ("abc", "0", "-1", "1e3", "999999999"):
+        assert client.get(f"/notifications?page={bad}").status_code == 400, bad
