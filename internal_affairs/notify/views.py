@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..clock import utcnow
-from ..errors import DomainError, ValidationError
+from ..errors import DomainError
 from ..inputs import MAX_PAGE, int_arg
 from .actions import do_mark_all_read, do_mark_read, do_set_preferences, get_preference
 from .queries import count_unread, get_notifications, preference_to_json
@@ -71,8 +71,6 @@ def settings():
             do_set_preferences(data, acting_user=me, now=utcnow())
             flash(_("通知设置已保存。"), "success")
             return redirect(url_for("notify.settings"))
-        except ValidationError as exc:
-            flash("；".join(str(v) for v in exc.fields.values()) or str(exc.message), "error")
         except DomainError as exc:
-            flash(str(exc.message), "error")
+            flash("；".join(str(v) for v in exc.fields.values()) or str(exc.message), "error")
     return render_template("notify/settings.html", pref=preference_to_json(get_preference(me.id)), me=me)
