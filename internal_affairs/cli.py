@@ -71,7 +71,9 @@ def _run_sync(json_output: bool, **kwargs: Any) -> None:
 
 
 def _fail(exc: DomainError) -> None:
-    raise click.ClickException(str(exc.message))
+    """End the command with the service's (Chinese) message and the fields it names."""
+    fields = "; ".join(f"{name}: {why}" for name, why in (exc.fields or {}).items())
+    raise click.ClickException(str(exc.message) + (f" ({fields})" if fields else "")) from None
 
 
 @org_cli.command("load-ldif")
@@ -188,7 +190,6 @@ documents_cli = AppGroup("documents", help="Official documents (公文).")
 def documents_series(agency: str, code: str, prefix: str, is_default: bool) -> None:
     """Set AGENCY's (name or id) document number prefix for series CODE, e.g. 区委组织部 组发 嘉禾组发."""
     from .documents.actions import do_set_series
-    from .errors import DomainError
     from .org.models import Agency
 
     query = select(Agency).where(Agency.id == int(agency)) if agency.isdigit() else select(Agency).where(
@@ -199,7 +200,7 @@ def documents_series(agency: str, code: str, prefix: str, is_default: bool) -> N
     try:
         series = do_set_series(row, code, prefix, acting_user=None, now=utcnow(), is_default=is_default)
     except DomainError as exc:
-        raise click.ClickException(str(exc.message) + " " + str(exc.fields or "")) from None
+        _fail(exc)
     click.echo(f"{row.name}: series {series.code} → {series.prefix}〔year〕N号{' (default)' if series.is_default else ''}")
 
 
@@ -297,7 +298,7 @@ def seals_import(agency: str, purpose: str, name: str | None, pkcs12_path: Path 
                                  pkcs11_module=pkcs11_module, token_label=token_label, key_label=key_label,
                                  secret_name=secret_name, keeper_role=keeper_role, now=utcnow())
     except DomainError as exc:
-        raise click.ClickException(str(exc.message))
+        _fail(exc)
     click.echo(f"seal #{seal.id} registered: {seal.name} ({seal.purpose}), certificate serial "
                f"{seal.certificate_serial}, {seal.subject}")
 

@@ -141,6 +141,8 @@ def _checkpoint(app: Flask, options: SchedulerOptions) -> None:
 def audit_checkpoint_job() -> None:
     """Job: sign the audit chain's head (IA_AUDIT_KEY_FILE or IA_AUDIT_PKCS11_* set)."""
     _in_app(_checkpoint)
+
+
 def _seal(app: Flask, options: SchedulerOptions) -> None:
     from ..seals.actions import seal_due_records
 
@@ -189,17 +191,25 @@ def _scheduler(app: Flask, options: SchedulerOptions):
     if app.config.get("AUDIT_KEY_FILE") or app.config.get("AUDIT_PKCS11_PIN"):
         scheduler.add_job("internal_affairs.jobs.scheduler:audit_checkpoint_job", "interval", id="audit_checkpoint",
                           minutes=options.checkpoint_minutes, replace_existing=True)
-    elif scheduler.get_job("audit_checkpoint"):
-        scheduler.remove_job("audit_checkpoint")
     scheduler.add_job("internal_affairs.jobs.scheduler:seal_records_job", "interval", id="seal_records",
                       seconds=options.seal_seconds, replace_existing=True, next_run_time=utcnow_aware())
     minutes = int(app.config.get("SYNC_INTERVAL_MINUTES") or 0)
     if minutes > 0 and app.config.get("LDAP_URI"):
         scheduler.add_job("internal_affairs.jobs.scheduler:sync_org_job", "interval", id="sync_org",
                           minutes=minutes, replace_existing=True)
-    elif scheduler.get_job("sync_org"):
-        scheduler.remove_job("sync_org")
     return scheduler
+
+
+def _start_paused(scheduler) -> None:
+    """Start ``scheduler`` paused with only the jobs :func:`_scheduler` added: a job an earlier
+    run left in the job store that this configuration no longer wants (the checkpoint or sync
+    job after its setting was turned off) is removed before anything runs. (Before ``start`` the
+    scheduler sees only its pending jobs, not the store's.)"""
+    wanted = {job.id for job in scheduler.get_jobs()}
+    scheduler.start(paused=True)
+    for job in scheduler.get_jobs():
+        if job.id not in wanted:
+            job.remove()
 
 
 def utcnow_aware():
@@ -248,7 +258,8 @@ def run_scheduler(app: Flask, options: SchedulerOptions, stop: threading.Event |
             return 0
         _state["lost"] = False
         scheduler = _scheduler(app, options)
-        scheduler.start()
+        _start_paused(scheduler)
+        scheduler.resume()
         try:
             while not stop.wait(max(0.2, options.lease_seconds / 3)):
                 with app.app_context():

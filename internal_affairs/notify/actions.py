@@ -24,16 +24,18 @@ from .rules import DEFAULT_QUIET, parse_hhmm, quiet_until
 __all__ = ["Notice", "notify", "notify_many", "get_preference", "do_mark_read", "do_mark_all_read", "do_set_preferences"]
 
 
-_DEFAULTS = NotifyPreference(mail=True, chat=True, quiet_start=DEFAULT_QUIET[0], quiet_end=DEFAULT_QUIET[1])
+def _default_preference(person_id: int | None = None) -> NotifyPreference:
+    """The preferences of someone who set none (not added to the session)."""
+    return NotifyPreference(person_id=person_id, mail=True, chat=True,
+                            quiet_start=DEFAULT_QUIET[0], quiet_end=DEFAULT_QUIET[1])
+
+
+_DEFAULTS = _default_preference()
 
 
 def get_preference(person_id: int) -> NotifyPreference:
     """The person's preferences, or the defaults (not added to the session) when they set none."""
-    found = db.session.get(NotifyPreference, person_id)
-    if found is not None:
-        return found
-    return NotifyPreference(person_id=person_id, mail=True, chat=True,
-                            quiet_start=DEFAULT_QUIET[0], quiet_end=DEFAULT_QUIET[1])
+    return db.session.get(NotifyPreference, person_id) or _default_preference(person_id)
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,6 @@ def do_set_preferences(data: Any, *, acting_user: Person, now: datetime) -> Noti
         setattr(row, key, value)
     row.updated_at = now
     record_event("notify.preferences.changed", actor=acting_user, object_type="person", object_id=acting_user.id,
-                 data={k: v for k, v in values.items()}, now=now)
+                 data=dict(values), now=now)
     db.session.commit()
     return row

@@ -41,6 +41,6 @@ def do_notify_new_tasks(*, now: datetime, lookback: timedelta = LOOKBACK) -> int
     notices = [Notice((row.Person,), "cases.task.created", f"待办：{row.title}",
                       f"「{row.title}」等待您{_ASK.get(row.kind, '办理')}。", f"/cases/{row.case_id}",
                       f"task:{row.id}:created", case_id=row.case_id) for row in rows]
-    added = notify_many(notices, now=now) if notices else 0
+    added = notify_many(notices, now=now)
     db.session.commit()
     return added

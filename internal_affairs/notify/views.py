@@ -10,8 +10,8 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..clock import utcnow
-from ..errors import DomainError, ValidationError
-from ..inputs import MAX_PAGE
+from ..errors import DomainError
+from ..inputs import MAX_PAGE, int_arg
 from .actions import do_mark_all_read, do_mark_read, do_set_preferences, get_preference
 from .queries import count_unread, get_notifications, preference_to_json
 
@@ -36,8 +36,7 @@ def _inject_unread() -> dict[str, Any]:
 @login_required
 def notifications():
     me = current_user._get_current_object()
-    page = request.args.get("page", "1")
-    page_n = int(page) if page.isdigit() and 1 <= int(page) <= MAX_PAGE else 1
+    page_n = int_arg("page", 1, minimum=1, maximum=MAX_PAGE)
     rows, total = get_notifications(me, limit=PER_PAGE, offset=(page_n - 1) * PER_PAGE)
     return render_template("notify/list.html", rows=rows, total=total, page=page_n,
                            pages=max(1, (total + PER_PAGE - 1) // PER_PAGE))
@@ -72,8 +71,6 @@ def settings():
             do_set_preferences(data, acting_user=me, now=utcnow())
             flash(_("通知设置已保存。"), "success")
             return redirect(url_for("notify.settings"))
-        except ValidationError as exc:
-            flash("；".join(str(v) for v in exc.fields.values()) or str(exc.message), "error")
         except DomainError as exc:
-            flash(str(exc.message), "error")
+            flash("；".join(str(v) for v in exc.fields.values()) or str(exc.message), "error")
     return render_template("notify/settings.html", pref=preference_to_json(get_preference(me.id)), me=me)

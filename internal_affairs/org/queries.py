@@ -16,7 +16,7 @@ from ..errors import NotFound
 from ..extensions import db
 from .models import ROLE_LABELS, Agency, Department, OrgGroup, OrgGroupMember, Person, SyncRun
 
-__all__ = ["role_agency_ids", "get_role_holders", "get_auditors", "get_hr_holders", 
+__all__ = ["role_agency_ids", "get_role_holders", "get_auditors", "get_hr_holders",
     "get_person_by_uid", "get_roles", "get_leader_chain", "get_agencies_tree", "get_current_state",
     "person_to_json", "get_sync_runs", "get_last_people_count", "RoleHolding", "get_role_holdings",
     "get_group_leaders", "build_org_view", "get_agency_json", "system_admins", "is_system_admin", "hr_agency_ids",
@@ -104,14 +104,16 @@ def role_agency_ids(person: Person, role_code: str) -> set[int]:
                OrgGroup.active.is_(True))).scalars())
 
 
-def get_role_holders(agency_id: int, role_code: str) -> list[Person]:
-    """The people in post who hold the functional role ``role_code`` of agency ``agency_id``: the
-    other side of :func:`role_agency_ids`."""
-    return list(db.session.execute(
-        select(Person).join(OrgGroupMember, OrgGroupMember.person_id == Person.id)
-        .join(OrgGroup, OrgGroup.id == OrgGroupMember.group_id)
-        .where(OrgGroup.kind == "role", OrgGroup.role_code == role_code, OrgGroup.agency_id == agency_id,
-               OrgGroup.active.is_(True), Person.active.is_(True)).order_by(Person.id)).scalars())
+def get_role_holders(agency_id: int | None, role_code: str) -> list[Person]:
+    """The people in post who hold the functional role ``role_code`` of agency ``agency_id`` (of
+    any agency when None): the other side of :func:`role_agency_ids`."""
+    query = (select(Person).join(OrgGroupMember, OrgGroupMember.person_id == Person.id)
+             .join(OrgGroup, OrgGroup.id == OrgGroupMember.group_id)
+             .where(OrgGroup.kind == "role", OrgGroup.role_code == role_code, OrgGroup.active.is_(True),
+                    Person.active.is_(True)))
+    if agency_id is not None:
+        query = query.where(OrgGroup.agency_id == agency_id)
+    return list(db.session.execute(query.distinct().order_by(Person.id)).scalars())
 
 
 def hr_agency_ids(person: Person) -> set[int]:
@@ -129,11 +131,7 @@ def get_hr_holders(agency_id: int) -> list[Person]:
 def get_auditors() -> list[Person]:
     """The people in post who hold the ``auditor`` role in any agency (审计 / 纪检): the auditors'
     channel that audit checkpoints are sent to."""
-    return list(db.session.execute(
-        select(Person).join(OrgGroupMember, OrgGroupMember.person_id == Person.id)
-        .join(OrgGroup, OrgGroup.id == OrgGroupMember.group_id)
-        .where(OrgGroup.kind == "role", OrgGroup.role_code == "auditor", OrgGroup.active.is_(True),
-               Person.active.is_(True)).distinct().order_by(Person.id)).scalars())
+    return get_role_holders(None, "auditor")
 
 
 def get_district_hr_agency() -> Agency | None:

@@ -285,6 +285,26 @@ def test_the_scheduler_signs_the_chain_head_under_its_lease_and_only_with_a_key(
         assert checkpoint.seq == 1
 
 
+def test_turning_the_audit_key_off_drops_the_stored_checkpoint_job(make_app, tmp_path):
+    """The job store keeps jobs across restarts: a scheduler started without an audit key removes
+    the checkpoint job an earlier run (with a key) stored, instead of signing nothing each hour."""
+    from internal_affairs.jobs.scheduler import SchedulerOptions, _scheduler, _start_paused
+
+    options = SchedulerOptions(holder="me")
+    app = make_app(IA_AUDIT_KEY_FILE=str(make_audit_key(tmp_path)), IA_AUDIT_KEY_PASSWORD="audit-pw")
+    first = _scheduler(app, options)
+    _start_paused(first)
+    assert first.get_job("audit_checkpoint") is not None
+    first.shutdown(wait=False)
+    app.config["AUDIT_KEY_FILE"] = None
+    second = _scheduler(app, options)
+    _start_paused(second)
+    try:
+        assert second.get_job("audit_checkpoint") is None and second.get_job("deliver_outbox") is not None
+    finally:
+        second.shutdown(wait=False)
+
+
 def test_a_checkpoint_is_sent_to_the_auditors_channel(make_app, tmp_path):
     from internal_affairs.audit.actions import do_checkpoint
     from internal_affairs.notify.models import OutboxMessage

@@ -236,6 +236,8 @@ def test_cli_sets_a_series_and_demo_seed_gives_the_demo_agencies_theirs(docs_app
     result = runner.invoke(args=["documents", "series", "区财政局", "财办", "嘉禾财办", "--default"])
     assert result.exit_code == 0 and "嘉禾财办" in result.output
     assert runner.invoke(args=["documents", "series", "不存在的单位", "x", "y"]).exit_code != 0
+    bad = runner.invoke(args=["documents", "series", "区财政局", "财办", "嘉禾〔财办〕"])
+    assert bad.exit_code != 0 and "(prefix: 请填写发文字号前缀" in bad.output
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 0 and "document number series set for" in result.output
     client = docs_app.test_client()

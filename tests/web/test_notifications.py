@@ -93,3 +93,23 @@ def test_web_workers_never_start_a_scheduler(demo_app):
 def test_a_host_without_ia_scheduler_on_refuses_to_run_the_scheduler(demo_app):
     result = demo_app.test_cli_runner().invoke(args=["scheduler", "run", "--once"])
     assert result.exit_code != 0 and "IA_SCHEDULER" in result.output
+
+
+def test_a_malformed_page_number_is_a_400_not_a_silent_first_page(demo_app):
+    client = demo_app.test_client()
+    login(client, "zhouqiming")
+    assert client.get("/notifications?page=2").status_code == 200
+    for bad in ("abc", "0", "-1", "1e3", "999999999"):
+        assert client.get(f"/notifications?page={bad}").status_code == 400, bad
+
+
+def test_the_settings_page_answers_bad_times_with_the_fields_message_and_saves_nothing(demo_app):
+    client = demo_app.test_client()
+    login(client, "zhouqiming")
+    token = csrf_token(client, "/notifications/settings")
+    for form, message in (({"quiet_start": "25:00", "quiet_end": "07:00"}, "时间格式为 HH:MM"),
+                          ({"quiet_start": "21:00", "quiet_end": ""}, "须同时填写或同时留空")):
+        answer = client.post("/notifications/settings", data={"csrf_token": token, "chat": "1"} | form)
+        assert answer.status_code == 200 and message in answer.get_data(as_text=True), form
+    headers = api_token(client, "zhouqiming")
+    assert client.get("/api/v1/me/notification-preferences", headers=headers).get_json()["quiet_start"] == "22:00"
