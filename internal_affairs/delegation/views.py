@@ -123,11 +123,14 @@ def default_deputy():
 
 
 def _month_arg(value: str | None) -> date:
-    today = datetime.now(timezone.utc).astimezone(TZ).date()
+    """The first day of ``value`` (``YYYY-MM``); this month when it is absent, malformed or out of
+    1970–2100 (the page's weeks would run past what :class:`date` holds)."""
+    this_month = local_day(utcnow()).replace(day=1)
     try:
-        return date.fromisoformat((value or today.strftime("%Y-%m")) + "-01")
+        month = date.fromisoformat(value + "-01") if value else this_month
     except ValueError:
-        return today.replace(day=1)
+        return this_month
+    return month if 1970 <= month.year <= 2100 else this_month
 
 
 @bp.get("/people/<uid>/calendar")
