@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..clock import utcnow
 from ..errors import NotFound
-from ..delegation.queries import any_in_force, note_none_in_force
+from ..delegation.queries import any_in_force, note_none_in_force, principals_for, read_at
 from ..extensions import db
 from ..seals.models import SealedRecord
 from ..matters.models import MatterVersion
@@ -39,8 +39,6 @@ def can_view_case(case: Case, person: Person, roles: Set[str]) -> bool:
         return True
     if case.agency_id in hr_agency_ids(person):
         return True
-    from ..delegation.queries import principals_for, read_at
-
     return bool(principals_for(case, person, read_at() or utcnow()))
 
 
