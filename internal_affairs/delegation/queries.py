@@ -12,9 +12,11 @@ from sqlalchemy import and_, exists, or_, select
 from ..cases.engine import Principal
 from ..cases.models import OPEN_TASK, Case, Task
 from ..cases.queries import transaction_memo
+from ..errors import NotFound
 from ..extensions import db
 from ..matters.models import MatterType
 from ..org.models import Person
+from ..org.queries import get_hr_scope
 from .chain import MAX_HOPS, Grant, covers, resolve_chain
 from .models import Delegation, delegation_state
 
@@ -231,9 +233,6 @@ def get_delegation(delegation_id: Any) -> Delegation | None:
 def access_delegation(delegation_id: Any, person: Person, roles) -> Delegation:
     """The delegation if ``person`` may see it (its principal, its delegate, HR of the principal's
     agency, district HR and administrators). Raises :class:`NotFound` otherwise."""
-    from ..errors import NotFound
-    from ..org.queries import get_hr_scope
-
     row = get_delegation(delegation_id)
     if row is None:
         raise NotFound()
