@@ -142,6 +142,7 @@ def test_validation_and_permissions(c):
     assert "starts_at" in delegate(c, "xujing", "sunhao", status=422, starts_at="明天")["error"]["fields"]
     assert "matter_types" in delegate(c, "xujing", "sunhao", status=422, matter_types=["nope"])["error"]["fields"]
     assert "matter_types" in delegate(c, "xujing", "sunhao", status=422, matter_types="leave")["error"]["fields"]
+    assert "start" in delegate(c, "xujing", "sunhao", status=422, start="2030-01-01")["error"]["fields"], "a typo"
     over = delegate(c, "xujing", "sunhao", status=422, starts_at="2020-01-01", ends_at="2020-01-02")
     assert "ends_at" in over["error"]["fields"]
     refused = delegate(c, "xujing", "sunhao", status=403, principal="zhangwei")
