@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import joinedload
 
 from ..cases.engine import Principal
 from ..cases.models import OPEN_TASK, Case, Task
@@ -244,6 +245,11 @@ def access_delegation(delegation_id: Any, person: Person, roles) -> Delegation:
     raise NotFound()
 
 
+_PEOPLE = tuple(joinedload(rel) for rel in (Delegation.principal, Delegation.delegate, Delegation.created_by,
+                                           Delegation.revoked_by))
+"""The people a listed delegation names, read with it (a list would otherwise read them one by one)."""
+
+
 def get_delegations(person: Person, *, now: datetime, include_past: bool = True,
                     agency_ids: Iterable[int] = ()) -> list[Delegation]:
     """Delegations given by or to ``person`` (and, for HR, by anyone in ``agency_ids``), newest
@@ -252,7 +258,7 @@ def get_delegations(person: Person, *, now: datetime, include_past: bool = True,
     agencies = sorted(set(agency_ids))
     if agencies:
         who = or_(who, Delegation.principal_id.in_(select(Person.id).where(Person.agency_id.in_(agencies))))
-    stmt = select(Delegation).where(who)
+    stmt = select(Delegation).where(who).options(*_PEOPLE)
     if not include_past:
         stmt = stmt.where(Delegation.revoked_at.is_(None), Delegation.ends_at > now)
     return list(db.session.execute(stmt.order_by(Delegation.starts_at.desc(), Delegation.id.desc()).limit(200))
