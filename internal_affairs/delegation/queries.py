@@ -328,7 +328,7 @@ def get_month_delegations(person: Person, start: datetime, end: datetime) -> lis
         select(Delegation).where(or_(Delegation.principal_id == person.id, Delegation.delegate_id == person.id),
                                  Delegation.revoked_at.is_(None), Delegation.starts_at < end,
                                  Delegation.ends_at > start)
-        .order_by(Delegation.starts_at, Delegation.id)).scalars())
+        .options(*_PEOPLE[:2]).order_by(Delegation.starts_at, Delegation.id)).scalars())
 
 
 def local_day(value: datetime) -> date:
