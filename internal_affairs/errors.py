@@ -49,6 +49,10 @@ class DomainError(Exception):
             body["details"] = self.details
         return {"error": body}
 
+    def page_message(self) -> str:
+        """One line for a page's flash: the field messages joined, or the message."""
+        return "；".join(str(v) for v in self.fields.values()) or str(self.message)
+
 
 class ValidationError(DomainError):
     code = "invalid"

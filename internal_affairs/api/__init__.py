@@ -21,7 +21,7 @@ from ..extensions import csrf
 from ..inputs import MAX_JSON_DEPTH, MAX_PAGE as MAX_PAGE_NUMBER, clean_json
 from .openapi import base_spec, merge_fragment, op
 
-__all__ = ["ApiRoutes", "create_api_blueprint", "json_body", "require_user", "paging", "bool_field"]
+__all__ = ["ApiRoutes", "create_api_blueprint", "json_body", "require_user", "paging", "bool_field", "only_fields"]
 
 MAX_PAGE = 200
 
@@ -131,6 +131,14 @@ def json_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest(_("请求体必须是 JSON 对象。"), code="not_an_object")
     return clean_json(data)
+
+
+def only_fields(data: dict[str, Any], allowed: set[str]) -> None:
+    """Refuse a body with keys outside ``allowed`` (a misspelt field would otherwise be ignored).
+    Raises :class:`ValidationError` naming each unknown key."""
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationError(fields={k[:100]: _("未知参数。") for k in unknown[:20]})
 
 
 def require_user():

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..clock import utcnow
 from ..errors import NotFound
-from ..delegation.queries import any_in_force, note_none_in_force
+from ..delegation.queries import any_in_force, note_none_in_force, principals_for, read_at
 from ..extensions import db
 from ..seals.models import SealedRecord
 from ..matters.models import MatterVersion
@@ -21,7 +21,7 @@ from ..org.queries import hr_agency_ids
 from .models import Attachment, Case, CaseCC, CaseMaterial, CaseStep, Task
 from .queries import note_without_extras
 
-__all__ = ["access_case", "can_view_case", "hr_agency_ids", "lock_case_of_task"]
+__all__ = ["access_case", "can_view_case", "hr_agency_ids", "lock_case_of_task", "valid_id"]
 
 
 def can_view_case(case: Case, person: Person, roles: Set[str]) -> bool:
@@ -39,19 +39,18 @@ def can_view_case(case: Case, person: Person, roles: Set[str]) -> bool:
         return True
     if case.agency_id in hr_agency_ids(person):
         return True
-    from ..delegation.queries import principals_for, read_at
-
     return bool(principals_for(case, person, read_at() or utcnow()))
 
 
-def _valid_id(value: Any) -> bool:
+def valid_id(value: Any) -> bool:
+    """An int an Integer primary key can hold (a larger one would fail in PostgreSQL, not miss)."""
     return not isinstance(value, bool) and isinstance(value, int) and 0 < value < 2**31
 
 
 def access_case(case_id: Any, person: Person, roles: Set[str]) -> Case:
     """The case if ``person`` may see it. Raises :class:`NotFound` otherwise (never 403, so ids
     cannot be probed). Task actions lock their case with :func:`lock_case_of_task` instead."""
-    if not _valid_id(case_id):
+    if not valid_id(case_id):
         raise NotFound()
     now = utcnow()
     row = db.session.execute(_CASE_BY_ID, {"case": case_id, "now": now}).one_or_none()
@@ -98,7 +97,7 @@ def lock_case_of_task(task_id: Any, now: datetime) -> Case:
     only then are the steps read again. It also says whether the case has CC entries, attachments
     or deferred materials, so that the answer to the action reads them only if it has, and whether
     any delegation is in force at ``now``, so that only then is it asked who may act for whom."""
-    if not _valid_id(task_id):
+    if not valid_id(task_id):
         raise NotFound()
     row = db.session.execute(_LOCK_CASE_OF_TASK, {"task": task_id, "now": now}).unique().one_or_none()
     if row is None:

@@ -47,6 +47,7 @@ from ..matters.queries import definition_of
 from ..matters.schema import MaterialSpec
 from ..org.models import Person
 from . import engine
+from .access import valid_id
 from .models import Attachment, Case, CaseMaterial
 
 __all__ = ["do_withdraw_attachment", "FileType", "UnsupportedFileType", "sniff", "clean_filename",
@@ -423,7 +424,7 @@ def do_withdraw_attachment(case: Case, attachment_id: Any, *, acting_user: Perso
 def get_attachment(case: Case, attachment_id: Any) -> Attachment:
     """The attachment ``attachment_id`` of ``case``. Raises :class:`NotFound` for any other id,
     including one that belongs to another case."""
-    if isinstance(attachment_id, bool) or not isinstance(attachment_id, int) or not 0 < attachment_id <= 2**31:
+    if not valid_id(attachment_id):
         raise NotFound()
     attachment = db.session.execute(select(Attachment).where(
         Attachment.id == attachment_id, Attachment.case_id == case.id)).scalar_one_or_none()

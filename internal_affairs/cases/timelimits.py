@@ -22,9 +22,16 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import exists, select
 
 from ..audit.actions import Event, record_event, record_events
+from ..calendar.queries import get_calendar
 from ..calendar.working_days import WorkCalendar
+from ..delegation.queries import acting_delegate
+from ..errors import DomainError
 from ..extensions import db
 from ..jobs.models import TimeMark
+from ..matters.models import MatterType, MatterVersion
+from ..matters.queries import definition_of, list_matters
+from ..notify.actions import Notice, notify, notify_many
+from ..notify.bulk import insert_new
 from ..org.models import Person
 from ..org.queries import get_hr_holders
 from .models import OPEN_TASK, Case, CaseMaterial, CaseStep, Task
@@ -142,17 +149,12 @@ def _local(at: _dt.datetime) -> str:
 
 def _insert_marks(rows: list[dict[str, Any]]) -> set[tuple[str, int, str]]:
     """Insert marks, skipping those that exist; returns the (type, id, kind) that are new."""
-    from ..notify.bulk import insert_new
-
     return set(insert_new(TimeMark.__table__, rows, conflict=("item_type", "item_id", "kind"),
                           returning=("item_type", "item_id", "kind")))
 
 
 def _matter_settings(version_ids: Iterable[int]) -> dict[int, tuple[Decimal, dict[str, tuple[str | None, str | None]]]]:
     """Per matter version: the reminder lead and each step's (on_timeout, escalate_to)."""
-    from ..matters.models import MatterVersion
-    from ..matters.queries import definition_of
-
     found: dict[int, tuple[Decimal, dict[str, tuple[str | None, str | None]]]] = {}
     for version in db.session.execute(select(MatterVersion).where(MatterVersion.id.in_(sorted(set(version_ids))))).scalars():
         definition = definition_of(version)
@@ -172,8 +174,6 @@ def _route_steps(route: Any) -> dict[Any, tuple[str | None, str | None]]:
 
 
 def _max_lead() -> Decimal:
-    from ..matters.queries import list_matters
-
     leads = [m.definition.remind_before_hours for m in list_matters()]
     return max(leads + [DEFAULT_LEAD_HOURS])
 
@@ -185,8 +185,6 @@ def _not_overdue(item_type: str, id_column):
 def scan_time_limits(*, now: _dt.datetime, config: Mapping[str, Any] | None = None, batch: int = 5000) -> ScanReport:
     """Fire every due reminder, overdue mark and escalation once; commits per batch (escalations
     that hand a task on commit on their own). Returns what fired."""
-    from ..calendar.queries import get_calendar
-
     now = now.replace(tzinfo=None)
     calendar = get_calendar()
     report = ScanReport()
@@ -275,8 +273,6 @@ def _texts(event: TimeEvent, r: Any) -> tuple[str, str, str]:
 
 def _fire_batch(events: list[TimeEvent], facts: Mapping[tuple[str, int], Any], now: _dt.datetime,
                 report: ScanReport) -> None:
-    from ..notify.actions import Notice, notify_many
-
     marks = []
     for e in events:
         note = _texts(e, facts[(e.item.item_type, e.item.item_id)])[0]
@@ -319,9 +315,6 @@ def _escalate(event: TimeEvent, r: Any, now: _dt.datetime, report: ScanReport) -
     behalf (``on_timeout: auto_approve``, an approval task), notify the assignee's manager
     (``manager``), hand the task to the agency's HR (``hr``), or tell the person acting for the
     holder (``delegate``)."""
-    from ..errors import DomainError
-    from ..notify.actions import notify
-
     assignee = db.session.get(Person, r.assignee_id) if r.assignee_id else None
     target = (event.item.escalate_to or "manager") if event.item.on_timeout == "escalate" else "manager"
     mark = dict(case_id=event.item.case_id, item_type="task", item_id=event.item.item_id, kind="escalation",
@@ -373,9 +366,6 @@ def _escalate(event: TimeEvent, r: Any, now: _dt.datetime, report: ScanReport) -
     to: Person | None = None
     label = "manager"
     if target == "delegate" and assignee is not None:
-        from ..delegation.queries import acting_delegate
-        from ..matters.models import MatterType
-
         matter = db.session.get(MatterType, r.matter_type_id)
         to = acting_delegate(assignee.id, matter=matter.code if matter else "", applicant_id=r.applicant_id, now=now)
         label = "delegate" if to is not None else "manager"

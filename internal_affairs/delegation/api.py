@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_babel import gettext as _
 
-from ..api import ApiRoutes, json_body, require_user
+from ..api import ApiRoutes, json_body, only_fields, require_user
 from ..api.openapi import op, path_param
 from ..auth import current_roles
 from ..clock import utcnow
@@ -42,6 +42,7 @@ def list_delegations():
 def create_delegation():
     acting_user = require_user()
     data = json_body()
+    only_fields(data, {"principal", "delegate", "starts_at", "ends_at", "matter_types", "reason"})
     principal = acting_user
     if data.get("principal") not in (None, acting_user.uid):
         principal = _person(data["principal"], "principal")  # only HR and administrators get past the action's check

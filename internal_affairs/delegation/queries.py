@@ -8,13 +8,16 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import joinedload
 
 from ..cases.engine import Principal
 from ..cases.models import OPEN_TASK, Case, Task
 from ..cases.queries import transaction_memo
+from ..errors import NotFound
 from ..extensions import db
 from ..matters.models import MatterType
 from ..org.models import Person
+from ..org.queries import get_hr_scope
 from .chain import MAX_HOPS, Grant, covers, resolve_chain
 from .models import Delegation, delegation_state
 
@@ -231,9 +234,6 @@ def get_delegation(delegation_id: Any) -> Delegation | None:
 def access_delegation(delegation_id: Any, person: Person, roles) -> Delegation:
     """The delegation if ``person`` may see it (its principal, its delegate, HR of the principal's
     agency, district HR and administrators). Raises :class:`NotFound` otherwise."""
-    from ..errors import NotFound
-    from ..org.queries import get_hr_scope
-
     row = get_delegation(delegation_id)
     if row is None:
         raise NotFound()
@@ -245,6 +245,11 @@ def access_delegation(delegation_id: Any, person: Person, roles) -> Delegation:
     raise NotFound()
 
 
+_PEOPLE = tuple(joinedload(rel) for rel in (Delegation.principal, Delegation.delegate, Delegation.created_by,
+                                           Delegation.revoked_by))
+"""The people a listed delegation names, read with it (a list would otherwise read them one by one)."""
+
+
 def get_delegations(person: Person, *, now: datetime, include_past: bool = True,
                     agency_ids: Iterable[int] = ()) -> list[Delegation]:
     """Delegations given by or to ``person`` (and, for HR, by anyone in ``agency_ids``), newest
@@ -253,7 +258,7 @@ def get_delegations(person: Person, *, now: datetime, include_past: bool = True,
     agencies = sorted(set(agency_ids))
     if agencies:
         who = or_(who, Delegation.principal_id.in_(select(Person.id).where(Person.agency_id.in_(agencies))))
-    stmt = select(Delegation).where(who)
+    stmt = select(Delegation).where(who).options(*_PEOPLE)
     if not include_past:
         stmt = stmt.where(Delegation.revoked_at.is_(None), Delegation.ends_at > now)
     return list(db.session.execute(stmt.order_by(Delegation.starts_at.desc(), Delegation.id.desc()).limit(200))
@@ -323,7 +328,7 @@ def get_month_delegations(person: Person, start: datetime, end: datetime) -> lis
         select(Delegation).where(or_(Delegation.principal_id == person.id, Delegation.delegate_id == person.id),
                                  Delegation.revoked_at.is_(None), Delegation.starts_at < end,
                                  Delegation.ends_at > start)
-        .order_by(Delegation.starts_at, Delegation.id)).scalars())
+        .options(*_PEOPLE[:2]).order_by(Delegation.starts_at, Delegation.id)).scalars())
 
 
 def local_day(value: datetime) -> date:

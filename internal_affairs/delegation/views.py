@@ -63,8 +63,7 @@ def page():
                                  matter_types=matters or None, reason=form.get("reason") or None)
             flash(_("已设置代理：%(name)s 将代为处理。", name=delegate.name), "success")
         except DomainError as exc:
-            message = "；".join(str(v) for v in exc.fields.values()) if exc.fields else str(exc.message)
-            flash(message, "error")
+            flash(exc.page_message(), "error")
         return redirect(url_for("delegation.page"))
     rows = get_delegations(me, now=now, agency_ids=scope.agency_ids if scope.is_hr else ())
     matters = db.session.execute(select(MatterType.code, MatterType.name).where(MatterType.active.is_(True))
@@ -115,19 +114,21 @@ def default_deputy():
         do_set_default_deputy(me, deputy, acting_user=me, roles=current_roles(), now=utcnow())
         flash(_("已更新默认代理人。"), "success")
     except DomainError as exc:
-        message = "；".join(str(v) for v in exc.fields.values()) if exc.fields else str(exc.message)
-        flash(message, "error")
+        flash(exc.page_message(), "error")
     return redirect(url_for("delegation.page"))
 
 
 
 
 def _month_arg(value: str | None) -> date:
-    today = datetime.now(timezone.utc).astimezone(TZ).date()
+    """The first day of ``value`` (``YYYY-MM``); this month when it is absent, malformed or out of
+    1970–2100 (the page's weeks would run past what :class:`date` holds)."""
+    this_month = local_day(utcnow()).replace(day=1)
     try:
-        return date.fromisoformat((value or today.strftime("%Y-%m")) + "-01")
+        month = date.fromisoformat(value + "-01") if value else this_month
     except ValueError:
-        return today.replace(day=1)
+        return this_month
+    return month if 1970 <= month.year <= 2100 else this_month
 
 
 @bp.get("/people/<uid>/calendar")

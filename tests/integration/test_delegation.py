@@ -142,6 +142,7 @@ def test_validation_and_permissions(c):
     assert "starts_at" in delegate(c, "xujing", "sunhao", status=422, starts_at="明天")["error"]["fields"]
     assert "matter_types" in delegate(c, "xujing", "sunhao", status=422, matter_types=["nope"])["error"]["fields"]
     assert "matter_types" in delegate(c, "xujing", "sunhao", status=422, matter_types="leave")["error"]["fields"]
+    assert "start" in delegate(c, "xujing", "sunhao", status=422, start="2030-01-01")["error"]["fields"], "a typo"
     over = delegate(c, "xujing", "sunhao", status=422, starts_at="2020-01-01", ends_at="2020-01-02")
     assert "ends_at" in over["error"]["fields"]
     refused = delegate(c, "xujing", "sunhao", status=403, principal="zhangwei")
@@ -377,3 +378,21 @@ def test_the_delegate_s_inbox_costs_the_same_for_one_and_many_items(c):
     with counted(c.application) as statements:
         assert c.get("/api/v1/inbox", headers=headers).get_json()["total"] == 4
     assert len(statements) == 2, "nobody else pays for delegations: token and person, then the page"
+
+
+def test_listing_costs_the_same_however_many_people_the_delegations_name(c, catalog_app):
+    from tests.support.statements import counted
+
+    def listed():
+        with counted(catalog_app) as statements:
+            body = c.get("/api/v1/delegations?scope=agency", headers=headers).get_json()
+        return body["total"], len(statements)
+
+    headers = token(c, "linxiaoyan")
+    delegate(c, "xujing", "sunhao")
+    one = listed()
+    delegate(c, "zhangwei", "yangfan")
+    delegate(c, "yangfan", "xujing", by="linxiaoyan", principal="yangfan")
+    three = listed()
+    assert (one[0], three[0]) == (1, 3)
+    assert three[1] == one[1], "people are loaded with the list, not one by one"

@@ -293,3 +293,10 @@ def test_only_the_applicant_withdraws_and_only_this_cases_files(c, cases_app):
     assert c.delete(f"/api/v1/cases/{other_id}/attachments/{file_id}", headers=headers).status_code == 404
     assert c.delete(f"/api/v1/cases/{case_id}/attachments/999999", headers=headers).status_code == 404
     assert c.get(f"/api/v1/cases/{case_id}/attachments", headers=headers).get_json()[0]["withdrawn"] is False
+
+
+def test_an_attachment_id_past_the_integer_column_is_a_404_not_a_500(c, cases_app):
+    case_id = make_case(cases_app)
+    headers = api_token(c, APPLICANT)
+    for attachment_id in (2**31 - 1, 2**31):
+        assert c.get(f"/api/v1/cases/{case_id}/attachments/{attachment_id}", headers=headers).status_code == 404

@@ -120,3 +120,12 @@ def test_a_person_s_calendar_shows_absences_and_delegations(app):
     assert picked.status_code == 302 and picked.headers["Location"].endswith(f"/people/xujing/calendar?month={month}")
     assert client_for(app, "hanzhengqing").get("/people/xujing/calendar").status_code == 404
     assert xu.get("/people/xujing/calendar?month=garbage").status_code == 200
+
+
+@pytest.mark.parametrize("month", ["0001-01", "9999-12", "1-01", "1969-12", "2101-01"])
+def test_a_calendar_month_out_of_range_shows_the_current_month_not_a_500(app, month):
+    xu = client_for(app, "xujing")
+    page = xu.get(f"/people/xujing/calendar?month={month}")
+    assert page.status_code == 200
+    assert date.today().strftime("%Y-%m") in page.get_data(as_text=True)
+    assert xu.get(f"/calendar/person?uid=xujing&month={month}").status_code == 302
