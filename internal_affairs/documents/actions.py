@@ -29,6 +29,7 @@ from ..cases.actions import create_case, submit_case
 from ..cases.errors import InvalidTransitionError
 from ..cases.models import Case
 from ..errors import DomainError, NotFound, PermissionDenied, ValidationError
+from ..inputs import is_db_id
 from ..extensions import db
 from ..notify.actions import notify
 from ..org.models import Agency, Department, Person
@@ -115,7 +116,7 @@ def _units(value: Any, errors: dict[str, str]) -> list[str]:
         if isinstance(item, int) and not isinstance(item, bool):
             item = f"department:{item}"
         kind, _sep, ident = item.partition(":") if isinstance(item, str) else ("", "", "")
-        if kind not in ("department", "agency") or not ident.isdigit() or len(ident) > 9:
+        if kind not in ("department", "agency") or not is_db_id(ident):
             errors["countersign"] = _("会签单位须写作 department:编号 或 agency:编号。")
             return []
         model = Department if kind == "department" else Agency

@@ -15,6 +15,7 @@ from ..auth import current_roles
 from ..cases.api_attachments import content_disposition
 from ..clock import utcnow
 from ..errors import NotFound, PermissionDenied, ValidationError
+from ..inputs import is_db_id
 from ..org.queries import system_admins
 from ..extensions import db
 from . import actions
@@ -128,9 +129,9 @@ def register_paper():
     upload = request.files.get("file")
     form = request.form
     data = {"title": form.get("title", ""), "number": form.get("number", ""), "issuer_name": form.get("issuer_name", ""),
-            "issuer": int(form["issuer"]) if form.get("issuer", "").isdigit() else form.get("issuer") or None,
+            "issuer": int(form["issuer"]) if is_db_id(form.get("issuer")) else form.get("issuer") or None,
             "proposal": form.get("proposal", ""),
-            "handlers": [int(v) if v.strip().isdigit() else v for v in form.get("handlers", "").split(",") if v.strip()],
+            "handlers": [int(v) if is_db_id(v.strip()) else v for v in form.get("handlers", "").split(",") if v.strip()],
             "readers": [v.strip() for v in form.get("readers", "").split(",") if v.strip()]}
     scan = upload.read(actions.MAX_SCAN + 1) if upload is not None else b""
     document = actions.do_register_paper(data, scan, acting_user=user, now=utcnow())

@@ -14,6 +14,7 @@ from ..cases.access import can_view_case
 from ..cases.models import Case, Task
 from ..cases.queries import iso
 from ..errors import NotFound, ValidationError
+from ..inputs import is_db_id
 from ..extensions import db
 from ..org.models import Agency, Person
 from ..org.queries import role_agency_ids
@@ -117,7 +118,7 @@ def search_archive(query, *, q: Any = None, number: Any = None, agency: Any = No
     if number:
         query = query.where(Document.number.contains(number, autoescape=True))
     if agency:
-        if agency.isdigit():
+        if is_db_id(agency):
             query = query.where(Document.issuer_id == int(agency))
         else:
             query = query.where(Document.issuer_id.in_(select(Agency.id).where(Agency.name.contains(agency,

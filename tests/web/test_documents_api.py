@@ -408,3 +408,20 @@ def test_attachments_travel_with_the_document_to_every_recipient(docs_app):
     assert response.status_code == 200, response.get_json()
     got = client.get(incoming["attachments"][0]["url"], headers=token(client, RECIPIENT_LEADER))
     assert got.status_code == 200 and got.data == files["考核登记表.pdf"]
+
+
+@pytest.mark.parametrize("digits", ["²", "１２", "99999999999999999999999"])
+def test_ids_in_unusual_digits_are_refused_not_a_500(docs_app, digits):
+    import io
+
+    client = docs_app.test_client()
+    response = client.post("/api/v1/documents", json=DRAFT | {"countersign": [f"department:{digits}"]},
+                           headers=token(client, DRAFTER))
+    assert response.status_code == 422 and "countersign" in response.get_json()["error"]["fields"]
+    response = client.get(f"/api/v1/documents?box=archive&agency={digits}", headers=token(client, DRAFTER))
+    assert response.status_code == 200 and response.get_json()["total"] == 0
+    for form in ({"handlers": digits}, {"handlers": "14", "issuer": digits}):
+        response = client.post("/api/v1/documents/paper", headers=token(client, RECIPIENT_CLERK),
+                               data={"title": "纸质来文", "file": (io.BytesIO(b"%PDF-1.4"), "scan.pdf")} | form,
+                               content_type="multipart/form-data")
+        assert response.status_code == 422, response.get_json()
