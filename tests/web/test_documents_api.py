@@ -425,3 +425,15 @@ def test_ids_in_unusual_digits_are_refused_not_a_500(docs_app, digits):
                                data={"title": "纸质来文", "file": (io.BytesIO(b"%PDF-1.4"), "scan.pdf")} | form,
                                content_type="multipart/form-data")
         assert response.status_code == 422, response.get_json()
+
+
+def test_archive_search_errors_are_translated(docs_app):
+    client = docs_app.test_client()
+    headers = token(client, DRAFTER)
+    response = client.get("/api/v1/documents?box=archive&from=2026/01/01", headers=headers)
+    assert response.status_code == 422 and response.get_json()["error"]["fields"]["from"] == "日期格式为 YYYY-MM-DD。"
+    response = client.get("/api/v1/documents?box=archive&from=2026/01/01&lang=en", headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"]["from"] == "Dates are written YYYY-MM-DD."
+    response = client.get("/api/v1/documents?box=archive&lang=en&q=" + "x" * 201, headers=headers)
+    assert response.status_code == 422 and response.get_json()["error"]["fields"]["q"] == "The search terms are too long."
