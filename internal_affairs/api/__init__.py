@@ -21,7 +21,7 @@ from ..extensions import csrf
 from ..inputs import MAX_JSON_DEPTH, MAX_PAGE as MAX_PAGE_NUMBER, clean_json
 from .openapi import base_spec, merge_fragment, op
 
-__all__ = ["ApiRoutes", "create_api_blueprint", "json_body", "require_user", "paging", "bool_field"]
+__all__ = ["ApiRoutes", "create_api_blueprint", "json_body", "require_user", "paging", "bool_field", "only_fields"]
 
 MAX_PAGE = 200
 
@@ -161,3 +161,10 @@ def bool_field(data: dict[str, Any], name: str, default: bool = False) -> bool:
         raise ValidationError(_("%(name)s 必须是 true 或 false。", name=name), fields={name: _("必须是布尔值")})
     return value
 
+
+def only_fields(data: dict[str, Any], allowed: set[str]) -> None:
+    """Refuse a JSON body carrying a key outside ``allowed``. Raises :class:`ValidationError`
+    naming each unknown key (at most 20)."""
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationError(fields={k[:100]: _("未知参数。") for k in unknown[:20]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_babel import gettext as _
 
-from ..api import ApiRoutes, bool_field, json_body, paging, require_user
+from ..api import ApiRoutes, bool_field, json_body, only_fields, paging, require_user
 from ..api.openapi import PAGING, op, path_param, ref
 from ..auth import current_roles
 from ..clock import utcnow
@@ -18,12 +18,6 @@ from .queries import case_to_json, get_inbox
 routes = ApiRoutes("cases")
 
 
-def _only(data: dict, allowed: set[str]) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationError(fields={k[:100]: _("未知参数。") for k in unknown[:20]})
-
-
 def _case_response(case, viewer, status: int = 200):
     return jsonify(case_to_json(case, viewer)), status
 
@@ -32,7 +26,7 @@ def _case_response(case, viewer, status: int = 200):
 def create_case():
     user = require_user()
     data = json_body()
-    _only(data, {"matter_type", "form", "submit", "deferred_materials"})
+    only_fields(data, {"matter_type", "form", "submit", "deferred_materials"})
     if "matter_type" not in data:
         raise ValidationError(fields={"matter_type": _("请指定事项。")})
     form = data.get("form", {})
@@ -54,7 +48,7 @@ def get_case(case_id: int):
 def update_draft(case_id: int):
     user = require_user()
     data = json_body()
-    _only(data, {"form"})
+    only_fields(data, {"form"})
     if not isinstance(data.get("form"), dict):
         raise ValidationError(fields={"form": _("表单必须是对象。")})
     case = access_case(case_id, user, current_roles())
@@ -65,7 +59,7 @@ def update_draft(case_id: int):
 def submit_case(case_id: int):
     user = require_user()
     data = json_body() if request.get_data() else {}
-    _only(data, {"deferred_materials"})
+    only_fields(data, {"deferred_materials"})
     case = access_case(case_id, user, current_roles())
     case = actions.do_submit_case(case, applicant=user, now=utcnow(), system_admins=system_admins(),
                                   deferred=data.get("deferred_materials") or {})
@@ -76,7 +70,7 @@ def submit_case(case_id: int):
 def withdraw_case(case_id: int):
     user = require_user()
     data = json_body() if request.get_data() else {}
-    _only(data, {"comment", "reason"})
+    only_fields(data, {"comment", "reason"})
     case = access_case(case_id, user, current_roles())
     return _case_response(actions.do_withdraw_case(case, acting_user=user, now=utcnow(),
                                                    reason=data.get("reason") or data.get("comment")), user)
@@ -86,7 +80,7 @@ def withdraw_case(case_id: int):
 def resubmit_case(case_id: int):
     user = require_user()
     data = json_body()
-    _only(data, {"form"})
+    only_fields(data, {"form"})
     form = data.get("form")
     if form is not None and not isinstance(form, dict):
         raise ValidationError(fields={"form": _("表单必须是对象。")})
@@ -107,7 +101,7 @@ def remind_case(case_id: int):
 def cc_case(case_id: int):
     user = require_user()
     data = json_body()
-    _only(data, {"to"})
+    only_fields(data, {"to"})
     case = access_case(case_id, user, current_roles())
     return _case_response(actions.do_cc(case, data.get("to"), acting_user=user, now=utcnow()), user)
 
@@ -116,7 +110,7 @@ def cc_case(case_id: int):
 def decide(task_id: int):
     user = require_user()
     data = json_body()
-    _only(data, {"decision", "comment", "to_step", "signature"})
+    only_fields(data, {"decision", "comment", "to_step", "signature"})
     signature = None
     if data.get("signature") is not None:
         from ..documents.actions import decode_signature
@@ -130,7 +124,7 @@ def decide(task_id: int):
 def _task_action(task_id: int, action, extra: set[str] = frozenset(), **kwargs):
     user = require_user()
     data = json_body()
-    _only(data, {"to", "comment"} | set(extra))
+    only_fields(data, {"to", "comment"} | set(extra))
     params = {k: data[k] for k in extra if k in data}
     case = action(task_id, data.get("to"), acting_user=user, roles=current_roles(), now=utcnow(),
                   comment=data.get("comment"), **params, **kwargs)
@@ -170,7 +164,7 @@ def withdraw_decision(task_id: int):
 def batch_decision():
     user = require_user()
     data = json_body()
-    _only(data, {"task_ids", "decision", "comment"})
+    only_fields(data, {"task_ids", "decision", "comment"})
     results = actions.do_batch_decision(data.get("task_ids"), data.get("decision"), acting_user=user,
                                         roles=current_roles(), now=utcnow(), comment=data.get("comment"))
     return jsonify({"results": results})

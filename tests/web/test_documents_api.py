@@ -437,3 +437,9 @@ def test_archive_search_errors_are_translated(docs_app):
     assert response.get_json()["error"]["fields"]["from"] == "Dates are written YYYY-MM-DD."
     response = client.get("/api/v1/documents?box=archive&lang=en&q=" + "x" * 201, headers=headers)
     assert response.status_code == 422 and response.get_json()["error"]["fields"]["q"] == "The search terms are too long."
+
+
+def test_an_unknown_key_in_a_draft_is_422_naming_it(docs_app):
+    client = docs_app.test_client()
+    response = client.post("/api/v1/documents", json=DRAFT | {"colour": "red"}, headers=token(client, DRAFTER))
+    assert response.status_code == 422 and response.get_json()["error"]["fields"] == {"colour": "未知参数。"}
