@@ -443,3 +443,18 @@ def test_an_unknown_key_in_a_draft_is_422_naming_it(docs_app):
     client = docs_app.test_client()
     response = client.post("/api/v1/documents", json=DRAFT | {"colour": "red"}, headers=token(client, DRAFTER))
     assert response.status_code == 422 and response.get_json()["error"]["fields"] == {"colour": "未知参数。"}
+
+
+@pytest.mark.parametrize("code, body", [
+    ("组发", {"prefix": 12}), ("组发", {"prefix": "嘉禾〔组〕发"}), ("组发", {"prefix": "   "}),
+    ("组发", {"prefix": "嘉禾组发", "default": "yes"}), ("组" * 31, {"prefix": "嘉禾组发"}),
+    ("组发", {"prefix": "嘉禾组发", "colour": 1}), ("组发", ["嘉禾组发"]),
+])
+def test_bad_series_settings_are_refused(docs_app, code, body):
+    client = docs_app.test_client()
+    response = client.put(f"/api/v1/documents/series/{code}", headers=token(client, "luojiayi"), json=body)
+    assert response.status_code in (400, 422), response.get_json()
+    assert response.get_json()["error"]["message"]
+    response = client.put("/api/v1/documents/series/组发", headers=token(client, "luojiayi"), data="{",
+                          content_type="application/json")
+    assert response.status_code == 400
