@@ -168,4 +168,3 @@ def bool_field(data: dict[str, Any], name: str, default: bool = False) -> bool:
     if not isinstance(value, bool):
         raise ValidationError(_("%(name)s 必须是 true 或 false。", name=name), fields={name: _("必须是布尔值")})
     return value
-

@@ -29,6 +29,7 @@ from ..cases.actions import create_case, submit_case
 from ..cases.errors import InvalidTransitionError
 from ..cases.models import Case
 from ..errors import DomainError, NotFound, PermissionDenied, ValidationError
+from ..inputs import is_db_id
 from ..extensions import db
 from ..notify.actions import notify
 from ..org.models import Agency, Department, Person
@@ -36,6 +37,7 @@ from ..org.queries import get_role_holders
 from .body import MAX_BODY, parse_body
 from .models import (INCOMING, OUTGOING, SECRECY, URGENCY, Document, DocumentCounter, DocumentDelivery,
                      DocumentSeries, DocumentSignature, DocumentVersion)
+from .queries import is_doc_clerk
 
 __all__ = ["do_create_document", "do_save_version", "do_submit_document", "do_withdraw_document",
            "do_register_incoming", "do_register_paper", "do_instruct", "do_set_series", "do_add_signature", "case_changed", "doc_clerks",
@@ -115,7 +117,7 @@ def _units(value: Any, errors: dict[str, str]) -> list[str]:
         if isinstance(item, int) and not isinstance(item, bool):
             item = f"department:{item}"
         kind, _sep, ident = item.partition(":") if isinstance(item, str) else ("", "", "")
-        if kind not in ("department", "agency") or not ident.isdigit() or len(ident) > 9:
+        if kind not in ("department", "agency") or not is_db_id(ident):
             errors["countersign"] = _("会签单位须写作 department:编号 或 agency:编号。")
             return []
         model = Department if kind == "department" else Agency
@@ -492,7 +494,7 @@ def do_register_incoming(document: Document, data: Any, *, acting_user: Person, 
 def _register(document: Document, data: Any, *, acting_user: Person, now: datetime) -> None:
     if document.direction != INCOMING:
         raise NotFound()
-    if acting_user.id not in {p.id for p in doc_clerks(document.agency_id)}:
+    if not is_doc_clerk(acting_user, document.agency_id):
         raise PermissionDenied(_("只有本单位收发文人员可以登记来文。"))
     if document.status != "delivered":
         raise InvalidTransitionError(_("这份来文已经登记。"))
@@ -531,7 +533,7 @@ def do_register_paper(data: Any, scan: bytes, *, acting_user: Person, now: datet
     """A doc clerk registers a paper document received outside the platform: its title, its
     number and issuer as printed, and a scan (PDF), then proposes like any delivered one
     (:func:`do_register_incoming`). Raises :class:`PermissionDenied`, :class:`ValidationError`."""
-    if acting_user.id not in {p.id for p in doc_clerks(acting_user.agency_id)}:
+    if not is_doc_clerk(acting_user, acting_user.agency_id):
         raise PermissionDenied(_("只有本单位收发文人员可以登记来文。"))
     if not isinstance(data, Mapping):
         raise ValidationError(fields={"request": _("请求内容必须是对象。")})

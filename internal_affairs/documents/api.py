@@ -9,12 +9,13 @@ from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..api import ApiRoutes, bool_field, json_body, paging, require_user
+from ..api import ApiRoutes, bool_field, json_body, only_fields, paging, require_user
 from ..api.openapi import PAGING, op, path_param
 from ..auth import current_roles
 from ..cases.api_attachments import content_disposition
 from ..clock import utcnow
 from ..errors import NotFound, PermissionDenied, ValidationError
+from ..inputs import is_db_id
 from ..org.queries import system_admins
 from ..extensions import db
 from . import actions
@@ -26,12 +27,6 @@ routes = ApiRoutes("documents")
 _FIELDS = {"title", "series", "main_to", "cc_to", "countersign", "secrecy", "urgency", "body"}
 
 
-def _only(data: dict, allowed: set[str]) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationError(fields={k[:100]: _("未知参数。") for k in unknown[:20]})
-
-
 def _answer(document, user, status: int = 200):
     return jsonify(document_json(document, user, current_roles())), status
 
@@ -40,7 +35,7 @@ def _answer(document, user, status: int = 200):
 def create_document():
     user = require_user()
     data = json_body()
-    _only(data, _FIELDS | {"submit"})
+    only_fields(data, _FIELDS | {"submit"})
     document = actions.do_create_document(data, acting_user=user, now=utcnow(), submit=bool_field(data, "submit"))
     return _answer(document, user, 201)
 
@@ -68,7 +63,7 @@ def get_document(document_id: int):
 def save_version(document_id: int):
     user = require_user()
     data = json_body()
-    _only(data, _FIELDS | {"note"})
+    only_fields(data, _FIELDS | {"note"})
     document = access_document(document_id, user, current_roles())
     return _answer(actions.do_save_version(document, data, acting_user=user, now=utcnow()), user, 201)
 
@@ -102,7 +97,7 @@ def withdraw(document_id: int):
 def register(document_id: int):
     user = require_user()
     data = json_body()
-    _only(data, {"proposal", "handlers", "readers"})
+    only_fields(data, {"proposal", "handlers", "readers"})
     document = access_document(document_id, user, current_roles())
     return _answer(actions.do_register_incoming(document, data, acting_user=user, now=utcnow()), user)
 
@@ -111,7 +106,7 @@ def register(document_id: int):
 def instruct(document_id: int):
     user = require_user()
     data = json_body()
-    _only(data, {"task_id", "handlers", "deadline_days", "comment", "signature"})
+    only_fields(data, {"task_id", "handlers", "deadline_days", "comment", "signature"})
     document = access_document(document_id, user, current_roles())
     signature = actions.decode_signature(data["signature"]) if data.get("signature") is not None else None
     task_id = data.get("task_id")
@@ -128,9 +123,9 @@ def register_paper():
     upload = request.files.get("file")
     form = request.form
     data = {"title": form.get("title", ""), "number": form.get("number", ""), "issuer_name": form.get("issuer_name", ""),
-            "issuer": int(form["issuer"]) if form.get("issuer", "").isdigit() else form.get("issuer") or None,
+            "issuer": int(form["issuer"]) if is_db_id(form.get("issuer")) else form.get("issuer") or None,
             "proposal": form.get("proposal", ""),
-            "handlers": [int(v) if v.strip().isdigit() else v for v in form.get("handlers", "").split(",") if v.strip()],
+            "handlers": [int(v) if is_db_id(v.strip()) else v for v in form.get("handlers", "").split(",") if v.strip()],
             "readers": [v.strip() for v in form.get("readers", "").split(",") if v.strip()]}
     scan = upload.read(actions.MAX_SCAN + 1) if upload is not None else b""
     document = actions.do_register_paper(data, scan, acting_user=user, now=utcnow())
@@ -175,7 +170,7 @@ def set_series(code: str):
     if "admin" not in roles and not is_doc_clerk(user, user.agency_id):
         raise PermissionDenied(_("只有本单位收发文人员或系统管理员可以设置发文字号。"))
     data = json_body()
-    _only(data, {"prefix", "default"})
+    only_fields(data, {"prefix", "default"})
     row = actions.do_set_series(user.agency, code, data.get("prefix"), acting_user=user, now=utcnow(),
                                 is_default=bool_field(data, "default"))
     return jsonify({"code": row.code, "prefix": row.prefix, "default": row.is_default})

@@ -8,12 +8,14 @@ from collections.abc import Set as AbstractSet
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 
 from ..cases.access import can_view_case
 from ..cases.models import Case, Task
 from ..cases.queries import iso
 from ..errors import NotFound, ValidationError
+from ..inputs import is_db_id
 from ..extensions import db
 from ..org.models import Agency, Person
 from ..org.queries import role_agency_ids
@@ -102,7 +104,7 @@ def _day(value: Any, key: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ValidationError(fields={key: "日期格式为 YYYY-MM-DD。"}) from None
+        raise ValidationError(fields={key: _("日期格式为 YYYY-MM-DD。")}) from None
 
 
 def search_archive(query, *, q: Any = None, number: Any = None, agency: Any = None, status: Any = None,
@@ -111,13 +113,13 @@ def search_archive(query, *, q: Any = None, number: Any = None, agency: Any = No
     sign-off/registration date."""
     for key, value in (("q", q), ("number", number), ("agency", agency), ("status", status)):
         if value is not None and (not isinstance(value, str) or len(value) > 200):
-            raise ValidationError(fields={key: "查询条件过长。"})
+            raise ValidationError(fields={key: _("查询条件过长。")})
     if q:
         query = query.where(Document.title.contains(q, autoescape=True))
     if number:
         query = query.where(Document.number.contains(number, autoescape=True))
     if agency:
-        if agency.isdigit():
+        if is_db_id(agency):
             query = query.where(Document.issuer_id == int(agency))
         else:
             query = query.where(Document.issuer_id.in_(select(Agency.id).where(Agency.name.contains(agency,

@@ -19,6 +19,7 @@ from ..cases.models import Task
 from ..clock import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..inputs import MAX_PAGE, int_arg, is_db_id
 from ..org.models import Agency, Department
 from ..org.queries import system_admins
 from . import actions
@@ -45,7 +46,7 @@ def _message(exc: DomainError) -> str:
 
 
 def _ints(values: list[str]) -> list[Any]:
-    return [int(v) if v.isdigit() else v for v in values if v]
+    return [int(v) if is_db_id(v) else v for v in values if v]
 
 
 def _draft_data(form) -> dict[str, Any]:
@@ -71,10 +72,7 @@ def index():
     if box not in BOXES:
         box = "drafts"
     args = request.args
-    try:
-        page = max(1, int(args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = int_arg("page", 1, minimum=1, maximum=MAX_PAGE)
     try:
         rows, total = list_documents(box, me, current_roles(), q=args.get("q") or None,
                                      number=args.get("number") or None, agency=args.get("agency") or None,
@@ -215,7 +213,7 @@ def instruct(document_id: int, task_id: int):
     document = access_document(document_id, me, current_roles())
     days = request.form.get("deadline_days", "").strip()
     data = {"comment": request.form.get("comment") or None, "handlers": _ints(request.form.getlist("handlers")),
-            "deadline_days": int(days) if days.isdigit() else (days or None)}
+            "deadline_days": int(days) if is_db_id(days) else (days or None)}
     try:
         signature = request.form.get("signature") or None
         actions.do_instruct(document, task_id, data, acting_user=me, roles=current_roles(), now=utcnow(),

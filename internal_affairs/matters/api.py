@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 from flask_babel import gettext as _
 
-from ..api import ApiRoutes, json_body, require_user
+from ..api import ApiRoutes, json_body, only_fields, require_user
 from ..api.openapi import op, path_param, ref
 from ..auth import current_roles
 from ..errors import ValidationError
@@ -31,9 +31,7 @@ def matter_type(code: str):
 def route_preview():
     viewer = require_user()
     data = json_body()
-    unknown = set(data) - {"matter_type", "form", "applicant"}
-    if unknown:
-        raise ValidationError(fields={k: _("未知参数。") for k in sorted(unknown)[:20]})
+    only_fields(data, {"matter_type", "form", "applicant"})
     if "matter_type" not in data:
         raise ValidationError(fields={"matter_type": _("请指定事项。")})
     form = data.get("form", {})

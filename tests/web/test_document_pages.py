@@ -95,3 +95,11 @@ def _case_id(app, document_id: int) -> int:
 
     with app.app_context():
         return db.session.get(Document, document_id).case_id
+
+
+def test_the_boxes_refuse_a_page_beyond_reach_and_search_unusual_digits_as_a_name(docs_app):
+    client = client_for(docs_app, DRAFTER)
+    assert client.get("/documents?box=archive&page=99999999999999999999999").status_code == 400
+    assert client.get("/documents?box=archive&page=²").status_code == 400
+    for agency in ("²", "99999999999999999999999"):
+        assert client.get(f"/documents?box=archive&agency={agency}").status_code == 200

@@ -410,3 +410,53 @@ def test_attachments_travel_with_the_document_to_every_recipient(docs_app):
     assert response.status_code == 200, response.get_json()
     got = client.get(incoming["attachments"][0]["url"], headers=token(client, RECIPIENT_LEADER))
     assert got.status_code == 200 and got.data == files["考核登记表.pdf"]
+
+
+@pytest.mark.parametrize("digits", ["²", "１２", "99999999999999999999999"])
+def test_ids_in_unusual_digits_are_refused_not_a_500(docs_app, digits):
+    import io
+
+    client = docs_app.test_client()
+    response = client.post("/api/v1/documents", json=DRAFT | {"countersign": [f"department:{digits}"]},
+                           headers=token(client, DRAFTER))
+    assert response.status_code == 422 and "countersign" in response.get_json()["error"]["fields"]
+    response = client.get(f"/api/v1/documents?box=archive&agency={digits}", headers=token(client, DRAFTER))
+    assert response.status_code == 200 and response.get_json()["total"] == 0
+    for form in ({"handlers": digits}, {"handlers": "14", "issuer": digits}):
+        response = client.post("/api/v1/documents/paper", headers=token(client, RECIPIENT_CLERK),
+                               data={"title": "纸质来文", "file": (io.BytesIO(b"%PDF-1.4"), "scan.pdf")} | form,
+                               content_type="multipart/form-data")
+        assert response.status_code == 422, response.get_json()
+
+
+def test_archive_search_errors_are_translated(docs_app):
+    client = docs_app.test_client()
+    headers = token(client, DRAFTER)
+    response = client.get("/api/v1/documents?box=archive&from=2026/01/01", headers=headers)
+    assert response.status_code == 422 and response.get_json()["error"]["fields"]["from"] == "日期格式为 YYYY-MM-DD。"
+    response = client.get("/api/v1/documents?box=archive&from=2026/01/01&lang=en", headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"]["from"] == "Dates are written YYYY-MM-DD."
+    response = client.get("/api/v1/documents?box=archive&lang=en&q=" + "x" * 201, headers=headers)
+    assert response.status_code == 422 and response.get_json()["error"]["fields"]["q"] == "The search terms are too long."
+
+
+def test_an_unknown_key_in_a_draft_is_422_naming_it(docs_app):
+    client = docs_app.test_client()
+    response = client.post("/api/v1/documents", json=DRAFT | {"colour": "red"}, headers=token(client, DRAFTER))
+    assert response.status_code == 422 and response.get_json()["error"]["fields"] == {"colour": "未知参数。"}
+
+
+@pytest.mark.parametrize("code, body", [
+    ("组发", {"prefix": 12}), ("组发", {"prefix": "嘉禾〔组〕发"}), ("组发", {"prefix": "   "}),
+    ("组发", {"prefix": "嘉禾组发", "default": "yes"}), ("组" * 31, {"prefix": "嘉禾组发"}),
+    ("组发", {"prefix": "嘉禾组发", "colour": 1}), ("组发", ["嘉禾组发"]),
+])
+def test_bad_series_settings_are_refused(docs_app, code, body):
+    client = docs_app.test_client()
+    response = client.put(f"/api/v1/documents/series/{code}", headers=token(client, "luojiayi"), json=body)
+    assert response.status_code in (400, 422), response.get_json()
+    assert response.get_json()["error"]["message"]
+    response = client.put("/api/v1/documents/series/组发", headers=token(client, "luojiayi"), data="{",
+                          content_type="application/json")
+    assert response.status_code == 400
