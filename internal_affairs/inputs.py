@@ -34,12 +34,14 @@ from .errors import BadRequest, InvalidTextError, ValidationError
 
 __all__ = [
     "BIDI_CONTROLS", "MAX_INT", "MAX_JSON_DEPTH", "MAX_PAGE", "clean_json", "clean_text", "strip_bidi",
-    "is_db_id", "int_arg", "init_app", "shown",
+    "is_db_id", "valid_id", "MAX_ID", "int_arg", "init_app", "shown",
 ]
 
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MAX_JSON_DEPTH = 32
 MAX_INT = 2**63 - 1
+MAX_ID = 2**31 - 1
+"""The largest id an Integer primary key holds (a larger one fails in PostgreSQL's cast, not a miss)."""
 """The largest value of a database BIGINT: the bound for every id and number that reaches a query."""
 MAX_PAGE = 100_000
 VERBATIM_FIELDS = frozenset({"password"})
@@ -151,7 +153,12 @@ def _check_request() -> None:
 
 def is_db_id(text: str | None) -> bool:
     """True when ``text`` is written in ASCII digits and names a number a database id can be."""
-    return bool(text) and text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_INT
+    return bool(text) and text.isascii() and text.isdigit() and len(text) <= 10 and 0 < int(text) <= MAX_ID
+
+
+def valid_id(value: Any) -> bool:
+    """True when ``value`` (from JSON or a route) is an int a database id can be (not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, int) and 0 < value <= MAX_ID
 
 
 def int_arg(name: str, default: int | None = None, *, minimum: int = 0, maximum: int = MAX_INT) -> int | None:

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from ..atomic import atomic
 from ..errors import ValidationError
 from ..extensions import db
+from ..inputs import is_db_id
 from .actions import record_event
 from .queries import EventFilters, check_can_audit, events_to_json, iter_events
 
@@ -66,12 +67,9 @@ def parse_filters(args: Mapping[str, Any], *, local_days: bool = False) -> Event
     if agency in (None, ""):
         agency_id = None
     else:
-        try:
-            agency_id = int(agency)
-        except (TypeError, ValueError):
-            raise ValidationError(fields={"agency": _("必须是单位编号。")}) from None
-        if not 0 < agency_id < 2**31:
+        if not is_db_id(str(agency).strip()):
             raise ValidationError(fields={"agency": _("必须是单位编号。")})
+        agency_id = int(str(agency).strip())
     since = _when(args.get("from"), "from", end=False, local=local_days)
     until = _when(args.get("to"), "to", end=True, local=local_days)
     if since and until and until <= since:

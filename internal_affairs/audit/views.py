@@ -34,7 +34,7 @@ def search():
     try:
         filters = parse_filters(request.args, local_days=True)
     except DomainError as exc:
-        error = "；".join(str(v) for v in exc.fields.values()) or str(exc.message)
+        error = exc.page_message()
         filters = EventFilters()
     try:
         page = max(1, min(int(request.args.get("page", 1)), 10_000))

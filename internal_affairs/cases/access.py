@@ -14,6 +14,7 @@ from ..clock import utcnow
 from ..errors import NotFound
 from ..delegation.queries import any_in_force, note_none_in_force, principals_for, read_at
 from ..extensions import db
+from ..inputs import valid_id
 from ..seals.models import SealedRecord
 from ..matters.models import MatterVersion
 from ..org.models import Person
@@ -21,7 +22,7 @@ from ..org.queries import hr_agency_ids
 from .models import Attachment, Case, CaseCC, CaseMaterial, CaseStep, Task
 from .queries import note_without_extras
 
-__all__ = ["access_case", "can_view_case", "hr_agency_ids", "lock_case_of_task", "valid_id"]
+__all__ = ["access_case", "can_view_case", "hr_agency_ids", "lock_case_of_task"]
 
 
 def can_view_case(case: Case, person: Person, roles: Set[str]) -> bool:
@@ -40,11 +41,6 @@ def can_view_case(case: Case, person: Person, roles: Set[str]) -> bool:
     if case.agency_id in hr_agency_ids(person):
         return True
     return bool(principals_for(case, person, read_at() or utcnow()))
-
-
-def valid_id(value: Any) -> bool:
-    """An int an Integer primary key can hold (a larger one would fail in PostgreSQL, not miss)."""
-    return not isinstance(value, bool) and isinstance(value, int) and 0 < value < 2**31
 
 
 def access_case(case_id: Any, person: Person, roles: Set[str]) -> Case:

@@ -47,7 +47,7 @@ from ..matters.queries import definition_of
 from ..matters.schema import MaterialSpec
 from ..org.models import Person
 from . import engine
-from .access import valid_id
+from ..inputs import valid_id
 from .models import Attachment, Case, CaseMaterial
 
 __all__ = ["do_withdraw_attachment", "FileType", "UnsupportedFileType", "sniff", "clean_filename",

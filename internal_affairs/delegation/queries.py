@@ -15,6 +15,7 @@ from ..cases.models import OPEN_TASK, Case, Task
 from ..cases.queries import transaction_memo
 from ..errors import NotFound
 from ..extensions import db
+from ..inputs import valid_id
 from ..matters.models import MatterType
 from ..org.models import Person
 from ..org.queries import get_hr_scope
@@ -226,7 +227,7 @@ def delegated_task_ids(person: Person, now: datetime) -> dict[int, int]:
 
 
 def get_delegation(delegation_id: Any) -> Delegation | None:
-    if isinstance(delegation_id, bool) or not isinstance(delegation_id, int) or not 0 < delegation_id < 2**31:
+    if not valid_id(delegation_id):
         return None
     return db.session.get(Delegation, delegation_id)
 

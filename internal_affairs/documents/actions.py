@@ -29,7 +29,7 @@ from ..cases.actions import create_case, submit_case
 from ..cases.errors import InvalidTransitionError
 from ..cases.models import Case
 from ..errors import DomainError, NotFound, PermissionDenied, ValidationError
-from ..inputs import is_db_id
+from ..inputs import is_db_id, valid_id
 from ..extensions import db
 from ..notify.actions import notify
 from ..org.models import Agency, Department, Person
@@ -94,7 +94,7 @@ def _agencies(value: Any, key: str, errors: dict[str, str]) -> list[int]:
     if value is None:
         return []
     if not isinstance(value, list) or len(value) > MAX_AGENCIES or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**31 for v in value):
+            valid_id(v) for v in value):
         errors[key] = _("请提供单位编号列表（见 /api/v1/org/agencies）。")
         return []
     ids = list(dict.fromkeys(value))

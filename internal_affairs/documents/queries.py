@@ -15,7 +15,7 @@ from ..cases.access import can_view_case
 from ..cases.models import Case, Task
 from ..cases.queries import iso
 from ..errors import NotFound, ValidationError
-from ..inputs import is_db_id
+from ..inputs import is_db_id, valid_id
 from ..extensions import db
 from ..org.models import Agency, Person
 from ..org.queries import role_agency_ids
@@ -48,7 +48,7 @@ def access_document(document_id: Any, person: Person, roles: AbstractSet[str]) -
     """The document if ``person`` may see it: its drafter, anyone on its case (assignee,
     delegate, applicant), its agency's doc clerks and auditors, administrators. Raises
     :class:`NotFound` otherwise (never 403, so ids cannot be probed)."""
-    if isinstance(document_id, bool) or not isinstance(document_id, int) or not 0 < document_id < 2**31:
+    if not valid_id(document_id):
         raise NotFound()
     document = db.session.get(Document, document_id)
     if document is None or not _may_see(document, person, roles):

@@ -41,10 +41,6 @@ def _me():
     return current_user._get_current_object()
 
 
-def _message(exc: DomainError) -> str:
-    return "；".join(str(v) for v in exc.fields.values()) if exc.fields else str(exc.message)
-
-
 def _ints(values: list[str]) -> list[Any]:
     return [int(v) if is_db_id(v) else v for v in values if v]
 
@@ -79,7 +75,7 @@ def index():
                                      status=args.get("status") or None, date_from=args.get("from") or None,
                                      date_to=args.get("to") or None, page=page)
     except DomainError as exc:
-        flash(_message(exc), "error")
+        flash(exc.page_message(), "error")
         rows, total = [], 0
     roles = current_roles()
     rows = [document_json(d, me, roles, brief=True) for d in rows]
@@ -153,7 +149,7 @@ def _then_back(document_id: int, action, done: str):
         action()
         flash(done, "success")
     except DomainError as exc:
-        flash(_message(exc), "error")
+        flash(exc.page_message(), "error")
     return _back(document_id)
 
 
@@ -202,7 +198,7 @@ def decide(document_id: int, task_id: int):
                   comment=request.form.get("comment") or None, signature=png)
         flash(_("已提交您的意见。"), "success")
     except DomainError as exc:
-        flash(_message(exc), "error")
+        flash(exc.page_message(), "error")
     return _back(document_id)
 
 
@@ -221,7 +217,7 @@ def instruct(document_id: int, task_id: int):
                             system_admins=system_admins())
         flash(_("已批办。"), "success")
     except DomainError as exc:
-        flash(_message(exc), "error")
+        flash(exc.page_message(), "error")
     return _back(document_id)
 
 
@@ -253,7 +249,7 @@ def register_paper():
         flash(_("来文已登记，送领导批办。"), "success")
         return redirect(url_for("documents.detail", document_id=document.id), 303)
     except DomainError as exc:
-        flash(_message(exc), "error")
+        flash(exc.page_message(), "error")
     return redirect(url_for("documents.index", box="incoming"), 303)
 
 

@@ -72,5 +72,5 @@ def settings():
             flash(_("通知设置已保存。"), "success")
             return redirect(url_for("notify.settings"))
         except DomainError as exc:
-            flash("；".join(str(v) for v in exc.fields.values()) or str(exc.message), "error")
+            flash(exc.page_message(), "error")
     return render_template("notify/settings.html", pref=preference_to_json(get_preference(me.id)), me=me)

@@ -14,6 +14,7 @@ from org_sync.snapshot import normalize_dn
 
 from ..errors import NotFound
 from ..extensions import db
+from ..inputs import valid_id
 from .models import ROLE_LABELS, Agency, Department, OrgGroup, OrgGroupMember, Person, SyncRun
 
 __all__ = ["role_agency_ids", "get_role_holders", "get_auditors", "get_hr_holders",
@@ -276,7 +277,7 @@ def get_agencies_tree() -> list[dict[str, Any]]:
 
 def get_agency_json(agency_id: int) -> dict[str, Any]:
     """One agency by id (a single-row read). Raises :class:`NotFound`."""
-    agency = db.session.get(Agency, agency_id) if 0 < agency_id < 2**31 else None
+    agency = db.session.get(Agency, agency_id) if valid_id(agency_id) else None
     if agency is None:
         raise NotFound()
     return {"id": agency.id, "name": agency.name, "active": agency.active}
@@ -413,7 +414,7 @@ def get_current_state(base_dn: str = "") -> CurrentState:
 
 def get_sync_run(run_id: int) -> SyncRun:
     """One sync run. Raises :class:`NotFound`."""
-    run = db.session.get(SyncRun, run_id) if 0 < run_id < 2**31 else None
+    run = db.session.get(SyncRun, run_id) if valid_id(run_id) else None
     if run is None:
         raise NotFound()
     return run

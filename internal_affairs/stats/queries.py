@@ -147,7 +147,7 @@ def parse_filters(args, scope: StatsScope, *, now: datetime) -> StatsFilters:
     agency_id = None
     raw_agency = (args.get("agency") or "").strip()
     if raw_agency:
-        if not is_db_id(raw_agency) or not 0 < int(raw_agency) < 2**31:
+        if not is_db_id(raw_agency):
             raise BadRequest(_("agency 必须是单位编号。"), code="bad_agency")
         agency_id = int(raw_agency)
         if not scope.allows(agency_id) or db.session.get(Agency, agency_id) is None:

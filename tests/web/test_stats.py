@@ -79,6 +79,7 @@ def test_bad_filters_are_400_with_a_chinese_message(c, args, code):
 
 def test_an_unknown_agency_is_404(c):
     assert stats(c, "fanghuimin", agency="999999").status_code == 404
+    assert stats(c, "fanghuimin", agency="2147483648").status_code == 400, "past an INTEGER id: refused, not a 500"
 
 
 def test_the_page_draws_svg_charts_filters_and_a_print_view(catalog_app, c):
