@@ -57,6 +57,7 @@ bench: bootstrap
 	$(BIN)/python bench/scheduler.py
 	$(BIN)/python bench/stats.py
 	$(BIN)/python bench/documents.py
+	$(BIN)/python bench/audit.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
