@@ -58,8 +58,8 @@ What it does, in order (progress goes to stderr):
 ``B_read`` (the issue's "JSON endpoint reading one row by primary key") is
 ``GET /api/v1/org/agencies/1`` with a bearer token, like every other API call measured here (token
 and person in one statement, the agency by primary key); ``GET /api/v1/me`` (token check + the
-person's roles and leader chain) is reported beside it. The scheduler process does not exist yet
-(``"scheduler": "not yet built"``).
+person's roles and leader chain) is reported beside it. The scheduler (``flask scheduler run``) is
+not started: the web workers are measured alone (``bench/scheduler.py`` measures the scheduler).
 """
 
 

@@ -32,10 +32,10 @@ from ..matters.queries import LoadedMatter, check_form, definition_of, get_matte
 from ..org.models import Agency, Person
 from ..org.queries import system_admins as configured_admins
 from .access import can_view_case, lock_case_of_task
-from .queries import hold_people, learnt, named_in_case, relearn
+from .queries import hold_people, learnt, named_in_case, note_state, relearn
 from ..delegation.queries import principals_for
 from . import engine
-from .writes import resolve_ids, to_state, write_changes
+from .writes import resolve_ids, to_state, with_ids, write_changes
 from ..seals.actions import RECORDED_OUTCOMES, queue_case_record
 from .errors import (InvalidTransitionError, MissingMaterialError, NotYourTaskError, OwnCaseError, RateLimitedError,
                      SelfApprovalError, StaleDecisionError, TaskBlockedError)
@@ -106,8 +106,9 @@ def _person(uid: Any, field: str = "to") -> Person:
     return _people([uid], field)[0]
 
 
-_CASE_PEOPLE = select(Person).where(Person.uid.in_(bindparam("uids", expanding=True))
-                                    | Person.id.in_(bindparam("ids", expanding=True)))
+_CASE_PEOPLE = select(Person.id, Person.uid, Person.name, Person.title, Person.active).where(
+    Person.uid.in_(bindparam("uids", expanding=True)) | Person.id.in_(bindparam("ids", expanding=True)))
+"""Who a case names, with what the engine and the case document need of them (not whole rows)."""
 
 
 def _definition(case: Case):
@@ -242,6 +243,7 @@ def _apply(case: Case, before: engine.Case, outcome: engine.Outcome, *, acting_u
     (the system's own for ``by_system`` events; for a delegate, on behalf of the principal the
     event names). A case just approved may start its applicant's automatic delegation."""
     ids = write_changes(case, before, outcome.case)
+    note_state(with_ids(outcome.case, ids))
     behalf = {p.uid: p for p in principals}
     approved = False
     for event in outcome.events:
@@ -271,8 +273,8 @@ def _plan_people(case: Case, state: engine.Case, extra: Iterable[str] = ()) -> d
     together with everyone else the case document names, so that the answer to the action finds
     them in the session."""
     uids = engine.uids_named(state) | set(extra)
-    ids, named = named_in_case(case)
-    found = db.session.execute(_CASE_PEOPLE, {"uids": sorted(uids | named), "ids": sorted(ids)}).scalars().all()
+    ids, named = named_in_case(state)
+    found = db.session.execute(_CASE_PEOPLE, {"uids": sorted(uids | named), "ids": sorted(ids)}).all()
     hold_people(found)
     return _engine_people(found)
 

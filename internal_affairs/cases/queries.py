@@ -23,10 +23,12 @@ from ..org.models import Agency, Person
 from ..org.queries import is_system_admin
 from ..seals.models import SealedRecord
 from ..seals.queries import record_json
+from . import engine
 from .engine import Actor, capabilities
+from .writes import to_state
 from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, Reminder, Task
 
-__all__ = ["transaction_memo", "case_to_json", "hold_people", "learnt", "relearn", "named_in_case", "note_extras", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
+__all__ = ["transaction_memo", "case_to_json", "hold_people", "note_state", "learnt", "relearn", "named_in_case", "note_extras", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
 
 BOXES = ("todo", "done", "mine", "cc")
 
@@ -50,15 +52,15 @@ def _brief(person: Any) -> dict[str, Any] | None:
     return {"uid": person.uid, "name": person.name, "title": person.title}
 
 
-def _task_json(task: Task, people: dict[int, Any]) -> dict[str, Any]:
+def _task_json(task: Task | engine.Task, people: dict[int, Any]) -> dict[str, Any]:
     assignee = people.get(task.assignee_id)
     acted = people.get(task.acted_by_id) if task.acted_by_id else None
     behalf = people.get(task.on_behalf_of_id) if task.on_behalf_of_id else None
     return {
-        "id": task.id, "kind": task.kind, "branch": task.branch, "origin": task.origin,
+        "id": task.id, "kind": str(task.kind), "branch": task.branch, "origin": task.origin,
         "assignee": assignee.uid if assignee else None, "assignee_name": assignee.name if assignee else None,
         "assignee_title": assignee.title if assignee else None,
-        "status": task.status, "acted_by": acted.uid if acted else None,
+        "status": str(task.status), "acted_by": acted.uid if acted else None,
         "on_behalf_of": behalf.uid if behalf else None, "acted_label": person_label(acted, behalf),
         "decision": task.decision, "comment": task.comment, "note": task.note,
         "created_at": iso(task.created_at), "due_at": iso(task.due_at), "decided_at": iso(task.decided_at),
@@ -130,7 +132,7 @@ _REVISIONS = (select(CaseRevision.number, CaseRevision.diff, CaseRevision.create
 """The case document's statements, built once (building a select costs more than running it)."""
 
 
-def named_in_case(case: Case) -> tuple[set[int], set[str]]:
+def named_in_case(case: Case | engine.Case) -> tuple[set[int], set[str]]:
     """Whom the case document names: the ids of its applicant and of everyone on its tasks, and
     the uids of everyone its current plan names (approvers and those skipped)."""
     ids = {case.applicant_id} | {i for t in case.tasks for i in (t.assignee_id, t.acted_by_id, t.on_behalf_of_id) if i}
@@ -167,10 +169,23 @@ def relearn(memo: dict[str, Any]) -> None:
         db.session.info["cases_memo"] = memo
 
 
-def hold_people(people: Iterable[Person]) -> None:
-    """Keep ``people`` (read by an action) until the transaction ends, so that the case document
-    finds them in the session: its identity map holds rows only while something refers to them."""
+def hold_people(people: Iterable[Any]) -> None:
+    """Keep ``people`` (read by an action: persons, or rows with their id, uid, name and title)
+    until the transaction ends, so that the case document finds them without a read."""
     _memo().setdefault("people", []).extend(people)
+
+
+def note_state(state: engine.Case) -> None:
+    """Tell the case document the state an action just wrote (its new rows with their ids), so
+    that the answer is built from it rather than from rows read again."""
+    _memo().setdefault("states", {})[state.id] = state
+
+
+def _state_of(case: Case) -> engine.Case:
+    """The engine's state of ``case``: what this transaction's action wrote, if it is the case's
+    current version, else made from the loaded rows."""
+    state = _memo().get("states", {}).get(case.id)
+    return state if state is not None and state.version == case.version else to_state(case)
 
 
 def note_extras(case_id: int) -> None:
@@ -186,9 +201,11 @@ def note_without_extras(case_id: int) -> None:
 
 
 def _people_in_session() -> tuple[dict[int, Any], dict[str, Any]]:
-    """The people the session already holds, fully loaded (an action read them), by id and uid."""
+    """The people the session already holds, fully loaded, and those an action read and held
+    (:func:`hold_people`), by id and uid."""
     held = [o for o in db.session.identity_map.values()
             if isinstance(o, Person) and {"id", "uid", "name", "title"} <= o.__dict__.keys()]
+    held += _memo().get("people", ())
     return {p.id: p for p in held}, {p.uid: p for p in held}
 
 
@@ -196,18 +213,20 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     """The case as DESIGN §10 describes it, with what ``viewer`` may do next (``capabilities``,
     from :func:`internal_affairs.cases.engine.capabilities`, the rules the actions enforce).
 
-    A constant number of statements however big the case: ``case.steps`` and ``case.tasks`` as
-    loaded (an action has them in hand; a read loads each in one statement); the names that came
+    A constant number of statements however big the case: the steps and tasks of the state the
+    action of this transaction wrote (:func:`note_state`), else ``case.steps`` and ``case.tasks``
+    as loaded (a read loads each in one statement); the names that came
     with the case (else one statement); the people the session holds (else one statement for the
     rest); CC, attachments and deferred materials together, unless this transaction found the case
     has none; revisions only for a case that was returned."""
-    steps = sorted((s for s in case.steps if s.index >= 0), key=lambda s: s.index)
-    tasks = case.tasks
+    state = _state_of(case)
+    steps = sorted((s for s in state.steps if s.index >= 0), key=lambda s: s.index)
+    tasks = state.tasks
     if case.id in _memo().get("without_extras", ()):
         cc, attachments, materials, record = [], [], [], None
     else:
         cc, attachments, materials, record = _extras(case.id)
-    ids, planned_uids = named_in_case(case)
+    ids, planned_uids = named_in_case(state)
     ids |= {c.person_id for c in cc}
     people, named = _people_in_session()
     missing_ids, missing_uids = ids - people.keys(), planned_uids - named.keys()
@@ -220,7 +239,7 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
         db.session.execute(_NAMES, {"type": case.matter_type_id, "version": case.matter_version_id,
                                     "agency": case.agency_id}).one()
     # revisions are made only by resubmitting, which only a returned case can be
-    revisions = db.session.execute(_REVISIONS, {"case": case.id}).all() if case.return_count else []
+    revisions = db.session.execute(_REVISIONS, {"case": case.id}).all() if state.return_count else []
 
     def who(uid: str) -> dict[str, Any]:
         person = named.get(uid)
@@ -233,23 +252,21 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     caps = None
     if viewer is not None:
         waiting = any(t.assignee_id is None and t.status == OPEN_TASK for t in tasks)
-        from .writes import to_state
-
         from ..delegation.queries import principals_for, read_at
 
-        principals = principals_for(case, viewer, read_at() or utcnow(), matter=names.code)
-        caps = capabilities(to_state(case), Actor(viewer.id, viewer.name, waiting and is_system_admin(viewer),
+        principals = principals_for(state, viewer, read_at() or utcnow(), matter=names.code)
+        caps = capabilities(state, Actor(viewer.id, viewer.name, waiting and is_system_admin(viewer),
                                                   principals))
     mine = [t for t in tasks if caps is not None and t.id in caps.decide]
     data = {
-        "id": case.id, "number": case.number, "title": case.title, "matter_type": names.code,
+        "id": case.id, "number": state.number, "title": state.title, "matter_type": names.code,
         "matter_name": names.matter_name, "matter_version": names.version,
-        "status": case.status, "variant": case.variant,
-        "applicant": _brief(applicant) | {"agency": names.agency_name}, "form": case.form,
-        "created_at": iso(case.created_at), "submitted_at": iso(case.submitted_at), "due_at": iso(case.due_at),
-        "finished_at": iso(case.finished_at), "return_count": case.return_count,
+        "status": str(state.status), "variant": state.variant,
+        "applicant": _brief(applicant) | {"agency": names.agency_name}, "form": state.form,
+        "created_at": iso(case.created_at), "submitted_at": iso(state.submitted_at), "due_at": iso(state.due_at),
+        "finished_at": iso(state.finished_at), "return_count": state.return_count,
         "steps": [{
-            "index": s.index, "name": s.name, "kind": s.kind, "mode": s.mode, "status": s.status, "note": s.note,
+            "index": s.index, "name": s.name, "kind": s.kind, "mode": s.mode, "status": str(s.status), "note": s.note,
             "parallel": bool(s.spec.get("branches")), "time_limit": s.time_limit,
             "started_at": iso(s.started_at), "due_at": iso(s.due_at), "finished_at": iso(s.finished_at),
             "on_time": None if not (s.finished_at and s.due_at) else s.finished_at <= s.due_at,
@@ -278,7 +295,7 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     }
     if caps is not None:
         data["capabilities"] = caps.to_json()
-        if viewer.id == case.applicant_id:
+        if viewer.id == state.applicant_id:
             data["can_withdraw"], data["can_resubmit"], data["can_remind"] = (caps.withdraw_case, caps.resubmit,
                                                                               caps.remind)
     return data

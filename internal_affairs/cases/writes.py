@@ -7,29 +7,32 @@ the difference: the case's row first, with ``UPDATE … WHERE id = :id AND versi
 row count of 0 means another action moved the case on since it was read: nothing is written and
 :class:`StaleStateError` (409) is raised), then the changed steps and tasks with one Core UPDATE
 per table and set of columns (several rows go as one executemany), and the new steps and tasks
-with one ORM bulk INSERT … RETURNING each (their column defaults applied as in any INSERT), which
-gives them back as loaded objects. Task
+with one INSERT … RETURNING id each. Task
 rows are not guarded by their own ``version``: a task changes only together with its case's
-guarded version bump, in the same transaction, under the case's row lock. The loaded objects are
-then told what the database now holds (:func:`set_committed_value`), so the case document built
-from them in the same transaction needs no read.
+guarded version bump, in the same transaction, under the case's row lock. The loaded case and
+the rows that changed, where the session holds them, are then told what the database now holds
+(:func:`set_committed_value`); no objects are made for the new rows: the case's ``steps`` or
+``tasks`` are expired instead, read again only if something asks, and the case document of the
+answer is built from the engine's state (:func:`with_ids`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import Enum
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import bindparam, insert, inspect, update
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ..errors import StaleStateError
 from ..extensions import db
 from . import engine
 from .models import Case, CaseStep, Task
 
-__all__ = ["to_state", "write_changes", "resolve_ids"]
+__all__ = ["to_state", "write_changes", "resolve_ids", "with_ids"]
 
 CASE_FIELDS = ("status", "form", "plan", "title", "number", "variant", "current_step", "returned_from_step",
                "return_count", "submitted_at", "due_at", "finished_at", "updated_at", "version")
@@ -104,10 +107,35 @@ def resolve_ids(data: Mapping[str, Any], ids: Mapping[int, int]) -> dict[str, An
     return {k: _resolve(v, ids) if k != "case_id" else v for k, v in data.items()}
 
 
-_INSERT_STEPS = insert(CaseStep).returning(CaseStep, sort_by_parameter_order=True)
-_INSERT_TASKS = insert(Task).returning(Task, sort_by_parameter_order=True)
-"""ORM bulk INSERTs: one statement for all the new rows, which come back as loaded objects (the
-columns' defaults applied as in any INSERT), without the unit of work's bookkeeping."""
+@lru_cache(maxsize=8)
+def _insert(model: type):
+    """``INSERT INTO <table> (<the columns given>) VALUES … RETURNING id``: one statement for a
+    set of new rows (executemany as one multi-row INSERT), their ids in the order given."""
+    table = inspect(model).local_table
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+
+
+@lru_cache(maxsize=8)
+def _null_by_default(model: type) -> frozenset[str]:
+    """The columns of ``model`` that are NULL when an INSERT leaves them out (nullable, no default)."""
+    return frozenset(prop.key for prop in inspect(model).column_attrs for col in prop.columns
+                     if col.nullable and col.default is None and col.server_default is None)
+
+
+def _insert_rows(model: type, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` (values by attribute name); returns their ids in order. A None for a
+    column that is NULL by default is left out of the INSERT, which keeps the statement short;
+    rows with the same columns go in one statement."""
+    columns, nulls = inspect(model).columns, _null_by_default(model)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(tuple(k for k, v in row.items() if v is not None or k not in nulls), []).append(i)
+    ids: list[int] = [0] * len(rows)
+    for keys, members in groups.items():
+        params = [{columns[k].name: rows[i][k] for k in keys} for i in members]
+        for i, new_id in zip(members, db.session.scalars(_insert(model), params).all()):
+            ids[i] = new_id
+    return ids
 
 
 def _resolve(value: Any, ids: Mapping[int, int]) -> Any:
@@ -127,7 +155,6 @@ def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[i
             raise StaleStateError()
     old_steps = {s.id: s for s in before.steps}
     old_tasks = {t.id: t for t in before.tasks}
-    rows_by_id = {s.id: s for s in case.steps}
     step_updates: dict[frozenset[str], list[dict[str, Any]]] = {}
     synced: list[tuple[Any, dict[str, Any]]] = []
     for step in after.steps:
@@ -138,17 +165,14 @@ def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[i
             if _STEP_STATE & values.keys():
                 values |= {k: _stored(k, getattr(step, k)) for k in _STEP_STATE}
             step_updates.setdefault(frozenset(values), []).append(values | {"_id": step.id})
-            synced.append((rows_by_id[step.id], values))
+            synced.append((identity_key(CaseStep, step.id), values))
     for keys, params in step_updates.items():
         session.execute(_update(CaseStep, keys), params)
     new_steps = [s for s in after.steps if s.id < 0]
-    step_rows: list[CaseStep] = []
     if new_steps:
-        step_rows = list(session.scalars(_INSERT_STEPS, [
-            {"case_id": case.id} | {k: _stored(k, getattr(s, k)) for k in STEP_FIELDS} for s in new_steps]))
-        ids.update({s.id: row.id for s, row in zip(new_steps, step_rows)})
+        ids.update(zip((s.id for s in new_steps), _insert_rows(CaseStep, [
+            {"case_id": case.id} | {k: _stored(k, getattr(s, k)) for k in STEP_FIELDS} for s in new_steps])))
     new_tasks = [t for t in after.tasks if t.id < 0]
-    task_rows: list[Task] = []
     if new_tasks:
         params = []
         for t in new_tasks:
@@ -158,9 +182,7 @@ def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[i
                     raise AssertionError("a new task refers to a newer one")  # the engine never does
                 values[ref] = _resolve(values[ref], ids)
             params.append(values)
-        task_rows = list(session.scalars(_INSERT_TASKS, params))
-        ids.update({t.id: row.id for t, row in zip(new_tasks, task_rows)})
-    rows_by_task = {t.id: t for t in case.tasks}
+        ids.update(zip((t.id for t in new_tasks), _insert_rows(Task, params)))
     task_updates: dict[frozenset[str], list[dict[str, Any]]] = {}
     for task in after.tasks:
         if task.id < 0:
@@ -169,16 +191,33 @@ def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[i
         if values:
             values = {k: _resolve(v, ids) if k in _TASK_REFS else v for k, v in values.items()}
             task_updates.setdefault(frozenset(values), []).append(values | {"_id": task.id})
-            synced.append((rows_by_task[task.id], values))
+            synced.append((identity_key(Task, task.id), values))
     for keys, params in task_updates.items():
         session.execute(_update(Task, keys), params)
     for key, value in changed.items():
         set_committed_value(case, key, value)
-    for row, values in synced:
-        for key, value in values.items():
-            set_committed_value(row, key, value)
-    if step_rows:
-        set_committed_value(case, "steps", sorted(list(case.steps) + step_rows, key=lambda s: s.index))
-    if task_rows:
-        set_committed_value(case, "tasks", list(case.tasks) + task_rows)
+    for key, values in synced:
+        row = session.identity_map.get(key)
+        if row is not None:  # a row this session holds is told what it now is
+            for name, value in values.items():
+                set_committed_value(row, name, value)
+    stale = [name for name, new in (("steps", new_steps), ("tasks", new_tasks)) if new]
+    if stale:
+        session.expire(case, stale)  # read again (new rows included) should anything ask
     return ids
+
+
+def with_ids(state: engine.Case, ids: Mapping[int, int]) -> engine.Case:
+    """``state`` (as a command left it) with the new rows' engine ids replaced by the ids
+    :func:`write_changes` gave them: the case as the database now holds it."""
+    if not ids:
+        return state
+
+    def task(t: engine.Task) -> engine.Task:
+        refs = {ref: getattr(t, ref) for ref in ("id",) + _TASK_REFS}
+        if all(v is None or v > 0 for v in refs.values()):
+            return t
+        return replace(t, **{k: _resolve(v, ids) for k, v in refs.items()})
+
+    return replace(state, steps=[replace(s, id=ids[s.id]) if s.id < 0 else s for s in state.steps],
+                   tasks=[task(t) for t in state.tasks])

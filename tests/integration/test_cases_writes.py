@@ -179,3 +179,38 @@ def test_new_tasks_get_their_columns_defaults_a_callable_one_too(catalog_app, mo
         case = actions.do_decide(asked.id, "done", **_as("guolei"))
         case = actions.do_decide(first.id, "approve", **_as("zhangwei"))
         assert _stored(Task, id=first.id)[first.id]["status"] == "approved"
+
+
+def test_a_none_left_out_of_the_insert_is_stored_as_null_and_a_default_still_applies(catalog_app, monkeypatch):
+    """The writer leaves a None out of its INSERT only where the column is NULL by default; a
+    nullable column with a default gets the None it was given, not the default."""
+    monkeypatch.setattr(Task.__table__.c.note, "default", ColumnDefault("不该出现的默认值"))
+    writes._null_by_default.cache_clear()
+    try:
+        with catalog_app.app_context():
+            case = _submit("xujing", LEAVE)
+            first = _open(case, "zhangwei")
+            case = actions.do_consult(first.id, "guolei", **_as("zhangwei"))
+            asked = next(t for t in case.tasks if t.origin == "consult")
+            stored = _stored(Task, id=asked.id)[asked.id]
+            assert stored["note"] is None and stored["comment"] is None and stored["decided_at"] is None
+            assert stored["parent_task_id"] == first.id
+    finally:
+        writes._null_by_default.cache_clear()
+
+
+@pytest.mark.parametrize("name", TASK_ACTIONS)
+def test_the_answer_to_a_task_action_is_the_case_as_read_afterwards(catalog_app, name):
+    """The case document of an action's answer is built from the state the engine wrote (no
+    rows read back); read again in a fresh session it is the same document."""
+    from internal_affairs.cases.access import access_case
+    from internal_affairs.cases.queries import case_to_json
+
+    form, act = TASK_ACTIONS[name]
+    with catalog_app.app_context():
+        viewer = get_person_by_uid("zhangwei")
+        case = act(_submit("xujing", form))
+        case_id, answered = case.id, case_to_json(case, viewer)
+        db.session.remove()
+        viewer = get_person_by_uid("zhangwei")
+        assert case_to_json(access_case(case_id, viewer, set()), viewer) == answered
