@@ -64,9 +64,12 @@ def add_verdicts(out: dict, args, attempts: list) -> None:
         "inbox_p95_ms_at_1_client": verdict(res["inbox_todo_first_page"]["1_client"]["p95_ms"], 30, "<="),
         "detail_p95_ms_at_1_client": verdict(res["case_detail"]["1_client"]["p95_ms"], 30, "<="),
         "inbox_rps_share_of_B_read_at_50": verdict(round(res["inbox_todo_first_page"][many]["requests_per_second"]
-                                                         / b_read, 3), 0.5, ">="),
+                                                         / b_read, 3), 0.6, ">="),
         "decision_rps_share_of_B_read_at_50": verdict(round(res["decision_approve"][many]["requests_per_second"]
-                                                            / b_read, 3), 0.3, ">="),
+                                                            / b_read, 3), 0.35, ">="),
+        # django-viewflow 2.4 on the same three-step leave, PostgreSQL and gunicorn -w 2 (issue 12)
+        "decision_server_cpu_ms_at_50_below_viewflow": verdict(
+            res["decision_approve"][many]["cpu_ms_per_request"]["server"], 16.0, "<="),
         "race_exactly_one_winner_per_step": verdict(out["race"]["db_steps_with_exactly_one_winner"],
                                                     args.race_steps, ">="),
         "race_winners": {"value": out["race"]["http_200_winners"], "target": args.race_steps,

@@ -32,7 +32,7 @@ from ..matters.queries import LoadedMatter, check_form, definition_of, get_matte
 from ..org.models import Agency, Person
 from ..org.queries import system_admins as configured_admins
 from .access import can_view_case, lock_case_of_task
-from .queries import hold_people, learnt, named_in_case, note_state, relearn
+from .queries import held_person, hold_people, learnt, named_in_case, note_state, relearn
 from ..delegation.queries import principals_for
 from . import engine
 from .writes import resolve_ids, to_state, with_ids, write_changes
@@ -106,7 +106,7 @@ def _person(uid: Any, field: str = "to") -> Person:
     return _people([uid], field)[0]
 
 
-_CASE_PEOPLE = select(Person.id, Person.uid, Person.name, Person.title, Person.active).where(
+_CASE_PEOPLE = select(Person.id, Person.uid, Person.name, Person.title, Person.active, Person.default_deputy_id).where(
     Person.uid.in_(bindparam("uids", expanding=True)) | Person.id.in_(bindparam("ids", expanding=True)))
 """Who a case names, with what the engine and the case document need of them (not whole rows)."""
 
@@ -254,7 +254,9 @@ def _apply(case: Case, before: engine.Case, outcome: engine.Outcome, *, acting_u
     if approved:
         from ..delegation.actions import auto_delegate_for_case
 
-        auto_delegate_for_case(case, case.matter_type.code, now=now)
+        applicant = held_person(case.applicant_id)
+        auto_delegate_for_case(case, case.matter_type.code, now=now,
+                               has_deputy=applicant is None or applicant.default_deputy_id is not None)
     if (outcome.case.finished_at is not None and before.finished_at is None
             and outcome.case.status in RECORDED_OUTCOMES):
         queue_case_record(case, trigger=f"cases.case.{outcome.case.status}", acting_user=acting_user, now=now)

@@ -28,7 +28,7 @@ from .engine import Actor, capabilities
 from .writes import to_state
 from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, Reminder, Task
 
-__all__ = ["transaction_memo", "case_to_json", "hold_people", "note_state", "learnt", "relearn", "named_in_case", "note_extras", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
+__all__ = ["transaction_memo", "case_to_json", "hold_people", "held_person", "note_state", "learnt", "relearn", "named_in_case", "note_extras", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
 
 BOXES = ("todo", "done", "mine", "cc")
 
@@ -173,6 +173,11 @@ def hold_people(people: Iterable[Any]) -> None:
     """Keep ``people`` (read by an action: persons, or rows with their id, uid, name and title)
     until the transaction ends, so that the case document finds them without a read."""
     _memo().setdefault("people", []).extend(people)
+
+
+def held_person(person_id: int) -> Any | None:
+    """The person ``person_id`` as this transaction's action read and held them, if it did."""
+    return next((p for p in _memo().get("people", ()) if p.id == person_id), None)
 
 
 def note_state(state: engine.Case) -> None:

@@ -174,14 +174,15 @@ def _absence_window(form: dict[str, Any]) -> tuple[datetime, datetime] | None:
     return utc(start), utc(end + timedelta(days=1))
 
 
-def auto_delegate_for_case(case: Any, matter_code: str, *, now: datetime) -> Delegation | None:
+def auto_delegate_for_case(case: Any, matter_code: str, *, now: datetime, has_deputy: bool = True) -> Delegation | None:
     """In the transaction that approves ``case``: when it is a leave or business trip of someone
     with an active default deputy, delegate to the deputy for the absence window (source
     ``auto``), or propose it (``IA_AUTO_DELEGATION=propose``); nothing when the setting is
     ``off``, the window is over or the same delegation exists. Event ``delegation.created`` by
-    the system. The caller commits."""
+    the system. The caller commits. ``has_deputy=False`` (the caller read the applicant and knows
+    they have no default deputy) spares reading them again."""
     mode = current_app.config.get("AUTO_DELEGATION", "create")
-    if mode == "off" or matter_code not in AUTO_MATTERS:
+    if mode == "off" or matter_code not in AUTO_MATTERS or not has_deputy:
         return None
     principal = db.session.get(Person, case.applicant_id)
     deputy = principal.default_deputy if principal is not None else None
