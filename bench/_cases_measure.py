@@ -24,11 +24,11 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    def __init__(self, url: str, workers: int, logdir: Path):
+    def __init__(self, url: str, workers: int, logdir: Path, threads: int = 1):
         self.port = free_port()
         self.log = logdir / "gunicorn.log"
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--error-logfile",
+            [str(BIN / "gunicorn"), "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{self.port}", "--error-logfile",
              str(self.log), "wsgi:app"], cwd=ROOT, env=process_environ(url), stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 60

@@ -92,7 +92,8 @@ def add_verdicts(out: dict, args, attempts: list) -> None:
     out["targets"]["statements_constant_detail_small_vs_big_case"] = {
         "value": {k: out["sql_per_request"][k]["statements"] for k in detail_keys},
         "met": len({out["sql_per_request"][k]["statements"] for k in detail_keys}) == 1}
-    out["topology"] = {"server": f"gunicorn {args.workers} sync workers (1 thread each), 127.0.0.1",
+    out["topology"] = {"server": (f"gunicorn {args.workers} sync workers (1 thread each), 127.0.0.1" if args.threads == 1
+                                  else f"gunicorn {args.workers} workers × {args.threads} threads (gthread), 127.0.0.1"),
                        "scheduler": "not running: the web workers are measured alone",
                        "load_generator": f"bench/_load.py: a separate process, up to {args.clients} threads, "
                                          "stdlib http.client over loopback, fixed request counts after a warmup",

@@ -78,8 +78,8 @@ class Bench:
 def start_server(bench: Bench, workdir: Path) -> None:
     """gunicorn, the tokens of everyone measured, and which endpoint is ``B_read``."""
     args, people = bench.args, bench.people
-    bench.gunicorn = gunicorn = Gunicorn(args.db, args.workers, workdir)
-    log(f"gunicorn -w {args.workers} on 127.0.0.1:{gunicorn.port}")
+    bench.gunicorn = gunicorn = Gunicorn(args.db, args.workers, workdir, args.threads)
+    log(f"gunicorn -w {args.workers} --threads {args.threads} on 127.0.0.1:{gunicorn.port}")
     for pid in people["inbox_users"] + people["approvers"] + people["race_holders"] + [people["light"]]:
         bench.token(pid)
     log(f"{len(bench.tokens)} tokens issued")

@@ -104,6 +104,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests-50", type=int, default=2000, help="measured requests per scenario at 50 clients")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per gunicorn worker (1: sync workers; make run serves 2 × 4)")
     parser.add_argument("--db", default=DB_DEFAULT)
     parser.add_argument("--seed", type=int, default=20261201)
     args = parser.parse_args()
