@@ -266,6 +266,16 @@ def _apply(case: Case, before: engine.Case, outcome: engine.Outcome, *, acting_u
         case_changed(case, [event.action for event in outcome.events], acting_user=acting_user, now=now)
 
 
+def _planned(loaded: LoadedMatter, form: Mapping[str, Any], applicant: Person,
+             system_admins: tuple[str, ...]) -> tuple[dict[str, Any], str | None, dict[str, engine.Person]]:
+    """The route ``form`` resolves to now (its preview and variant) and the people it names, for
+    an engine command that plans again (a step's re-plan, a resubmission that restarts)."""
+    plan, _facts = _resolve(loaded, form, applicant, system_admins)
+    preview = plan.as_preview()
+    uids = engine.plan_uids(preview["steps"])
+    return preview, plan.variant, _engine_people(db.session.execute(select(Person).where(Person.uid.in_(uids))).scalars())
+
+
 def _engine_people(found: Iterable[Person]) -> dict[str, engine.Person]:
     return {p.uid: engine.Person(p.id, p.uid, p.name, p.active) for p in found}
 
@@ -289,11 +299,8 @@ def _env(case: Case, state: engine.Case, *, system_admins: tuple[str, ...] | Non
     def replan():
         admins = system_admins if system_admins is not None else configured_admins()
         loaded = LoadedMatter(case.matter_type, case.matter_version, _definition(case))
-        plan, _facts = _resolve(loaded, case.form, case.applicant, admins)
-        fresh = plan.as_preview()["steps"]
-        uids = {u for step in fresh for lane in (step.get("branches") or [step])
-                for u in list(lane.get("approvers", [])) + list(lane.get("error_assignees", []))}
-        return fresh, _engine_people(db.session.execute(select(Person).where(Person.uid.in_(uids))).scalars())
+        preview, _variant, people = _planned(loaded, case.form, case.applicant, admins)
+        return preview["steps"], people
 
     return engine.Env(people=people if people is not None else _plan_people(case, state),
                       deadlines=_Calendar(calendar), obligations=obligations, replan=replan)
@@ -411,10 +418,8 @@ def _submit(case: Case, loaded: LoadedMatter, *, applicant: Person, now: datetim
     number = _next_number(applicant.agency, (now.replace(tzinfo=timezone.utc).astimezone(TZ)).year)
     db.session.flush()
     before = to_state(case)
-    uids = {u for step in preview["steps"] for lane in (step.get("branches") or [step])
-            for u in list(lane.get("approvers", [])) + list(lane.get("error_assignees", []))}
     env = _env(case, before, system_admins=system_admins, calendar=calendar,
-               people=_plan_people(case, before, uids))
+               people=_plan_people(case, before, engine.plan_uids(preview["steps"])))
     outcome = _run(engine.submit, before, preview, acting_user=_actor(applicant), variant=plan.variant, number=number,
                    due_at=_due(calendar, now, definition.time_limit), now=now, env=env, deferred=deferred)
     _apply(case, before, outcome, acting_user=applicant, now=now)
@@ -621,12 +626,7 @@ def do_resubmit(case: Case, form: Any, *, acting_user: Person, now: datetime,
     loaded = LoadedMatter(case.matter_type, case.matter_version, definition)
 
     def resolve():
-        plan, _facts = _resolve(loaded, cleaned, case.applicant, system_admins)
-        preview = plan.as_preview()
-        uids = {u for step in preview["steps"] for lane in (step.get("branches") or [step])
-                for u in list(lane.get("approvers", [])) + list(lane.get("error_assignees", []))}
-        people = _engine_people(db.session.execute(select(Person).where(Person.uid.in_(uids))).scalars())
-        return preview, plan.variant, people
+        return _planned(loaded, cleaned, case.applicant, system_admins)
 
     env = _env(case, before, system_admins=system_admins)
     outcome = _run(engine.resubmit, before, cleaned, title=_title(definition, case.applicant, cleaned),

@@ -26,7 +26,7 @@ __all__ = [
     "withdraw_case", "resubmit", "cc", "remind", "escalate", "approve_on_timeout", "CcRow", "ReminderRow", "transition", "CASE_TRANSITIONS",
     "check_holder", "check_decision", "check_forward", "FORWARD_OPS", "check_withdraw_decision", "check_remove_approver",
     "check_withdraw_case", "check_resubmit", "check_remind", "check_cc", "check_upload", "check_withdraw_attachment",
-    "check_edit_draft", "check_submit", "capabilities", "uids_named",
+    "check_edit_draft", "check_submit", "capabilities", "uids_named", "plan_uids",
 ]
 
 
@@ -369,6 +369,11 @@ def _lanes(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [spec]
 
 
+def plan_uids(steps: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Every uid planned steps (a route preview's) name: the people the engine may hand tasks to."""
+    return set().union(*(_step_uids(spec) for spec in steps))
+
+
 def _step_uids(spec: Mapping[str, Any]) -> set[str]:
     uids: set[str] = set()
     for lane in _lanes(spec):
@@ -672,6 +677,13 @@ class _Run:
         if principal.reason != "delegated":
             data["delegation_reason"] = principal.reason
         return data
+
+
+def _wait_for(case: Case, handed_on: Task, new: Task) -> None:
+    """Whatever waited for a task handed on (转办) now waits for the task that replaces it."""
+    for other in case.tasks:
+        if other.blocked_by_task_id == handed_on.id and other.status == OPEN:
+            other.blocked_by_task_id = new.id
 
 
 def _lane_spec(step: Step, branch: str | None) -> Mapping[str, Any]:
@@ -1124,9 +1136,7 @@ def transfer(case: Case, task_id: int, target: Person, *, acting_user: Actor, no
     new = run.new_task(c.step(task.step_id), target, kind=task.kind, branch=task.branch, position=task.position,
                        origin="transfer" if task.origin == "plan" else task.origin, parent=task,
                        note=N_("由%(name)s转办", name=acting_user.name), due_at=task.due_at)
-    for other in c.tasks:
-        if other.blocked_by_task_id == task.id and other.status == OPEN:
-            other.blocked_by_task_id = new.id
+    _wait_for(c, task, new)
     return run.outcome("cases.task.transferred", {"task_id": task.id, "to": target.uid, "comment": comment}
                        | run.acting(task, acting_user), result=new)
 
@@ -1157,9 +1167,7 @@ def escalate(case: Case, task_id: int, target: Person, *, now: datetime, env: En
                        origin="transfer" if task.origin == "plan" else task.origin, parent=task,
                        note=N_("超时未办，由系统按流程转交"),
                        due_at=run.due(now, (step.time_limit if step is not None else None) or 1))
-    for other in c.tasks:
-        if other.blocked_by_task_id == task.id and other.status == OPEN:
-            other.blocked_by_task_id = new.id
+    _wait_for(c, task, new)
     run.system_event("cases.task.escalated", task_id=task.id, to=target.uid, reason=reason)
     return run.outcome(result=new)
 

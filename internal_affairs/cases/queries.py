@@ -296,7 +296,7 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
                                 "due_at": iso(m.due_at), "supplied_at": iso(m.supplied_at)} for m in materials],
         "revisions": [{"number": r.number, "diff": r.diff, "at": iso(r.created_at)} for r in revisions],
         "record": record_json(record, case.id),
-        "my_tasks": [{"id": t.id, "kind": t.kind, "blocked": t.blocked_by_task_id is not None} for t in mine],
+        "my_tasks": [{"id": t.id, "kind": str(t.kind), "blocked": t.blocked_by_task_id is not None} for t in mine],
     }
     if caps is not None:
         data["capabilities"] = caps.to_json()
