@@ -40,9 +40,9 @@ __all__ = [
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MAX_JSON_DEPTH = 32
 MAX_INT = 2**63 - 1
+"""The largest value of a database BIGINT: the bound for every number that reaches a query."""
 MAX_ID = 2**31 - 1
 """The largest id an Integer primary key holds (a larger one fails in PostgreSQL's cast, not a miss)."""
-"""The largest value of a database BIGINT: the bound for every id and number that reaches a query."""
 MAX_PAGE = 100_000
 VERBATIM_FIELDS = frozenset({"password"})
 
