@@ -450,6 +450,8 @@ def _task_action(task_id: Any, command, *args: Any, acting_user: Person, roles: 
     """Lock and load the task's case, run the engine's ``command`` on it, write the change and
     its audit events, commit; returns the case as the database now holds it."""
     _task, case, principals = _load_task(task_id, acting_user, roles, now)
+    if signature is not None and case.matter_type.code not in DOCUMENT_MATTERS:
+        raise ValidationError(fields={"signature": _("只有公文的审批可以附手写签名。")})
     before = to_state(case)
     if needs_people:
         kwargs["env"] = _env(case, before)
@@ -460,7 +462,7 @@ def _task_action(task_id: Any, command, *args: Any, acting_user: Person, roles: 
     outcome = _run(command, before, task_id, *args, acting_user=_actor(acting_user, roles, before, principals), now=now,
                    **kwargs)
     _apply(case, before, outcome, acting_user=acting_user, now=now, principals=principals)
-    if signature is not None and case.matter_type.code in DOCUMENT_MATTERS:
+    if signature is not None:
         from ..documents.actions import do_add_signature
 
         do_add_signature(task_id, signature, acting_user=acting_user, now=now)

@@ -280,3 +280,19 @@ def test_a_lone_surrogate_stored_before_the_gate_no_longer_breaks_reads(world):
     page = c.get(f"/cases/{draft}")
     assert page.status_code == 200
     assert "a?b" in page.get_data(as_text=True)
+
+
+def test_a_signature_on_a_case_that_carries_no_document_is_refused_and_decides_nothing(world):
+    """Only an official document's decisions keep a handwritten signature; on a leave it is a 422
+    naming the field, not silently dropped."""
+    import base64
+
+    c, t, _draft, case = world
+    task = case["steps"][0]["tasks"][0]["id"]
+    png = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
+    before = table_state(c.application)
+    response = c.post(f"/api/v1/tasks/{task}/decision", json={"decision": "approve", "signature": png},
+                      headers=t("zhangwei"))
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"signature": "只有公文的审批可以附手写签名。"}
+    assert table_state(c.application) == before
