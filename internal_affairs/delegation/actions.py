@@ -47,11 +47,11 @@ def parse_instant(value: Any, field: str, *, end_of_day: bool = False) -> dateti
             parsed = datetime.combine(day + timedelta(days=1) if end_of_day else day, time())
         else:
             parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=TZ)
+        return parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # OverflowError: a day or instant at the edge of year 1 or 9999
         raise ValidationError(fields={field: _("时间格式不正确（ISO 8601，如 2026-12-07T09:00）。")}) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=TZ)
-    return parsed.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def check_can_manage(principal: Person, acting_user: Person) -> None:

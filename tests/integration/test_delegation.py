@@ -143,6 +143,9 @@ def test_validation_and_permissions(c):
     assert "matter_types" in delegate(c, "xujing", "sunhao", status=422, matter_types=["nope"])["error"]["fields"]
     assert "matter_types" in delegate(c, "xujing", "sunhao", status=422, matter_types="leave")["error"]["fields"]
     assert "start" in delegate(c, "xujing", "sunhao", status=422, start="2030-01-01")["error"]["fields"], "a typo"
+    for edge in ({"starts_at": "9999-12-31T23:00", "ends_at": "9999-12-31"},
+                 {"starts_at": "0001-01-01T00:00", "ends_at": "2030-01-01"}):
+        assert delegate(c, "xujing", "sunhao", status=422, **edge)["error"]["fields"], "the calendar's edge: no 500"
     over = delegate(c, "xujing", "sunhao", status=422, starts_at="2020-01-01", ends_at="2020-01-02")
     assert "ends_at" in over["error"]["fields"]
     refused = delegate(c, "xujing", "sunhao", status=403, principal="zhangwei")

@@ -65,6 +65,7 @@ def test_the_page_reports_bad_input_without_a_500(app):
     xu = client_for(app, "xujing")
     for data in ({"delegate": "xujing"} | _window(), {"delegate": "ghost"} | _window(),
                  {"delegate": "sunhao", "starts_at": "bad", "ends_at": "x"},
+                 {"delegate": "sunhao", "starts_at": "9999-12-31", "ends_at": "9999-12-31"},
                  {"delegate": "sunhao", "principal": "zhangwei"} | _window()):
         response = post(xu, "/delegations", data)
         assert response.status_code == 302
