@@ -17,15 +17,15 @@ from sqlalchemy import select
 from ..atomic import atomic
 from ..audit.actions import record_event
 from ..cases.errors import InvalidTransitionError
-from ..errors import PermissionDenied, ValidationError
+from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..matters.models import MatterType
 from ..org.models import Person
-from ..org.queries import hr_agency_ids, is_system_admin
+from ..org.queries import get_person_by_uid, hr_agency_ids, is_system_admin
 from .models import Delegation, delegation_state
 from .queries import TZ, local
 
-__all__ = ["parse_instant", "check_can_manage", "do_create_delegation", "do_revoke_delegation",
+__all__ = ["parse_instant", "parse_person", "check_can_manage", "do_create_delegation", "do_revoke_delegation",
            "do_confirm_delegation", "auto_delegate_for_case", "AUTO_MATTERS", "MAX_WINDOW_DAYS"]
 
 MAX_WINDOW_DAYS = 366
@@ -52,6 +52,18 @@ def parse_instant(value: Any, field: str, *, end_of_day: bool = False) -> dateti
         return parsed.astimezone(timezone.utc).replace(tzinfo=None)
     except (ValueError, OverflowError):  # OverflowError: a day or instant at the edge of year 1 or 9999
         raise ValidationError(fields={field: _("时间格式不正确（ISO 8601，如 2026-12-07T09:00）。")}) from None
+
+
+def parse_person(value: Any, field: str, label: str) -> Person:
+    """The person whose login ``value`` names, for the form or body field ``field`` (``label``:
+    its name in messages). Raises :class:`ValidationError` naming ``field``."""
+    uid = value.strip() if isinstance(value, str) else ""
+    if not uid or len(uid) > 100:
+        raise ValidationError(fields={field: _("请填写%(field)s的用户名。", field=label)})
+    try:
+        return get_person_by_uid(uid)
+    except NotFound:
+        raise ValidationError(fields={field: _("没有这个人员：%(uid)s", uid=uid)}) from None
 
 
 def check_can_manage(principal: Person, acting_user: Person) -> None:

@@ -19,7 +19,8 @@ from ..matters.models import MatterType
 from ..org.actions import do_set_default_deputy
 from ..org.models import Person
 from ..org.queries import get_hr_scope, get_person_by_uid
-from .actions import do_confirm_delegation, do_create_delegation, do_revoke_delegation, parse_instant
+from .actions import (do_confirm_delegation, do_create_delegation, do_revoke_delegation, parse_instant,
+                      parse_person)
 from .models import delegation_state
 from .queries import (TZ, access_delegation, get_absences, get_delegations, get_month_delegations, local,
                       local_day)
@@ -33,16 +34,6 @@ def _me():
     return current_user._get_current_object()
 
 
-def _uid_person(value: str, field: str):
-    value = (value or "").strip()
-    if not value:
-        raise DomainError(_("请填写%(field)s的用户名。", field=field))
-    try:
-        return get_person_by_uid(value)
-    except NotFound:
-        raise DomainError(_("没有这个人员：%(uid)s", uid=value[:100])) from None
-
-
 @bp.route("/delegations", methods=["GET", "POST"])
 @login_required
 def page():
@@ -54,8 +45,8 @@ def page():
         try:
             principal = me
             if form.get("principal", "").strip() and form.get("principal", "").strip() != me.uid:
-                principal = _uid_person(form["principal"], _("委托人"))
-            delegate = _uid_person(form.get("delegate", ""), _("代理人"))
+                principal = parse_person(form["principal"], "principal", _("委托人"))
+            delegate = parse_person(form.get("delegate", ""), "delegate", _("代理人"))
             starts_at = parse_instant(form.get("starts_at", ""), "starts_at")
             ends_at = parse_instant(form.get("ends_at", ""), "ends_at", end_of_day=True)
             matters = [m for m in form.getlist("matter_types") if m]
@@ -110,7 +101,7 @@ def default_deputy():
     me = _me()
     try:
         value = (request.form.get("deputy") or "").strip()
-        deputy = _uid_person(value, _("默认代理人")) if value else None
+        deputy = parse_person(value, "deputy", _("默认代理人")) if value else None
         do_set_default_deputy(me, deputy, acting_user=me, roles=current_roles(), now=utcnow())
         flash(_("已更新默认代理人。"), "success")
     except DomainError as exc:

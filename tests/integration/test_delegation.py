@@ -137,6 +137,9 @@ def test_matter_scope_limits_what_the_delegate_sees(c):
 def test_validation_and_permissions(c):
     assert delegate(c, "xujing", "xujing", status=422)["error"]["fields"]["delegate"]
     assert delegate(c, "xujing", "ghost", status=422)["error"]["fields"]["delegate"]
+    assert delegate(c, "xujing", None, status=422)["error"]["fields"] == {"delegate": "请填写代理人的用户名。"}
+    assert delegate(c, "xujing", "sunhao", status=422, principal=7)["error"]["fields"] == {
+        "principal": "请填写委托人的用户名。"}
     bad = delegate(c, "xujing", "sunhao", status=422, starts_at="2030-01-02T00:00", ends_at="2030-01-01T00:00")
     assert "ends_at" in bad["error"]["fields"]
     assert "starts_at" in delegate(c, "xujing", "sunhao", status=422, starts_at="明天")["error"]["fields"]
