@@ -67,32 +67,29 @@ def page():
                            matter_names=dict(matters), is_hr=scope.is_hr, me=me)
 
 
-def _row_or_404(delegation_id: int):
-    return access_delegation(delegation_id, _me(), current_roles())
+def _act(delegation_id: int, action, done: str):
+    """Revoke or confirm one delegation the user may see (404 otherwise), flash the outcome and go
+    back to the page."""
+    me = _me()
+    row = access_delegation(delegation_id, me, current_roles())
+    try:
+        action(row, acting_user=me, now=utcnow())
+        flash(done, "success")
+    except DomainError as exc:
+        flash(exc.page_message(), "error")
+    return redirect(url_for("delegation.page"))
 
 
 @bp.post("/delegations/<int:delegation_id>/revoke")
 @login_required
 def revoke(delegation_id: int):
-    row = _row_or_404(delegation_id)
-    try:
-        do_revoke_delegation(row, acting_user=_me(), now=utcnow())
-        flash(_("已撤销代理。"), "success")
-    except DomainError as exc:
-        flash(str(exc.message), "error")
-    return redirect(url_for("delegation.page"))
+    return _act(delegation_id, do_revoke_delegation, _("已撤销代理。"))
 
 
 @bp.post("/delegations/<int:delegation_id>/confirm")
 @login_required
 def confirm(delegation_id: int):
-    row = _row_or_404(delegation_id)
-    try:
-        do_confirm_delegation(row, acting_user=_me(), now=utcnow())
-        flash(_("已确认代理。"), "success")
-    except DomainError as exc:
-        flash(str(exc.message), "error")
-    return redirect(url_for("delegation.page"))
+    return _act(delegation_id, do_confirm_delegation, _("已确认代理。"))
 
 
 @bp.post("/delegations/default-deputy")

@@ -59,6 +59,9 @@ def test_delegate_on_the_page_then_the_delegate_decides_from_the_inbox(app):
     [row_id] = re.findall(r'data-delegation="(\d+)"', received)
     assert post(yang, f"/delegations/{row_id}/revoke").status_code == 302, "the delegate may decline"
     assert 'data-state="revoked"' in zhang.get("/delegations").get_data(as_text=True)
+    for refused, message in (("revoke", "该代理已撤销或已到期"), ("confirm", "只有待确认且尚未到期的代理可以确认")):
+        assert post(zhang, f"/delegations/{row_id}/{refused}").status_code == 302
+        assert message in zhang.get("/delegations").get_data(as_text=True), refused
 
 
 def test_the_page_reports_bad_input_without_a_500(app):
