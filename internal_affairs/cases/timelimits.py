@@ -24,6 +24,7 @@ from sqlalchemy import exists, select
 from ..audit.actions import Event, record_event, record_events
 from ..calendar.queries import get_calendar
 from ..calendar.working_days import WorkCalendar
+from ..clock import LOCAL_OFFSET
 from ..delegation.queries import acting_delegate
 from ..errors import DomainError
 from ..extensions import db
@@ -36,13 +37,12 @@ from ..org.models import Person
 from ..org.queries import get_hr_holders
 from .models import OPEN_TASK, Case, CaseMaterial, CaseStep, Task
 
-__all__ = ["WORK_PERIODS", "LOCAL_OFFSET", "DEFAULT_LEAD_HOURS", "OpenItem", "TimeEvent", "plan_time_events",
+__all__ = ["WORK_PERIODS", "DEFAULT_LEAD_HOURS", "OpenItem", "TimeEvent", "plan_time_events",
            "working_hours_before", "working_hours_after", "ScanReport", "scan_time_limits",
            "get_time_marks", "register_template_helpers"]
 
 WORK_PERIODS = ((_dt.time(8, 30), _dt.time(12, 0)), (_dt.time(13, 30), _dt.time(17, 30)))
 """Working hours of a working day, local time: the reminder lead counts only these."""
-LOCAL_OFFSET = _dt.timedelta(hours=8)
 DEFAULT_LEAD_HOURS = Decimal(4)
 _MAX_DAYS = 400
 

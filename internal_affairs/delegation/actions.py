@@ -17,13 +17,14 @@ from sqlalchemy import select
 from ..atomic import atomic
 from ..audit.actions import record_event
 from ..cases.errors import InvalidTransitionError
+from ..clock import LOCAL_TZ, local_midnight
 from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..matters.models import MatterType
 from ..org.models import Person
 from ..org.queries import get_person_by_uid, hr_agency_ids, is_system_admin
 from .models import Delegation, delegation_state
-from .queries import TZ, local
+from .queries import local
 
 __all__ = ["parse_instant", "parse_person", "check_can_manage", "do_create_delegation", "do_revoke_delegation",
            "do_confirm_delegation", "auto_delegate_for_case", "AUTO_MATTERS", "MAX_WINDOW_DAYS"]
@@ -48,7 +49,7 @@ def parse_instant(value: Any, field: str, *, end_of_day: bool = False) -> dateti
         else:
             parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=TZ)
+            parsed = parsed.replace(tzinfo=LOCAL_TZ)
         return parsed.astimezone(timezone.utc).replace(tzinfo=None)
     except (ValueError, OverflowError):  # OverflowError: a day or instant at the edge of year 1 or 9999
         raise ValidationError(fields={field: _("时间格式不正确（ISO 8601，如 2026-12-07T09:00）。")}) from None
@@ -179,11 +180,7 @@ def _absence_window(form: dict[str, Any]) -> tuple[datetime, datetime] | None:
         return None
     if end < start:
         return None
-
-    def utc(day: date) -> datetime:
-        return datetime.combine(day, time(), tzinfo=TZ).astimezone(timezone.utc).replace(tzinfo=None)
-
-    return utc(start), utc(end + timedelta(days=1))
+    return local_midnight(start), local_midnight(end + timedelta(days=1))
 
 
 def auto_delegate_for_case(case: Any, matter_code: str, *, now: datetime, has_deputy: bool = True) -> Delegation | None:

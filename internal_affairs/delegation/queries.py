@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import joinedload
@@ -13,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from ..cases.engine import Principal
 from ..cases.models import OPEN_TASK, Case, Task
 from ..cases.queries import transaction_memo
+from ..clock import LOCAL_TZ
 from ..errors import NotFound
 from ..extensions import db
 from ..inputs import valid_id
@@ -22,11 +22,9 @@ from ..org.queries import get_hr_scope
 from .chain import MAX_HOPS, Grant, covers, resolve_chain
 from .models import Delegation, delegation_state
 
-__all__ = ["acting_delegate", "TZ", "any_in_force", "note_none_in_force", "read_at", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
+__all__ = ["acting_delegate", "any_in_force", "note_none_in_force", "read_at", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
            "delegated_task_ids", "get_delegations", "get_delegation", "delegation_to_json", "active_for_person", "iso",
-           "access_delegation", "local", "local_day"]
-
-TZ = ZoneInfo("Asia/Shanghai")
+           "access_delegation", "local"]
 
 
 def iso(value: datetime | None) -> str | None:
@@ -280,7 +278,7 @@ def _who(p: Person | None) -> dict[str, Any] | None:
 
 def local(value: datetime) -> str:
     """A naive UTC instant as Shanghai wall time (``2026-12-07 09:00``) for pages."""
-    return value.replace(tzinfo=timezone.utc).astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+    return value.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def delegation_to_json(row: Delegation, now: datetime) -> dict[str, Any]:
@@ -331,7 +329,3 @@ def get_month_delegations(person: Person, start: datetime, end: datetime) -> lis
                                  Delegation.ends_at > start)
         .options(*_PEOPLE[:2]).order_by(Delegation.starts_at, Delegation.id)).scalars())
 
-
-def local_day(value: datetime) -> date:
-    """The Shanghai calendar day of a naive UTC instant."""
-    return value.replace(tzinfo=timezone.utc).astimezone(TZ).date()

@@ -3,7 +3,7 @@ and confirm buttons, and one's default deputy; and the per-person absence calend
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..auth import current_roles
-from ..clock import utcnow
+from ..clock import local_day, local_midnight, utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..calendar.queries import get_calendar
@@ -22,8 +22,7 @@ from ..org.queries import get_hr_scope, get_person_by_uid
 from .actions import (do_confirm_delegation, do_create_delegation, do_revoke_delegation, parse_instant,
                       parse_person)
 from .models import delegation_state
-from .queries import (TZ, access_delegation, get_absences, get_delegations, get_month_delegations, local,
-                      local_day)
+from .queries import access_delegation, get_absences, get_delegations, get_month_delegations, local
 
 __all__ = ["bp"]
 
@@ -136,11 +135,8 @@ def person_calendar(uid: str):
     last_shown = next_month + timedelta(days=(6 - next_month.weekday()) % 7)
     cal = get_calendar()
 
-    def utc(day: date) -> datetime:
-        return datetime.combine(day, time(), tzinfo=TZ).astimezone(timezone.utc).replace(tzinfo=None)
-
     absences = get_absences(person, first, last_shown)
-    delegations = get_month_delegations(person, utc(first), utc(last_shown + timedelta(days=1)))
+    delegations = get_month_delegations(person, local_midnight(first), local_midnight(last_shown + timedelta(days=1)))
     weeks = []
     for w in range(6):
         week = []

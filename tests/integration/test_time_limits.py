@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from internal_affairs.audit.models import AuditEvent
 from internal_affairs.cases.actions import do_create_case
 from internal_affairs.cases.models import Case, Task
-from internal_affairs.cases.timelimits import LOCAL_OFFSET, scan_time_limits
+from internal_affairs.cases.timelimits import scan_time_limits
+from internal_affairs.clock import LOCAL_OFFSET
 from internal_affairs.extensions import db
 from internal_affairs.jobs.models import TimeMark
 from internal_affairs.notify.models import OutboxMessage
