@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from ..cases.engine import Principal
 from ..cases.models import OPEN_TASK, Case, Task
-from ..cases.queries import transaction_memo
+from ..cases.queries import iso, transaction_memo
 from ..clock import LOCAL_TZ
 from ..errors import NotFound
 from ..extensions import db
@@ -23,12 +23,8 @@ from .chain import MAX_HOPS, Grant, covers, resolve_chain
 from .models import Delegation, delegation_state
 
 __all__ = ["acting_delegate", "any_in_force", "note_none_in_force", "read_at", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
-           "delegated_task_ids", "get_delegations", "get_delegation", "delegation_to_json", "active_for_person", "iso",
+           "delegated_task_ids", "get_delegations", "get_delegation", "delegation_to_json", "active_for_person",
            "access_delegation", "local"]
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value else None
 
 
 def _in_force(now: datetime):
