@@ -24,7 +24,7 @@ from ..matters.models import MatterType
 from ..org.models import Person
 from ..org.queries import get_person_by_uid, hr_agency_ids, is_system_admin
 from .models import Delegation, delegation_state
-from .queries import local
+from .queries import absence_days, local
 
 __all__ = ["parse_instant", "parse_person", "check_can_manage", "do_create_delegation", "do_revoke_delegation",
            "do_confirm_delegation", "auto_delegate_for_case", "AUTO_MATTERS", "MAX_WINDOW_DAYS"]
@@ -172,15 +172,9 @@ def do_confirm_delegation(row: Delegation, *, acting_user: Person, now: datetime
 
 
 def _absence_window(form: dict[str, Any]) -> tuple[datetime, datetime] | None:
-    """The whole Shanghai days from the form's ``start_date`` to ``end_date``, as naive UTC."""
-    try:
-        start = date.fromisoformat(form.get("start_date") or "")
-        end = date.fromisoformat(form.get("end_date") or form.get("start_date") or "")
-    except (TypeError, ValueError):
-        return None
-    if end < start:
-        return None
-    return local_midnight(start), local_midnight(end + timedelta(days=1))
+    """The whole local days of the absence the form gives, as naive UTC."""
+    days = absence_days(form)
+    return None if days is None else (local_midnight(days[0]), local_midnight(days[1] + timedelta(days=1)))
 
 
 def auto_delegate_for_case(case: Any, matter_code: str, *, now: datetime, has_deputy: bool = True) -> Delegation | None:

@@ -22,7 +22,7 @@ from ..org.queries import get_hr_scope
 from .chain import MAX_HOPS, Grant, covers, resolve_chain
 from .models import Delegation, delegation_state
 
-__all__ = ["acting_delegate", "any_in_force", "note_none_in_force", "read_at", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
+__all__ = ["acting_delegate", "any_in_force", "note_none_in_force", "read_at", "ABSENCE_MATTERS", "absence_days", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
            "delegated_task_ids", "get_delegations", "get_delegation", "delegation_to_json", "active_for_person",
            "access_delegation", "local"]
 
@@ -294,6 +294,18 @@ ABSENCE_MATTERS = ("leave", "business_trip", "overseas_travel")
 """Approved cases of these matters are absences on a person's calendar."""
 
 
+def absence_days(form: dict[str, Any] | None) -> tuple[date, date] | None:
+    """The first and last day of an absence case's form (``start_date``, ``end_date``, which
+    defaults to the start); None when they are missing, malformed or reversed."""
+    form = form or {}
+    try:
+        start = date.fromisoformat(form.get("start_date") or "")
+        end = date.fromisoformat(form.get("end_date") or form.get("start_date") or "")
+    except (TypeError, ValueError):
+        return None
+    return (start, end) if start <= end else None
+
+
 def get_absences(person: Person, first: date, last: date) -> list[dict[str, Any]]:
     """The person's approved absences (leave, business trips, travel abroad) that overlap the
     days ``first`` to ``last``: ``{case_id, number, matter, title, start, end}`` by start date."""
@@ -304,12 +316,10 @@ def get_absences(person: Person, first: date, last: date) -> list[dict[str, Any]
                Case.status.in_(("approved", "completed")))).all()
     found = []
     for r in rows:
-        form = r.form or {}
-        try:
-            start = date.fromisoformat(form.get("start_date") or "")
-            end = date.fromisoformat(form.get("end_date") or form.get("start_date") or "")
-        except (TypeError, ValueError):
+        days = absence_days(r.form)
+        if days is None:
             continue
+        start, end = days
         if start <= last and end >= first:
             found.append({"case_id": r.id, "number": r.number, "matter": r.code, "matter_name": r.name,
                           "title": r.title, "start": start, "end": end})
