@@ -182,7 +182,7 @@ def _not_overdue(item_type: str, id_column):
     return ~exists().where(TimeMark.item_type == item_type, TimeMark.item_id == id_column, TimeMark.kind == "overdue")
 
 
-def scan_time_limits(*, now: _dt.datetime, config: Mapping[str, Any] | None = None, batch: int = 5000) -> ScanReport:
+def scan_time_limits(*, now: _dt.datetime, batch: int = 5000) -> ScanReport:
     """Fire every due reminder, overdue mark and escalation once; commits per batch (escalations
     that hand a task on commit on their own). Returns what fired."""
     now = now.replace(tzinfo=None)
@@ -303,8 +303,10 @@ def _fire_batch(events: list[TimeEvent], facts: Mapping[tuple[str, int], Any], n
                                   f"/cases/{e.item.case_id}", f"time:{e.item.item_type}:{e.item.item_id}:{e.kind}",
                                   urgent=e.kind == "overdue", case_id=e.item.case_id))
         report.fired += 1
-        setattr(report, {"reminder": "reminders", "overdue": "overdue"}[e.kind],
-                getattr(report, {"reminder": "reminders", "overdue": "overdue"}[e.kind]) + 1)
+        if e.kind == "reminder":
+            report.reminders += 1
+        else:
+            report.overdue += 1
     record_events(audit)
     notify_many(notices, now=now)
     db.session.commit()
