@@ -63,7 +63,7 @@ def build(app, tasks: int, due: int) -> dict:
 
     from internal_affairs.cases.actions import do_create_case
     from internal_affairs.cases.models import Case, CaseStep, Task
-    from internal_affairs.cases.timelimits import LOCAL_OFFSET
+    from internal_affairs.clock import LOCAL_OFFSET
     from internal_affairs.extensions import db
     from internal_affairs.org.models import Person
     from tests.support.app import load_catalog, load_demo

@@ -24,6 +24,7 @@ from sqlalchemy import exists, select
 from ..audit.actions import Event, record_event, record_events
 from ..calendar.queries import get_calendar
 from ..calendar.working_days import WorkCalendar
+from ..clock import LOCAL_OFFSET
 from ..delegation.queries import acting_delegate
 from ..errors import DomainError
 from ..extensions import db
@@ -36,13 +37,12 @@ from ..org.models import Person
 from ..org.queries import get_hr_holders
 from .models import OPEN_TASK, Case, CaseMaterial, CaseStep, Task
 
-__all__ = ["WORK_PERIODS", "LOCAL_OFFSET", "DEFAULT_LEAD_HOURS", "OpenItem", "TimeEvent", "plan_time_events",
+__all__ = ["WORK_PERIODS", "DEFAULT_LEAD_HOURS", "OpenItem", "TimeEvent", "plan_time_events",
            "working_hours_before", "working_hours_after", "ScanReport", "scan_time_limits",
            "get_time_marks", "register_template_helpers"]
 
 WORK_PERIODS = ((_dt.time(8, 30), _dt.time(12, 0)), (_dt.time(13, 30), _dt.time(17, 30)))
 """Working hours of a working day, local time: the reminder lead counts only these."""
-LOCAL_OFFSET = _dt.timedelta(hours=8)
 DEFAULT_LEAD_HOURS = Decimal(4)
 _MAX_DAYS = 400
 
@@ -182,7 +182,7 @@ def _not_overdue(item_type: str, id_column):
     return ~exists().where(TimeMark.item_type == item_type, TimeMark.item_id == id_column, TimeMark.kind == "overdue")
 
 
-def scan_time_limits(*, now: _dt.datetime, config: Mapping[str, Any] | None = None, batch: int = 5000) -> ScanReport:
+def scan_time_limits(*, now: _dt.datetime, batch: int = 5000) -> ScanReport:
     """Fire every due reminder, overdue mark and escalation once; commits per batch (escalations
     that hand a task on commit on their own). Returns what fired."""
     now = now.replace(tzinfo=None)
@@ -303,8 +303,10 @@ def _fire_batch(events: list[TimeEvent], facts: Mapping[tuple[str, int], Any], n
                                   f"/cases/{e.item.case_id}", f"time:{e.item.item_type}:{e.item.item_id}:{e.kind}",
                                   urgent=e.kind == "overdue", case_id=e.item.case_id))
         report.fired += 1
-        setattr(report, {"reminder": "reminders", "overdue": "overdue"}[e.kind],
-                getattr(report, {"reminder": "reminders", "overdue": "overdue"}[e.kind]) + 1)
+        if e.kind == "reminder":
+            report.reminders += 1
+        else:
+            report.overdue += 1
     record_events(audit)
     notify_many(notices, now=now)
     db.session.commit()

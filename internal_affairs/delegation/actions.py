@@ -17,15 +17,16 @@ from sqlalchemy import select
 from ..atomic import atomic
 from ..audit.actions import record_event
 from ..cases.errors import InvalidTransitionError
-from ..errors import PermissionDenied, ValidationError
+from ..clock import LOCAL_TZ, local_midnight
+from ..errors import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..matters.models import MatterType
 from ..org.models import Person
-from ..org.queries import hr_agency_ids, is_system_admin
+from ..org.queries import get_person_by_uid, hr_agency_ids, is_system_admin
 from .models import Delegation, delegation_state
-from .queries import TZ, local
+from .queries import absence_days, local
 
-__all__ = ["parse_instant", "check_can_manage", "do_create_delegation", "do_revoke_delegation",
+__all__ = ["parse_instant", "parse_person", "check_can_manage", "do_create_delegation", "do_revoke_delegation",
            "do_confirm_delegation", "auto_delegate_for_case", "AUTO_MATTERS", "MAX_WINDOW_DAYS"]
 
 MAX_WINDOW_DAYS = 366
@@ -47,11 +48,23 @@ def parse_instant(value: Any, field: str, *, end_of_day: bool = False) -> dateti
             parsed = datetime.combine(day + timedelta(days=1) if end_of_day else day, time())
         else:
             parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=LOCAL_TZ)
+        return parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # OverflowError: a day or instant at the edge of year 1 or 9999
         raise ValidationError(fields={field: _("时间格式不正确（ISO 8601，如 2026-12-07T09:00）。")}) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=TZ)
-    return parsed.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def parse_person(value: Any, field: str, label: str) -> Person:
+    """The person whose login ``value`` names, for the form or body field ``field`` (``label``:
+    its name in messages). Raises :class:`ValidationError` naming ``field``."""
+    uid = value.strip() if isinstance(value, str) else ""
+    if not uid or len(uid) > 100:
+        raise ValidationError(fields={field: _("请填写%(field)s的用户名。", field=label)})
+    try:
+        return get_person_by_uid(uid)
+    except NotFound:
+        raise ValidationError(fields={field: _("没有这个人员：%(uid)s", uid=uid)}) from None
 
 
 def check_can_manage(principal: Person, acting_user: Person) -> None:
@@ -159,19 +172,9 @@ def do_confirm_delegation(row: Delegation, *, acting_user: Person, now: datetime
 
 
 def _absence_window(form: dict[str, Any]) -> tuple[datetime, datetime] | None:
-    """The whole Shanghai days from the form's ``start_date`` to ``end_date``, as naive UTC."""
-    try:
-        start = date.fromisoformat(form.get("start_date") or "")
-        end = date.fromisoformat(form.get("end_date") or form.get("start_date") or "")
-    except (TypeError, ValueError):
-        return None
-    if end < start:
-        return None
-
-    def utc(day: date) -> datetime:
-        return datetime.combine(day, time(), tzinfo=TZ).astimezone(timezone.utc).replace(tzinfo=None)
-
-    return utc(start), utc(end + timedelta(days=1))
+    """The whole local days of the absence the form gives, as naive UTC."""
+    days = absence_days(form)
+    return None if days is None else (local_midnight(days[0]), local_midnight(days[1] + timedelta(days=1)))
 
 
 def auto_delegate_for_case(case: Any, matter_code: str, *, now: datetime, has_deputy: bool = True) -> Delegation | None:

@@ -9,22 +9,13 @@ from ..api import ApiRoutes, json_body, only_fields, require_user
 from ..api.openapi import op, path_param
 from ..auth import current_roles
 from ..clock import utcnow
-from ..errors import NotFound, ValidationError
 from ..org.models import Person
-from ..org.queries import get_hr_scope, get_person_by_uid
-from .actions import do_confirm_delegation, do_create_delegation, do_revoke_delegation, parse_instant
+from ..org.queries import get_hr_scope
+from .actions import (do_confirm_delegation, do_create_delegation, do_revoke_delegation, parse_instant,
+                      parse_person)
 from .queries import access_delegation, delegation_to_json, get_delegations
 
 routes = ApiRoutes("delegation")
-
-
-def _person(uid, field: str) -> Person:
-    if not isinstance(uid, str) or not uid or len(uid) > 100:
-        raise ValidationError(fields={field: _("请指定人员（用户名）。")})
-    try:
-        return get_person_by_uid(uid)
-    except NotFound:
-        raise ValidationError(fields={field: _("没有这个人员：%(uid)s", uid=uid)}) from None
 
 
 @routes.get("/delegations")
@@ -45,8 +36,9 @@ def create_delegation():
     only_fields(data, {"principal", "delegate", "starts_at", "ends_at", "matter_types", "reason"})
     principal = acting_user
     if data.get("principal") not in (None, acting_user.uid):
-        principal = _person(data["principal"], "principal")  # only HR and administrators get past the action's check
-    delegate = _person(data.get("delegate"), "delegate")
+        # only HR and administrators get past the action's check
+        principal = parse_person(data["principal"], "principal", _("委托人"))
+    delegate = parse_person(data.get("delegate"), "delegate", _("代理人"))
     starts_at = parse_instant(data.get("starts_at"), "starts_at")
     ends_at = parse_instant(data.get("ends_at"), "ends_at", end_of_day=True)
     now = utcnow()

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..cases.engine import Principal
 from ..cases.models import OPEN_TASK, Case, Task
-from ..cases.queries import transaction_memo
+from ..cases.queries import iso, transaction_memo
+from ..clock import LOCAL_TZ
 from ..errors import NotFound
 from ..extensions import db
 from ..inputs import valid_id
@@ -22,15 +22,9 @@ from ..org.queries import get_hr_scope
 from .chain import MAX_HOPS, Grant, covers, resolve_chain
 from .models import Delegation, delegation_state
 
-__all__ = ["acting_delegate", "TZ", "any_in_force", "note_none_in_force", "read_at", "ABSENCE_MATTERS", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
-           "delegated_task_ids", "get_delegations", "get_delegation", "delegation_to_json", "active_for_person", "iso",
-           "access_delegation", "local", "local_day"]
-
-TZ = ZoneInfo("Asia/Shanghai")
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value else None
+__all__ = ["acting_delegate", "any_in_force", "note_none_in_force", "read_at", "ABSENCE_MATTERS", "absence_days", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
+           "delegated_task_ids", "get_delegations", "get_delegation", "delegation_to_json", "active_for_person",
+           "access_delegation", "local"]
 
 
 def _in_force(now: datetime):
@@ -280,7 +274,7 @@ def _who(p: Person | None) -> dict[str, Any] | None:
 
 def local(value: datetime) -> str:
     """A naive UTC instant as Shanghai wall time (``2026-12-07 09:00``) for pages."""
-    return value.replace(tzinfo=timezone.utc).astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+    return value.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def delegation_to_json(row: Delegation, now: datetime) -> dict[str, Any]:
@@ -300,6 +294,18 @@ ABSENCE_MATTERS = ("leave", "business_trip", "overseas_travel")
 """Approved cases of these matters are absences on a person's calendar."""
 
 
+def absence_days(form: dict[str, Any] | None) -> tuple[date, date] | None:
+    """The first and last day of an absence case's form (``start_date``, ``end_date``, which
+    defaults to the start); None when they are missing, malformed or reversed."""
+    form = form or {}
+    try:
+        start = date.fromisoformat(form.get("start_date") or "")
+        end = date.fromisoformat(form.get("end_date") or form.get("start_date") or "")
+    except (TypeError, ValueError):
+        return None
+    return (start, end) if start <= end else None
+
+
 def get_absences(person: Person, first: date, last: date) -> list[dict[str, Any]]:
     """The person's approved absences (leave, business trips, travel abroad) that overlap the
     days ``first`` to ``last``: ``{case_id, number, matter, title, start, end}`` by start date."""
@@ -310,12 +316,10 @@ def get_absences(person: Person, first: date, last: date) -> list[dict[str, Any]
                Case.status.in_(("approved", "completed")))).all()
     found = []
     for r in rows:
-        form = r.form or {}
-        try:
-            start = date.fromisoformat(form.get("start_date") or "")
-            end = date.fromisoformat(form.get("end_date") or form.get("start_date") or "")
-        except (TypeError, ValueError):
+        days = absence_days(r.form)
+        if days is None:
             continue
+        start, end = days
         if start <= last and end >= first:
             found.append({"case_id": r.id, "number": r.number, "matter": r.code, "matter_name": r.name,
                           "title": r.title, "start": start, "end": end})
@@ -331,7 +335,3 @@ def get_month_delegations(person: Person, start: datetime, end: datetime) -> lis
                                  Delegation.ends_at > start)
         .options(*_PEOPLE[:2]).order_by(Delegation.starts_at, Delegation.id)).scalars())
 
-
-def local_day(value: datetime) -> date:
-    """The Shanghai calendar day of a naive UTC instant."""
-    return value.replace(tzinfo=timezone.utc).astimezone(TZ).date()

@@ -3,7 +3,7 @@ and confirm buttons, and one's default deputy; and the per-person absence calend
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..auth import current_roles
-from ..clock import utcnow
+from ..clock import local_day, local_midnight, utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..calendar.queries import get_calendar
@@ -19,10 +19,10 @@ from ..matters.models import MatterType
 from ..org.actions import do_set_default_deputy
 from ..org.models import Person
 from ..org.queries import get_hr_scope, get_person_by_uid
-from .actions import do_confirm_delegation, do_create_delegation, do_revoke_delegation, parse_instant
+from .actions import (do_confirm_delegation, do_create_delegation, do_revoke_delegation, parse_instant,
+                      parse_person)
 from .models import delegation_state
-from .queries import (TZ, access_delegation, get_absences, get_delegations, get_month_delegations, local,
-                      local_day)
+from .queries import access_delegation, get_absences, get_delegations, get_month_delegations, local
 
 __all__ = ["bp"]
 
@@ -31,16 +31,6 @@ bp = Blueprint("delegation", __name__)
 
 def _me():
     return current_user._get_current_object()
-
-
-def _uid_person(value: str, field: str):
-    value = (value or "").strip()
-    if not value:
-        raise DomainError(_("请填写%(field)s的用户名。", field=field))
-    try:
-        return get_person_by_uid(value)
-    except NotFound:
-        raise DomainError(_("没有这个人员：%(uid)s", uid=value[:100])) from None
 
 
 @bp.route("/delegations", methods=["GET", "POST"])
@@ -54,8 +44,8 @@ def page():
         try:
             principal = me
             if form.get("principal", "").strip() and form.get("principal", "").strip() != me.uid:
-                principal = _uid_person(form["principal"], _("委托人"))
-            delegate = _uid_person(form.get("delegate", ""), _("代理人"))
+                principal = parse_person(form["principal"], "principal", _("委托人"))
+            delegate = parse_person(form.get("delegate", ""), "delegate", _("代理人"))
             starts_at = parse_instant(form.get("starts_at", ""), "starts_at")
             ends_at = parse_instant(form.get("ends_at", ""), "ends_at", end_of_day=True)
             matters = [m for m in form.getlist("matter_types") if m]
@@ -76,32 +66,29 @@ def page():
                            matter_names=dict(matters), is_hr=scope.is_hr, me=me)
 
 
-def _row_or_404(delegation_id: int):
-    return access_delegation(delegation_id, _me(), current_roles())
+def _act(delegation_id: int, action, done: str):
+    """Revoke or confirm one delegation the user may see (404 otherwise), flash the outcome and go
+    back to the page."""
+    me = _me()
+    row = access_delegation(delegation_id, me, current_roles())
+    try:
+        action(row, acting_user=me, now=utcnow())
+        flash(done, "success")
+    except DomainError as exc:
+        flash(exc.page_message(), "error")
+    return redirect(url_for("delegation.page"))
 
 
 @bp.post("/delegations/<int:delegation_id>/revoke")
 @login_required
 def revoke(delegation_id: int):
-    row = _row_or_404(delegation_id)
-    try:
-        do_revoke_delegation(row, acting_user=_me(), now=utcnow())
-        flash(_("已撤销代理。"), "success")
-    except DomainError as exc:
-        flash(str(exc.message), "error")
-    return redirect(url_for("delegation.page"))
+    return _act(delegation_id, do_revoke_delegation, _("已撤销代理。"))
 
 
 @bp.post("/delegations/<int:delegation_id>/confirm")
 @login_required
 def confirm(delegation_id: int):
-    row = _row_or_404(delegation_id)
-    try:
-        do_confirm_delegation(row, acting_user=_me(), now=utcnow())
-        flash(_("已确认代理。"), "success")
-    except DomainError as exc:
-        flash(str(exc.message), "error")
-    return redirect(url_for("delegation.page"))
+    return _act(delegation_id, do_confirm_delegation, _("已确认代理。"))
 
 
 @bp.post("/delegations/default-deputy")
@@ -110,7 +97,7 @@ def default_deputy():
     me = _me()
     try:
         value = (request.form.get("deputy") or "").strip()
-        deputy = _uid_person(value, _("默认代理人")) if value else None
+        deputy = parse_person(value, "deputy", _("默认代理人")) if value else None
         do_set_default_deputy(me, deputy, acting_user=me, roles=current_roles(), now=utcnow())
         flash(_("已更新默认代理人。"), "success")
     except DomainError as exc:
@@ -148,11 +135,8 @@ def person_calendar(uid: str):
     last_shown = next_month + timedelta(days=(6 - next_month.weekday()) % 7)
     cal = get_calendar()
 
-    def utc(day: date) -> datetime:
-        return datetime.combine(day, time(), tzinfo=TZ).astimezone(timezone.utc).replace(tzinfo=None)
-
     absences = get_absences(person, first, last_shown)
-    delegations = get_month_delegations(person, utc(first), utc(last_shown + timedelta(days=1)))
+    delegations = get_month_delegations(person, local_midnight(first), local_midnight(last_shown + timedelta(days=1)))
     weeks = []
     for w in range(6):
         week = []

@@ -108,7 +108,7 @@ def _deliver(app: Flask, options: SchedulerOptions) -> None:
 def _scan(app: Flask, options: SchedulerOptions) -> None:
     from ..cases.timelimits import scan_time_limits
 
-    report = scan_time_limits(now=utcnow(), config=app.config)
+    report = scan_time_limits(now=utcnow())
     if report.fired:
         _log(f"time limits: {report.fired} events fired")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-__all__ = ["LOCAL_OFFSET", "DEFAULT_QUIET", "quiet_until", "backoff", "parse_hhmm", "format_hhmm"]
+from ..clock import LOCAL_OFFSET
 
-LOCAL_OFFSET = timedelta(hours=8)
-"""Asia/Shanghai keeps no daylight saving time: local = UTC + 8 h."""
+__all__ = ["DEFAULT_QUIET", "quiet_until", "backoff", "parse_hhmm", "format_hhmm"]
+
 DEFAULT_QUIET = (22 * 60, 7 * 60)
 
 

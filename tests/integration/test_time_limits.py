@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from internal_affairs.audit.models import AuditEvent
 from internal_affairs.cases.actions import do_create_case
 from internal_affairs.cases.models import Case, Task
-from internal_affairs.cases.timelimits import LOCAL_OFFSET, scan_time_limits
+from internal_affairs.cases.timelimits import scan_time_limits
+from internal_affairs.clock import LOCAL_OFFSET
 from internal_affairs.extensions import db
 from internal_affairs.jobs.models import TimeMark
 from internal_affairs.notify.models import OutboxMessage
@@ -242,16 +243,9 @@ def test_a_second_scanner_fires_nothing_twice(tl_app):
 
 
 def test_post_approval_obligations_are_reminded_and_marked_like_steps(c):
-    from io import BytesIO
+    from tests.support.cases import decide, submit_overseas_travel
 
-    from tests.support.cases import OVERSEAS, decide, token
-
-    draft = c.post("/api/v1/cases", json={"matter_type": "overseas_travel", "form": OVERSEAS, "submit": False},
-                   headers=token(c, "wangguodong")).get_json()
-    c.post(f"/api/v1/cases/{draft['id']}/attachments", headers=token(c, "wangguodong"),
-           data={"material": "itinerary", "file": (BytesIO(b"%PDF-1.4\n%test\n"), "行程.pdf")},
-           content_type="multipart/form-data")
-    case = c.post(f"/api/v1/cases/{draft['id']}/submit", json={}, headers=token(c, "wangguodong")).get_json()
+    case = submit_overseas_travel(c, "wangguodong")
     while case["status"] == "in_progress":
         step = next(s for s in case["steps"] if s["status"] == "active")
         holder = next(t["assignee"] for t in step["tasks"] if t["status"] == "pending")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from tests.support.app import api_token
 
-__all__ = ["LEAVE", "LEAVE_5", "OVERSEAS", "TRIP", "OVERTIME", "token", "submit", "open_task", "decide", "get", "insert_case"]
+__all__ = ["LEAVE", "LEAVE_5", "OVERSEAS", "TRIP", "OVERTIME", "token", "submit", "open_task", "decide", "get", "insert_case",
+           "submit_overseas_travel"]
 
 LEAVE = {"leave_type": "annual", "start_date": "2026-12-07", "end_date": "2026-12-07", "reason": "家事"}
 LEAVE_5 = LEAVE | {"end_date": "2026-12-11"}
@@ -77,3 +78,21 @@ def insert_case(app, applicant_uid: str, *, status: str = "in_progress", matter:
         db.session.add(case)
         db.session.commit()
         return case.id
+
+
+def submit_overseas_travel(client, uid: str, form: dict = OVERSEAS) -> dict:
+    """Submit ``uid``'s overseas travel: a draft, its itinerary (a required material) uploaded,
+    then submitted; asserts each answer and returns the case document."""
+    from io import BytesIO
+
+    draft = client.post("/api/v1/cases", json={"matter_type": "overseas_travel", "form": form, "submit": False},
+                        headers=token(client, uid))
+    assert draft.status_code == 201, draft.get_json()
+    case_id = draft.get_json()["id"]
+    upload = client.post(f"/api/v1/cases/{case_id}/attachments", headers=token(client, uid),
+                         data={"material": "itinerary", "file": (BytesIO(b"%PDF-1.4\n"), "itinerary.pdf")},
+                         content_type="multipart/form-data")
+    assert upload.status_code == 201, upload.get_json()
+    submitted = client.post(f"/api/v1/cases/{case_id}/submit", headers=token(client, uid))
+    assert submitted.status_code == 200, submitted.get_json()
+    return submitted.get_json()

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from internal_affairs.calendar.working_days import WorkCalendar
-from internal_affairs.cases.timelimits import (LOCAL_OFFSET, OpenItem, TimeEvent, plan_time_events,
-                                               working_hours_after, working_hours_before)
+from internal_affairs.cases.timelimits import (OpenItem, TimeEvent, plan_time_events, working_hours_after,
+                                               working_hours_before)
+from internal_affairs.clock import LOCAL_OFFSET
 
 CAL = WorkCalendar()
 

@@ -59,12 +59,16 @@ def test_delegate_on_the_page_then_the_delegate_decides_from_the_inbox(app):
     [row_id] = re.findall(r'data-delegation="(\d+)"', received)
     assert post(yang, f"/delegations/{row_id}/revoke").status_code == 302, "the delegate may decline"
     assert 'data-state="revoked"' in zhang.get("/delegations").get_data(as_text=True)
+    for refused, message in (("revoke", "该代理已撤销或已到期"), ("confirm", "只有待确认且尚未到期的代理可以确认")):
+        assert post(zhang, f"/delegations/{row_id}/{refused}").status_code == 302
+        assert message in zhang.get("/delegations").get_data(as_text=True), refused
 
 
 def test_the_page_reports_bad_input_without_a_500(app):
     xu = client_for(app, "xujing")
     for data in ({"delegate": "xujing"} | _window(), {"delegate": "ghost"} | _window(),
                  {"delegate": "sunhao", "starts_at": "bad", "ends_at": "x"},
+                 {"delegate": "sunhao", "starts_at": "9999-12-31", "ends_at": "9999-12-31"},
                  {"delegate": "sunhao", "principal": "zhangwei"} | _window()):
         response = post(xu, "/delegations", data)
         assert response.status_code == 302
