@@ -17,7 +17,6 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from collections.abc import Set as AbstractSet
 from typing import Any, Iterable, Mapping
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select, update
@@ -25,6 +24,7 @@ from sqlalchemy import bindparam, func, select, update
 from ..atomic import atomic, commit_keeping_state
 from ..audit.actions import record_event
 from ..calendar.queries import get_calendar
+from ..clock import LOCAL_TZ, local_day
 from ..calendar.working_days import CalendarError, WorkCalendar
 from ..errors import DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
@@ -50,7 +50,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-TZ = ZoneInfo("Asia/Shanghai")
 DECISIONS = engine.DECISIONS
 REMIND_INTERVAL = engine.REMIND_INTERVAL
 MAX_COMMENT = 2000
@@ -66,14 +65,14 @@ def _due(calendar: WorkCalendar, start_utc: datetime, days: Any) -> datetime | N
     if days in (None, "", 0):
         return None
     try:
-        local = start_utc.replace(tzinfo=timezone.utc).astimezone(TZ)
+        local = start_utc.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ)
         return calendar.add_working_days(local, Decimal(str(days))).astimezone(timezone.utc).replace(tzinfo=None)
     except (CalendarError, ArithmeticError):
         return None
 
 
 def _due_after_date(calendar: WorkCalendar, day: date, days: int) -> datetime | None:
-    start = datetime.combine(day, datetime.min.time()).replace(hour=18, tzinfo=TZ)
+    start = datetime.combine(day, datetime.min.time()).replace(hour=18, tzinfo=LOCAL_TZ)
     return calendar.add_working_days(start, days).astimezone(timezone.utc).replace(tzinfo=None)
 
 
@@ -415,7 +414,7 @@ def _submit(case: Case, loaded: LoadedMatter, *, applicant: Person, now: datetim
     plan, _facts = _resolve(loaded, case.form, applicant, system_admins)
     preview = plan.as_preview()
     calendar = get_calendar()
-    number = _next_number(applicant.agency, (now.replace(tzinfo=timezone.utc).astimezone(TZ)).year)
+    number = _next_number(applicant.agency, local_day(now).year)
     db.session.flush()
     before = to_state(case)
     env = _env(case, before, system_admins=system_admins, calendar=calendar,

@@ -15,7 +15,7 @@ from sqlalchemy import (Boolean, DateTime, Integer, String, Text, and_, bindpara
 from sqlalchemy.orm import Session, aliased
 
 from ..clock import utcnow
-from ..delegation.models import Delegation
+from ..delegation.models import Delegation, in_force
 from ..errors import BadRequest
 from ..extensions import db
 from ..matters.models import MatterType, MatterVersion
@@ -318,8 +318,7 @@ def _has_delegations():
     working out which tasks (:func:`internal_affairs.delegation.queries.delegated_task_ids`)."""
     person, now = bindparam("person", type_=Integer), bindparam("now", type_=DateTime)
     reports = select(Person.id).where(Person.manager_id == person).scalar_subquery()
-    return exists().where(Delegation.revoked_at.is_(None), Delegation.proposed.is_(False),
-                          Delegation.starts_at <= now, Delegation.ends_at > now,
+    return exists().where(in_force(now),
                           or_(Delegation.delegate_id == person, Delegation.principal_id.in_(reports)))
 
 

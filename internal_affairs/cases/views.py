@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from math import ceil
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -19,7 +18,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..auth import current_roles
-from ..clock import utcnow
+from ..clock import LOCAL_TZ, utcnow
 from ..errors import DomainError, NotFound, ValidationError
 from ..extensions import db
 from ..inputs import MAX_PAGE, int_arg, is_db_id
@@ -41,7 +40,6 @@ __all__ = ["bp"]
 
 bp = Blueprint("cases", __name__)
 
-TZ = ZoneInfo("Asia/Shanghai")
 PER_PAGE = 20
 BATCH_DECISIONS = ("approve", "done", "read")
 FORWARD_OPS = ("transfer", "consult", "add_before", "add_after")
@@ -108,7 +106,7 @@ def case_time(value: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     moment = _parse_iso(value)
     if moment is None:
         return ""
-    return moment.replace(tzinfo=timezone.utc).astimezone(TZ).strftime(fmt)
+    return moment.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ).strftime(fmt)
 
 
 @bp.app_template_filter("case_duration")

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, and_, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..org.models import Person
 
-__all__ = ["Delegation", "SOURCES", "STATES", "delegation_state"]
+__all__ = ["Delegation", "SOURCES", "STATES", "delegation_state", "in_force"]
 
 SOURCES = ("manual", "auto")
 STATES = ("proposed", "scheduled", "active", "expired", "revoked")
@@ -66,3 +66,10 @@ def delegation_state(row: Any, now: datetime) -> str:
     if now < row.ends_at:
         return "active"
     return "expired"
+
+
+def in_force(now):
+    """The condition of a delegation in force at ``now`` (a value or a bind parameter): given, not
+    revoked, and ``now`` within its window."""
+    return and_(Delegation.revoked_at.is_(None), Delegation.proposed.is_(False), Delegation.starts_at <= now,
+                Delegation.ends_at > now)

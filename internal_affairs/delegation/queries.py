@@ -20,21 +20,16 @@ from ..matters.models import MatterType
 from ..org.models import Person
 from ..org.queries import get_hr_scope
 from .chain import MAX_HOPS, Grant, covers, resolve_chain
-from .models import Delegation, delegation_state
+from .models import Delegation, delegation_state, in_force
 
-__all__ = ["acting_delegate", "any_in_force", "note_none_in_force", "read_at", "ABSENCE_MATTERS", "absence_days", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
+__all__ = ["in_force", "acting_delegate", "any_in_force", "note_none_in_force", "read_at", "ABSENCE_MATTERS", "absence_days", "get_absences", "get_month_delegations", "active_delegations", "principals_for",
            "delegated_task_ids", "get_delegations", "get_delegation", "delegation_to_json", "active_for_person",
            "access_delegation", "local"]
 
 
-def _in_force(now: datetime):
-    return and_(Delegation.revoked_at.is_(None), Delegation.proposed.is_(False), Delegation.starts_at <= now,
-                Delegation.ends_at > now)
-
-
 def active_delegations(now: datetime, *, people: Iterable[int] | None = None) -> list[Delegation]:
     """The delegations in force at ``now``; with ``people``, only those given by or to them."""
-    stmt = select(Delegation).where(_in_force(now))
+    stmt = select(Delegation).where(in_force(now))
     if people is not None:
         ids = sorted(set(people))
         stmt = stmt.where(or_(Delegation.principal_id.in_(ids), Delegation.delegate_id.in_(ids)))
@@ -44,7 +39,7 @@ def active_delegations(now: datetime, *, people: Iterable[int] | None = None) ->
 def any_in_force(now):
     """An EXISTS of any delegation in force at ``now`` (a value or a bind parameter), for a
     statement that reads something else anyway to carry (see :func:`note_none_in_force`)."""
-    return exists().where(_in_force(now))
+    return exists().where(in_force(now))
 
 
 def note_none_in_force(now: datetime) -> None:
@@ -70,7 +65,7 @@ def _in_force_rows(now: datetime) -> list[Any]:
     if found is not None and found[0] == now:
         return found[1]
     rows = db.session.execute(select(Delegation.principal_id, Delegation.delegate_id, Delegation.matter_types)
-                              .where(_in_force(now))).all()
+                              .where(in_force(now))).all()
     memo["delegations_in_force"] = (now, rows)
     return rows
 
