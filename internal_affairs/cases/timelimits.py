@@ -30,7 +30,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..jobs.models import TimeMark
 from ..matters.models import MatterType, MatterVersion
-from ..matters.queries import definition_of, list_matters
+from ..matters.queries import definition_of
 from ..notify.actions import Notice, notify, notify_many
 from ..notify.bulk import insert_new
 from ..org.models import Person
@@ -156,7 +156,10 @@ def _insert_marks(rows: list[dict[str, Any]]) -> set[tuple[str, int, str]]:
 def _matter_settings(version_ids: Iterable[int]) -> dict[int, tuple[Decimal, dict[str, tuple[str | None, str | None]]]]:
     """Per matter version: the reminder lead and each step's (on_timeout, escalate_to)."""
     found: dict[int, tuple[Decimal, dict[str, tuple[str | None, str | None]]]] = {}
-    for version in db.session.execute(select(MatterVersion).where(MatterVersion.id.in_(sorted(set(version_ids))))).scalars():
+    ids = sorted(set(version_ids))
+    if not ids:
+        return found
+    for version in db.session.execute(select(MatterVersion).where(MatterVersion.id.in_(ids))).scalars():
         definition = definition_of(version)
         found[version.id] = (definition.remind_before_hours, _route_steps(definition.route))
     return found
@@ -173,9 +176,15 @@ def _route_steps(route: Any) -> dict[Any, tuple[str | None, str | None]]:
     return steps
 
 
-def _max_lead() -> Decimal:
-    leads = [m.definition.remind_before_hours for m in list_matters()]
-    return max(leads + [DEFAULT_LEAD_HOURS])
+_UNFINISHED = ("in_progress", "approved", "returned")
+"""The case statuses with work still watched: open tasks, obligations, deferred materials."""
+
+
+def _open_settings() -> dict[int, tuple[Decimal, dict[str, tuple[str | None, str | None]]]]:
+    """:func:`_matter_settings` of every matter version an unfinished case was submitted under:
+    the reminder lead that reaches furthest ahead is among them, whichever version is current."""
+    return _matter_settings(db.session.execute(
+        select(Case.matter_version_id).where(Case.status.in_(_UNFINISHED)).distinct()).scalars())
 
 
 def _not_overdue(item_type: str, id_column):
@@ -188,7 +197,9 @@ def scan_time_limits(*, now: _dt.datetime, batch: int = 5000) -> ScanReport:
     now = now.replace(tzinfo=None)
     calendar = get_calendar()
     report = ScanReport()
-    horizon = working_hours_after(now + LOCAL_OFFSET, _max_lead(), calendar) - LOCAL_OFFSET
+    settings = _open_settings()
+    lead = max([lead for lead, _steps in settings.values()] + [DEFAULT_LEAD_HOURS])
+    horizon = working_hours_after(now + LOCAL_OFFSET, lead, calendar) - LOCAL_OFFSET
     tasks = db.session.execute(
         select(Task.id, Task.case_id, Task.due_at, Task.assignee_id, Task.kind, Task.obligation_code,
                CaseStep.name, Case.variant, Case.matter_version_id, Case.number, Case.title, Case.applicant_id, Case.agency_id,
@@ -204,13 +215,14 @@ def scan_time_limits(*, now: _dt.datetime, batch: int = 5000) -> ScanReport:
                Case.matter_version_id, Case.number, Case.title, Case.applicant_id)
         .join(Case, Case.id == CaseMaterial.case_id)
         .where(CaseMaterial.status == "deferred", CaseMaterial.due_at <= horizon,
-               Case.status.in_(("in_progress", "approved", "returned")),
+               Case.status.in_(_UNFINISHED),
                _not_overdue("material", CaseMaterial.id))).all()
     cases = db.session.execute(
         select(Case.id, Case.due_at, Case.matter_version_id, Case.number, Case.title)
         .where(Case.status == "in_progress", Case.due_at.is_not(None), Case.due_at <= now,
                _not_overdue("case", Case.id))).all()
-    settings = _matter_settings([r.matter_version_id for r in tasks] + [r.matter_version_id for r in materials])
+    # an open task on a case in another status (none is expected) still finds its matter's rules
+    settings |= _matter_settings({r.matter_version_id for r in tasks + materials} - settings.keys())
     items: list[OpenItem] = []
     facts: dict[tuple[str, int], Any] = {}
     for r in tasks:

@@ -322,3 +322,17 @@ def test_two_scanners_at_the_same_moment_fire_each_event_once(tl_app):
                                                                           OutboxMessage.kind != "cases.task.created")
                                    ).scalars().all()
         assert len(kinds) == len(set(kinds)) == 6
+
+
+def test_a_case_keeps_its_versions_reminder_lead_after_the_matter_changes(tl_app, tmp_path):
+    """The scan looks as far ahead as the longest lead of any version an unfinished case runs
+    under: a case submitted under t_auto with 8 hours is reminded 8 working hours ahead even after
+    a new version shortened the lead to 2."""
+    with tl_app.app_context():
+        case = _submit("t_auto", utc("2026-12-01 10:00"))
+        assert _open_task(case).due_at + LOCAL_OFFSET == datetime(2026, 12, 2, 17, 30)
+    load_catalog_with(tl_app, tmp_path / "catalog-2", _matter("t_auto", "auto_approve", remind_before_hours=2))
+    with tl_app.app_context():
+        assert scan_time_limits(now=utc("2026-12-01 16:59")).fired == 0
+        assert scan_time_limits(now=utc("2026-12-01 17:00")).reminders == 1
+        assert _marks(case.id) == [("task", "reminder")]
