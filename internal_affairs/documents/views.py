@@ -16,6 +16,7 @@ from sqlalchemy import select
 from ..auth import current_roles
 from ..cases.actions import do_decide
 from ..cases.models import Task
+from ..cases.queries import case_to_json
 from ..clock import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
@@ -105,14 +106,14 @@ def new():
 
 
 def _my_task(document, me) -> Task | None:
+    """The first open task on the document's case that ``me`` may decide now, as the case engine
+    says (:func:`internal_affairs.cases.engine.capabilities` through :func:`case_to_json`): their
+    own or a principal's (代理, matter-scoped delegations included), not one waiting on a
+    consultation, not on their own case."""
     if document.case is None:
         return None
-    from ..delegation.queries import principals_for
-
-    now = utcnow()
-    principals = {p.id for p in principals_for(document.case, me, now)}
-    return next((t for t in document.case.tasks if t.status == "pending"
-                 and (t.assignee_id == me.id or t.assignee_id in principals)), None)
+    decide = case_to_json(document.case, me)["capabilities"]["decide"]
+    return next((t for t in document.case.tasks if decide.get(str(t.id)) and t.kind != "obligation"), None)
 
 
 @bp.route("/documents/<int:document_id>")
