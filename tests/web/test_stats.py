@@ -124,6 +124,11 @@ def test_the_applicant_rates_a_finished_case_once_and_it_is_audited(catalog_app,
     case = submit(c, "xujing", "leave", LEAVE)
     response = rate(c, "xujing", case, score=5)
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "not_finished"
+    assert c.get(f"/api/v1/cases/{case['id']}/rating", headers=token(c, "xujing")).get_json() == {
+        "rating": None, "can_rate": False}
+    malformed = c.post(f"/api/v1/cases/{case['id']}/rating", data="{", content_type="application/json",
+                       headers=token(c, "xujing"))
+    assert malformed.status_code == 400
     case = decide(c, "zhangwei", case)
     case = decide(c, "linxiaoyan", case, decision="done", comment="已登记")
     assert rate(c, "zhangwei", case, score=5).status_code == 403  # an approver sees the case, cannot rate it
