@@ -46,6 +46,11 @@ def _ints(values: list[str]) -> list[Any]:
     return [int(v) if is_db_id(v) else v for v in values if v]
 
 
+def _uids(text: str) -> list[str]:
+    """User names typed into one field, separated by commas (ASCII or full-width)."""
+    return [r.strip() for r in text.replace("，", ",").split(",") if r.strip()]
+
+
 def _draft_data(form) -> dict[str, Any]:
     return {"title": form.get("title", ""), "body": form.get("body", ""), "series": form.get("series") or None,
             "main_to": _ints(form.getlist("main_to")), "cc_to": _ints(form.getlist("cc_to")),
@@ -185,6 +190,12 @@ def withdraw(document_id: int):
                       _("公文已撤回。"))
 
 
+def _signature():
+    """The handwritten signature posted with a decision (PNG bytes), if any."""
+    signature = request.form.get("signature") or None
+    return actions.decode_signature(signature) if signature else None
+
+
 @bp.route("/documents/<int:document_id>/decide/<int:task_id>", methods=["POST"])
 @login_required
 def decide(document_id: int, task_id: int):
@@ -192,15 +203,9 @@ def decide(document_id: int, task_id: int):
     document = access_document(document_id, me, current_roles())
     if document.case is None or not any(t.id == task_id for t in document.case.tasks):
         raise NotFound()
-    try:
-        signature = request.form.get("signature") or None
-        png = actions.decode_signature(signature) if signature else None
-        do_decide(task_id, request.form.get("decision"), acting_user=me, roles=current_roles(), now=utcnow(),
-                  comment=request.form.get("comment") or None, signature=png)
-        flash(_("已提交您的意见。"), "success")
-    except DomainError as exc:
-        flash(exc.page_message(), "error")
-    return _back(document_id)
+    return _then_back(document_id, lambda: do_decide(
+        task_id, request.form.get("decision"), acting_user=me, roles=current_roles(), now=utcnow(),
+        comment=request.form.get("comment") or None, signature=_signature()), _("已提交您的意见。"))
 
 
 @bp.route("/documents/<int:document_id>/instruct/<int:task_id>", methods=["POST"])
@@ -211,15 +216,9 @@ def instruct(document_id: int, task_id: int):
     days = request.form.get("deadline_days", "").strip()
     data = {"comment": request.form.get("comment") or None, "handlers": _ints(request.form.getlist("handlers")),
             "deadline_days": int(days) if is_db_id(days) else (days or None)}
-    try:
-        signature = request.form.get("signature") or None
-        actions.do_instruct(document, task_id, data, acting_user=me, roles=current_roles(), now=utcnow(),
-                            signature=actions.decode_signature(signature) if signature else None,
-                            system_admins=system_admins())
-        flash(_("已批办。"), "success")
-    except DomainError as exc:
-        flash(exc.page_message(), "error")
-    return _back(document_id)
+    return _then_back(document_id, lambda: actions.do_instruct(
+        document, task_id, data, acting_user=me, roles=current_roles(), now=utcnow(), signature=_signature(),
+        system_admins=system_admins()), _("已批办。"))
 
 
 @bp.route("/documents/<int:document_id>/register", methods=["POST"])
@@ -228,7 +227,7 @@ def register(document_id: int):
     me = _me()
     document = access_document(document_id, me, current_roles())
     data = {"proposal": request.form.get("proposal", ""), "handlers": _ints(request.form.getlist("handlers")),
-            "readers": [r.strip() for r in request.form.get("readers", "").replace("，", ",").split(",") if r.strip()]}
+            "readers": _uids(request.form.get("readers", ""))}
     return _then_back(document_id,
                       lambda: actions.do_register_incoming(document, data, acting_user=me, now=utcnow()),
                       _("来文已登记，送领导批办。"))
@@ -243,7 +242,7 @@ def register_paper():
     data = {"title": form.get("title", ""), "number": form.get("number", ""),
             "issuer_name": form.get("issuer_name", ""), "proposal": form.get("proposal", ""),
             "handlers": _ints(form.getlist("handlers")),
-            "readers": [r.strip() for r in form.get("readers", "").replace("，", ",").split(",") if r.strip()]}
+            "readers": _uids(form.get("readers", ""))}
     try:
         document = actions.do_register_paper(data, upload.read(actions.MAX_SCAN + 1) if upload else b"",
                                              acting_user=me, now=utcnow())
