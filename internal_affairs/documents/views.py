@@ -26,7 +26,8 @@ from ..org.queries import system_admins
 from . import actions
 from .body import parse_body
 from .models import SECRECY, URGENCY
-from .queries import BOXES, access_document, document_attachment, document_json, is_doc_clerk, list_documents, version_diff
+from .queries import (BOXES, access_document, document_attachment, document_json, documents_brief_json, is_doc_clerk,
+                      list_documents, version_diff)
 
 __all__ = ["bp"]
 
@@ -83,8 +84,7 @@ def index():
     except DomainError as exc:
         flash(exc.page_message(), "error")
         rows, total = [], 0
-    roles = current_roles()
-    rows = [document_json(d, me, roles, brief=True) for d in rows]
+    rows = documents_brief_json(rows, me, current_roles())
     return render_template("documents/index.html", box=box, rows=rows, total=total, boxes=BOX_LABELS,
                            statuses=STATUS_LABELS, args=args, clerk=is_doc_clerk(me, me.agency_id), **_choices(me))
 
