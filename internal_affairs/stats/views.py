@@ -116,9 +116,7 @@ def rate(case_id: int):
     except DomainError as exc:
         if exc.http_status in (403, 404):
             raise
-        flash(str(exc.message), "error")
-        for message in exc.fields.values():
-            flash(str(message), "error")
+        flash(exc.page_message(), "error")
     return redirect(url_for("cases.detail", case_id=case_id) + "#rating", code=303)
 
 
