@@ -16,7 +16,7 @@ import binascii
 import hashlib
 import os
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -623,18 +623,6 @@ def do_add_signature(task_id: int, png: bytes, *, acting_user: Person, now: date
                             created_at=now)
     db.session.add(row)
     return row
-
-
-def sha256_hex(data: bytes) -> str:
-    """The SHA-256 of ``data`` as hex."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def agency_names(ids: Sequence[int]) -> dict[int, str]:
-    """Agency names by id."""
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(Agency.id, Agency.name).where(Agency.id.in_(list(ids)))).all())
 
 
 # ---- 批办: the leader's instruction names the handling departments and their deadline --------

@@ -20,7 +20,8 @@ from ..org.queries import system_admins
 from ..extensions import db
 from . import actions
 from .models import DocumentSeries, DocumentSignature
-from .queries import access_document, document_attachment, document_json, is_doc_clerk, list_documents, version_diff
+from .queries import (access_document, document_attachment, document_json, documents_brief_json, is_doc_clerk,
+                      list_documents, version_diff)
 
 routes = ApiRoutes("documents")
 
@@ -49,8 +50,7 @@ def documents():
                                  number=args.get("number"), agency=args.get("agency"), status=args.get("status"),
                                  date_from=args.get("from"), date_to=args.get("to"),
                                  page=offset // limit + 1, per_page=limit)
-    roles = current_roles()
-    return jsonify({"items": [document_json(d, user, roles, brief=True) for d in rows], "total": total})
+    return jsonify({"items": documents_brief_json(rows, user, current_roles()), "total": total})
 
 
 @routes.get("/documents/<int:document_id>")

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from ..auth import current_roles
 from ..cases.actions import do_decide
 from ..cases.models import Task
+from ..cases.queries import case_to_json
 from ..clock import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
@@ -25,7 +26,8 @@ from ..org.queries import system_admins
 from . import actions
 from .body import parse_body
 from .models import SECRECY, URGENCY
-from .queries import BOXES, access_document, document_attachment, document_json, is_doc_clerk, list_documents, version_diff
+from .queries import (BOXES, access_document, document_attachment, document_json, documents_brief_json, is_doc_clerk,
+                      list_documents, version_diff)
 
 __all__ = ["bp"]
 
@@ -43,6 +45,11 @@ def _me():
 
 def _ints(values: list[str]) -> list[Any]:
     return [int(v) if is_db_id(v) else v for v in values if v]
+
+
+def _uids(text: str) -> list[str]:
+    """User names typed into one field, separated by commas (ASCII or full-width)."""
+    return [r.strip() for r in text.replace("，", ",").split(",") if r.strip()]
 
 
 def _draft_data(form) -> dict[str, Any]:
@@ -77,8 +84,7 @@ def index():
     except DomainError as exc:
         flash(exc.page_message(), "error")
         rows, total = [], 0
-    roles = current_roles()
-    rows = [document_json(d, me, roles, brief=True) for d in rows]
+    rows = documents_brief_json(rows, me, current_roles())
     return render_template("documents/index.html", box=box, rows=rows, total=total, boxes=BOX_LABELS,
                            statuses=STATUS_LABELS, args=args, clerk=is_doc_clerk(me, me.agency_id), **_choices(me))
 
@@ -105,14 +111,14 @@ def new():
 
 
 def _my_task(document, me) -> Task | None:
+    """The first open task on the document's case that ``me`` may decide now, as the case engine
+    says (:func:`internal_affairs.cases.engine.capabilities` through :func:`case_to_json`): their
+    own or a principal's (代理, matter-scoped delegations included), not one waiting on a
+    consultation, not on their own case."""
     if document.case is None:
         return None
-    from ..delegation.queries import principals_for
-
-    now = utcnow()
-    principals = {p.id for p in principals_for(document.case, me, now)}
-    return next((t for t in document.case.tasks if t.status == "pending"
-                 and (t.assignee_id == me.id or t.assignee_id in principals)), None)
+    decide = case_to_json(document.case, me)["capabilities"]["decide"]
+    return next((t for t in document.case.tasks if decide.get(str(t.id)) and t.kind != "obligation"), None)
 
 
 @bp.route("/documents/<int:document_id>")
@@ -184,6 +190,12 @@ def withdraw(document_id: int):
                       _("公文已撤回。"))
 
 
+def _signature():
+    """The handwritten signature posted with a decision (PNG bytes), if any."""
+    signature = request.form.get("signature") or None
+    return actions.decode_signature(signature) if signature else None
+
+
 @bp.route("/documents/<int:document_id>/decide/<int:task_id>", methods=["POST"])
 @login_required
 def decide(document_id: int, task_id: int):
@@ -191,15 +203,9 @@ def decide(document_id: int, task_id: int):
     document = access_document(document_id, me, current_roles())
     if document.case is None or not any(t.id == task_id for t in document.case.tasks):
         raise NotFound()
-    try:
-        signature = request.form.get("signature") or None
-        png = actions.decode_signature(signature) if signature else None
-        do_decide(task_id, request.form.get("decision"), acting_user=me, roles=current_roles(), now=utcnow(),
-                  comment=request.form.get("comment") or None, signature=png)
-        flash(_("已提交您的意见。"), "success")
-    except DomainError as exc:
-        flash(exc.page_message(), "error")
-    return _back(document_id)
+    return _then_back(document_id, lambda: do_decide(
+        task_id, request.form.get("decision"), acting_user=me, roles=current_roles(), now=utcnow(),
+        comment=request.form.get("comment") or None, signature=_signature()), _("已提交您的意见。"))
 
 
 @bp.route("/documents/<int:document_id>/instruct/<int:task_id>", methods=["POST"])
@@ -210,15 +216,9 @@ def instruct(document_id: int, task_id: int):
     days = request.form.get("deadline_days", "").strip()
     data = {"comment": request.form.get("comment") or None, "handlers": _ints(request.form.getlist("handlers")),
             "deadline_days": int(days) if is_db_id(days) else (days or None)}
-    try:
-        signature = request.form.get("signature") or None
-        actions.do_instruct(document, task_id, data, acting_user=me, roles=current_roles(), now=utcnow(),
-                            signature=actions.decode_signature(signature) if signature else None,
-                            system_admins=system_admins())
-        flash(_("已批办。"), "success")
-    except DomainError as exc:
-        flash(exc.page_message(), "error")
-    return _back(document_id)
+    return _then_back(document_id, lambda: actions.do_instruct(
+        document, task_id, data, acting_user=me, roles=current_roles(), now=utcnow(), signature=_signature(),
+        system_admins=system_admins()), _("已批办。"))
 
 
 @bp.route("/documents/<int:document_id>/register", methods=["POST"])
@@ -227,7 +227,7 @@ def register(document_id: int):
     me = _me()
     document = access_document(document_id, me, current_roles())
     data = {"proposal": request.form.get("proposal", ""), "handlers": _ints(request.form.getlist("handlers")),
-            "readers": [r.strip() for r in request.form.get("readers", "").replace("，", ",").split(",") if r.strip()]}
+            "readers": _uids(request.form.get("readers", ""))}
     return _then_back(document_id,
                       lambda: actions.do_register_incoming(document, data, acting_user=me, now=utcnow()),
                       _("来文已登记，送领导批办。"))
@@ -242,7 +242,7 @@ def register_paper():
     data = {"title": form.get("title", ""), "number": form.get("number", ""),
             "issuer_name": form.get("issuer_name", ""), "proposal": form.get("proposal", ""),
             "handlers": _ints(form.getlist("handlers")),
-            "readers": [r.strip() for r in form.get("readers", "").replace("，", ",").split(",") if r.strip()]}
+            "readers": _uids(form.get("readers", ""))}
     try:
         document = actions.do_register_paper(data, upload.read(actions.MAX_SCAN + 1) if upload else b"",
                                              acting_user=me, now=utcnow())

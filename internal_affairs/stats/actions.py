@@ -17,19 +17,24 @@ from ..org.models import Person
 from .figures import FINISHED
 from .models import CaseRating
 
-__all__ = ["MAX_COMMENT", "do_rate_case", "rating_of", "can_rate"]
+__all__ = ["MAX_COMMENT", "do_rate_case", "rating_of", "rating_state"]
 
 MAX_COMMENT = 500
 
 
-def rating_of(case: Case) -> CaseRating | None:
+def rating_of(case_id: int) -> CaseRating | None:
     """The case's rating, if it has one."""
-    return db.session.execute(select(CaseRating).where(CaseRating.case_id == case.id)).scalar_one_or_none()
+    return db.session.execute(select(CaseRating).where(CaseRating.case_id == case_id)).scalar_one_or_none()
 
 
-def can_rate(case: Case, person: Person) -> bool:
-    """True when ``person`` is the applicant of the finished, not yet rated ``case``."""
-    return case.applicant_id == person.id and case.status in FINISHED and rating_of(case) is None
+def rating_state(case_id: int, status: str, *, is_applicant: bool) -> tuple[CaseRating | None, bool]:
+    """The case's rating and whether the viewer may give it now: they are the applicant of the
+    finished, not yet rated case (the rule :func:`do_rate_case` enforces). No statement for a case
+    that has not finished (it has no rating)."""
+    if status not in FINISHED:
+        return None, False
+    rating = rating_of(case_id)
+    return rating, rating is None and is_applicant
 
 
 @atomic
@@ -52,7 +57,7 @@ def do_rate_case(case: Case, score: object, comment: object, *, acting_user: Per
     if comment is not None and len(comment) > MAX_COMMENT:
         raise ValidationError(fields={"comment": _("评价内容不能超过 %(n)s 字。", n=MAX_COMMENT)})
     locked = db.session.execute(select(Case.id).where(Case.id == case.id).with_for_update()).scalar_one()
-    if rating_of(case) is not None:
+    if rating_of(case.id) is not None:
         raise Conflict(_("本件已评价过，每件只能评价一次。"), code="already_rated")
     rating = CaseRating(case_id=locked, agency_id=case.agency_id, matter_type_id=case.matter_type_id,
                         rater_id=acting_user.id, score=score, comment=comment, created_at=now)

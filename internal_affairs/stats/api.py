@@ -9,7 +9,7 @@ from ..api.openapi import op, path_param
 from ..auth import current_roles
 from ..cases.access import access_case
 from ..clock import utcnow
-from .actions import can_rate, do_rate_case, rating_of
+from .actions import do_rate_case, rating_state
 from .queries import get_dashboard, get_stats_scope, parse_filters
 
 routes = ApiRoutes("stats")
@@ -32,8 +32,8 @@ def stats():
 def case_rating(case_id: int):
     user = require_user()
     case = access_case(case_id, user, current_roles())
-    rating = rating_of(case)
-    return jsonify({"rating": rating_to_json(rating) if rating else None, "can_rate": can_rate(case, user)})
+    rating, may_rate = rating_state(case.id, case.status, is_applicant=case.applicant_id == user.id)
+    return jsonify({"rating": rating_to_json(rating) if rating else None, "can_rate": may_rate})
 
 
 @routes.post("/cases/<int:case_id>/rating")

@@ -16,9 +16,7 @@ from ..errors import BadRequest, DomainError, NotFound
 from ..extensions import db
 from ..matters.models import MatterType
 from ..org.models import Agency
-from .actions import MAX_COMMENT, do_rate_case
-from .figures import FINISHED
-from .models import CaseRating
+from .actions import MAX_COMMENT, do_rate_case, rating_state
 from .charts import CHART_W, LABEL_W, PLOT_H, ROW_H, VALUE_W, columns, hbars
 from .queries import StatsFilters, get_dashboard, get_stats_scope, parse_filters
 
@@ -38,11 +36,9 @@ def _helpers() -> dict[str, Any]:
     def case_rating_panel(case: dict[str, Any]) -> dict[str, Any]:
         """The case page's 好差评 panel: the rating if any, and whether the viewer may rate (one
         statement, and none for a case that has not finished)."""
-        if case.get("status") not in FINISHED:
-            return {"rating": None, "can_rate": False, "max_comment": MAX_COMMENT}
-        rating = db.session.execute(select(CaseRating).where(CaseRating.case_id == case["id"])).scalar_one_or_none()
-        mine = (case.get("applicant") or {}).get("uid") == current_user.uid
-        return {"rating": rating, "can_rate": rating is None and mine, "max_comment": MAX_COMMENT}
+        rating, may_rate = rating_state(case["id"], case.get("status"),
+                                        is_applicant=(case.get("applicant") or {}).get("uid") == current_user.uid)
+        return {"rating": rating, "can_rate": may_rate, "max_comment": MAX_COMMENT}
 
     return {"can_see_stats": can_see_stats, "case_rating_panel": case_rating_panel}
 
@@ -120,9 +116,7 @@ def rate(case_id: int):
     except DomainError as exc:
         if exc.http_status in (403, 404):
             raise
-        flash(str(exc.message), "error")
-        for message in exc.fields.values():
-            flash(str(message), "error")
+        flash(exc.page_message(), "error")
     return redirect(url_for("cases.detail", case_id=case_id) + "#rating", code=303)
 
 

@@ -103,3 +103,40 @@ def test_the_boxes_refuse_a_page_beyond_reach_and_search_unusual_digits_as_a_nam
     assert client.get("/documents?box=archive&page=²").status_code == 400
     for agency in ("²", "99999999999999999999999"):
         assert client.get(f"/documents?box=archive&agency={agency}").status_code == 200
+
+
+def test_the_decision_form_follows_what_the_case_engine_allows(docs_app):
+    """The document page offers a decision exactly when the case engine's capabilities do: the
+    leader's delegate (代理) gets the form, a reviewer waiting on a consultation does not (the
+    engine would refuse), and the consulted person answers there."""
+    from datetime import datetime, timedelta, timezone
+
+    from tests.support.cases import token
+    from tests.support.documents import DEPUTY, create
+
+    api = docs_app.test_client()
+    doc = create(api, submit=True, countersign=[], cc_to=[])
+    path = f"/documents/{doc['id']}"
+    case = case_of(api, DRAFTER, doc)
+    task = open_task(case, REVIEWER)
+    assert api.post(f"/api/v1/tasks/{task}/consult", json={"to": "duhaiyan"},
+                    headers=token(api, REVIEWER)).status_code == 200
+    assert 'id="decide-document"' not in client_for(docs_app, REVIEWER).get(path).get_data(as_text=True)
+    consulted = client_for(docs_app, "duhaiyan")
+    page = consulted.get(path).get_data(as_text=True)
+    assert 'id="decide-document"' in page and 'value="done"' in page
+    asked = open_task(case_of(api, "duhaiyan", doc), "duhaiyan")
+    assert post(consulted, f"{path}/decide/{asked}", {"decision": "done", "comment": "无意见"}).status_code == 303
+    page = client_for(docs_app, REVIEWER).get(path).get_data(as_text=True)
+    assert f'data-task="{task}"' in page
+    assert api.post(f"/api/v1/tasks/{task}/decision", json={"decision": "approve"},
+                    headers=token(api, REVIEWER)).status_code == 200
+
+    now = datetime.now(timezone.utc)
+    assert api.post("/api/v1/delegations", headers=token(api, LEADER), json={
+        "delegate": DEPUTY, "starts_at": (now - timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(days=2)).isoformat(), "reason": "外出学习"}).status_code == 201
+    leader_task = open_task(case_of(api, DRAFTER, doc), LEADER)
+    page = client_for(docs_app, DEPUTY).get(path).get_data(as_text=True)
+    assert f'data-task="{leader_task}"' in page and "data-signature" in page
+    assert 'id="decide-document"' not in client_for(docs_app, DRAFTER).get(path).get_data(as_text=True)

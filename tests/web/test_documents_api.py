@@ -460,3 +460,23 @@ def test_bad_series_settings_are_refused(docs_app, code, body):
     response = client.put("/api/v1/documents/series/组发", headers=token(client, "luojiayi"), data="{",
                           content_type="application/json")
     assert response.status_code == 400
+
+
+def test_a_box_page_costs_the_same_statements_however_many_documents_it_lists(docs_app):
+    from tests.support.statements import counted
+
+    client = docs_app.test_client()
+    headers = token(client, DRAFTER)
+
+    def listed() -> tuple[int, int]:
+        with counted(docs_app) as statements:
+            response = client.get("/api/v1/documents?box=drafts", headers=headers)
+        assert response.status_code == 200
+        return len(response.get_json()["items"]), len(statements)
+
+    create(client, main_to=[JYJ], cc_to=[])
+    one = listed()
+    for main_to, cc_to in (([CZJ], [JYJ]), ([JYJ, CZJ], []), ([6], [7])):
+        create(client, submit=True, main_to=main_to, cc_to=cc_to, countersign=[])
+    four = listed()
+    assert (one[0], four[0]) == (1, 4) and four[1] == one[1], (one, four)

@@ -124,6 +124,11 @@ def test_the_applicant_rates_a_finished_case_once_and_it_is_audited(catalog_app,
     case = submit(c, "xujing", "leave", LEAVE)
     response = rate(c, "xujing", case, score=5)
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "not_finished"
+    assert c.get(f"/api/v1/cases/{case['id']}/rating", headers=token(c, "xujing")).get_json() == {
+        "rating": None, "can_rate": False}
+    malformed = c.post(f"/api/v1/cases/{case['id']}/rating", data="{", content_type="application/json",
+                       headers=token(c, "xujing"))
+    assert malformed.status_code == 400
     case = decide(c, "zhangwei", case)
     case = decide(c, "linxiaoyan", case, decision="done", comment="已登记")
     assert rate(c, "zhangwei", case, score=5).status_code == 403  # an approver sees the case, cannot rate it
@@ -165,7 +170,8 @@ def test_the_case_page_offers_the_rating_form_to_the_applicant_only(catalog_app,
     for bad in ("9", "²", "9" * 5000):
         response = c.post(f"/cases/{case['id']}/rating", data={"csrf_token": token_, "score": bad})
         assert response.status_code == 303, bad
-        assert "评分必须是 1 到 5 的整数" in c.get(response.headers["Location"]).get_data(as_text=True)
+        page = c.get(response.headers["Location"]).get_data(as_text=True)
+        assert "评分必须是 1 到 5 的整数" in page and "提交的内容有误" not in page  # one flash: what is wrong
     response = c.post(f"/cases/{case['id']}/rating", data={"csrf_token": token_, "score": "4", "comment": "顺利"})
     assert response.status_code == 303
     page = c.get(response.headers["Location"]).get_data(as_text=True)
