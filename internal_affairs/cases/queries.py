@@ -28,7 +28,7 @@ from .engine import Actor, capabilities
 from .writes import to_state
 from .models import OPEN_TASK, Attachment, Case, CaseCC, CaseMaterial, CaseRevision, Reminder, Task
 
-__all__ = ["transaction_memo", "case_to_json", "hold_people", "held_person", "note_state", "learnt", "relearn", "named_in_case", "note_extras", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
+__all__ = ["transaction_memo", "case_to_json", "viewer_capabilities", "hold_people", "held_person", "note_state", "learnt", "relearn", "named_in_case", "note_extras", "note_without_extras", "get_inbox", "BOXES", "iso", "person_label"]
 
 BOXES = ("todo", "done", "mine", "cc")
 
@@ -214,6 +214,18 @@ def _people_in_session() -> tuple[dict[int, Any], dict[str, Any]]:
     return {p.id: p for p in held}, {p.uid: p for p in held}
 
 
+def viewer_capabilities(case: Case, viewer: Person, *, matter: str | None = None) -> engine.Capabilities:
+    """What ``viewer`` may do with ``case`` now (:func:`internal_affairs.cases.engine.capabilities`
+    with the holders they may act for, 代理): the one answer the case document, the document
+    pages and the templates read."""
+    from ..delegation.queries import principals_for, read_at
+
+    state = _state_of(case)
+    waiting = any(t.assignee_id is None and t.status == OPEN_TASK for t in state.tasks)
+    principals = principals_for(state, viewer, read_at() or utcnow(), matter=matter or case.matter_type.code)
+    return capabilities(state, Actor(viewer.id, viewer.name, waiting and is_system_admin(viewer), principals))
+
+
 def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     """The case as DESIGN §10 describes it, with what ``viewer`` may do next (``capabilities``,
     from :func:`internal_affairs.cases.engine.capabilities`, the rules the actions enforce).
@@ -254,14 +266,7 @@ def case_to_json(case: Case, viewer: Person | None = None) -> dict[str, Any]:
     for task in tasks:
         by_step.setdefault(task.step_id, []).append(task)
     applicant = people[case.applicant_id]
-    caps = None
-    if viewer is not None:
-        waiting = any(t.assignee_id is None and t.status == OPEN_TASK for t in tasks)
-        from ..delegation.queries import principals_for, read_at
-
-        principals = principals_for(state, viewer, read_at() or utcnow(), matter=names.code)
-        caps = capabilities(state, Actor(viewer.id, viewer.name, waiting and is_system_admin(viewer),
-                                                  principals))
+    caps = viewer_capabilities(case, viewer, matter=names.code) if viewer is not None else None
     mine = [t for t in tasks if caps is not None and t.id in caps.decide]
     data = {
         "id": case.id, "number": state.number, "title": state.title, "matter_type": names.code,

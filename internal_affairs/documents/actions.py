@@ -40,7 +40,7 @@ from .models import (INCOMING, OUTGOING, SECRECY, URGENCY, Document, DocumentCou
 from .queries import is_doc_clerk
 
 __all__ = ["do_create_document", "do_save_version", "do_submit_document", "do_withdraw_document",
-           "do_register_incoming", "do_register_paper", "do_instruct", "do_set_series", "do_add_signature", "case_changed", "doc_clerks",
+           "do_register_incoming", "do_register_paper", "do_instruct", "do_set_series", "do_add_signature", "case_changed", "doc_clerks", "editable_by",
            "number_prefix", "SealingError", "MAX_SIGNATURE"]
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -210,15 +210,20 @@ def do_create_document(data: Any, *, acting_user: Person, now: datetime, submit:
     return document
 
 
-def _editable_by(document: Document, person: Person) -> bool:
-    """The drafter while the draft is theirs; while under review, whoever holds an open task on
-    its case (the 核稿 reviewer edits the text they review)."""
+def editable_by(document: Document, person: Person) -> bool:
+    """The drafter while the draft is theirs; while under review, whoever may decide one of its
+    case's open tasks now (the 核稿 reviewer edits the text they review), as the case engine says
+    (:func:`internal_affairs.cases.queries.viewer_capabilities`: a delegate too; not while the
+    task waits for an opinion)."""
     if document.direction != OUTGOING:
         return False
     if document.status in ("draft", "returned"):
         return document.drafter_id == person.id
     if document.status == "in_progress" and document.case is not None:
-        return any(t.status == "pending" and person.id == t.assignee_id for t in document.case.tasks)
+        from ..cases.queries import viewer_capabilities
+
+        caps = viewer_capabilities(document.case, person)
+        return any(task_id not in caps.blocked for task_id in caps.decide)
     return False
 
 
@@ -228,7 +233,7 @@ def do_save_version(document: Document, data: Any, *, acting_user: Person, now: 
     Raises :class:`PermissionDenied`, :class:`InvalidTransitionError`, :class:`ValidationError`."""
     if document.direction != OUTGOING or document.status not in ("draft", "returned", "in_progress"):
         raise InvalidTransitionError(_("公文已经签发或终止，不能再修改。"))
-    if not _editable_by(document, acting_user):
+    if not editable_by(document, acting_user):
         raise PermissionDenied(_("只有拟稿人（草稿）或当前审核人可以修改公文。"))
     if document.status == "in_progress" and isinstance(data, Mapping):
         data = {k: v for k, v in data.items() if k in ("title", "body", "note")}

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ..auth import current_roles
 from ..cases.actions import do_decide
 from ..cases.models import Task
-from ..cases.queries import case_to_json
+from ..cases.queries import viewer_capabilities
 from ..clock import utcnow
 from ..errors import DomainError, NotFound
 from ..extensions import db
@@ -112,13 +112,13 @@ def new():
 
 def _my_task(document, me) -> Task | None:
     """The first open task on the document's case that ``me`` may decide now, as the case engine
-    says (:func:`internal_affairs.cases.engine.capabilities` through :func:`case_to_json`): their
+    says (:func:`internal_affairs.cases.queries.viewer_capabilities`): their
     own or a principal's (代理, matter-scoped delegations included), not one waiting on a
     consultation, not on their own case."""
     if document.case is None:
         return None
-    decide = case_to_json(document.case, me)["capabilities"]["decide"]
-    return next((t for t in document.case.tasks if decide.get(str(t.id)) and t.kind != "obligation"), None)
+    decide = viewer_capabilities(document.case, me).decide
+    return next((t for t in document.case.tasks if decide.get(t.id) and t.kind != "obligation"), None)
 
 
 @bp.route("/documents/<int:document_id>")
@@ -140,7 +140,7 @@ def detail(document_id: int):
     return render_template("documents/detail.html", doc=doc, document=document, task=task, changes=changes,
                            instructing=instructing,
                            statuses=STATUS_LABELS, blocks=parse_body(document.body),
-                           editable=actions._editable_by(document, me), me=me,
+                           editable=actions.editable_by(document, me), me=me,
                            clerk=is_doc_clerk(me, document.agency_id), **_choices(me))
 
 

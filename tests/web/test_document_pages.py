@@ -122,6 +122,9 @@ def test_the_decision_form_follows_what_the_case_engine_allows(docs_app):
     assert api.post(f"/api/v1/tasks/{task}/consult", json={"to": "duhaiyan"},
                     headers=token(api, REVIEWER)).status_code == 200
     assert 'id="decide-document"' not in client_for(docs_app, REVIEWER).get(path).get_data(as_text=True)
+    save = f"/api/v1/documents/{doc['id']}/versions"
+    edit = {"title": "关于开展安全检查的通知（修改）", "note": "改标题"}
+    assert api.post(save, json=edit, headers=token(api, REVIEWER)).status_code == 403, "waiting for an opinion"
     consulted = client_for(docs_app, "duhaiyan")
     page = consulted.get(path).get_data(as_text=True)
     assert 'id="decide-document"' in page and 'value="done"' in page
@@ -139,4 +142,5 @@ def test_the_decision_form_follows_what_the_case_engine_allows(docs_app):
     leader_task = open_task(case_of(api, DRAFTER, doc), LEADER)
     page = client_for(docs_app, DEPUTY).get(path).get_data(as_text=True)
     assert f'data-task="{leader_task}"' in page and "data-signature" in page
+    assert api.post(save, json=edit, headers=token(api, DEPUTY)).status_code == 201, "the leader's delegate edits"
     assert 'id="decide-document"' not in client_for(docs_app, DRAFTER).get(path).get_data(as_text=True)
