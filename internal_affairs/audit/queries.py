@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select
 
 from ..errors import NotFound
 from ..extensions import db
+from ..inputs import is_db_id
 from ..org.models import Agency, Person
 from .actions import ACTION_LABELS, checkpoint_message, configured_key, verify_chain
 from .models import AuditCheckpoint, AuditEvent
@@ -206,8 +207,9 @@ def _conditions(f: EventFilters) -> list[Any]:
                           AuditEvent.object_id.in_(_case_keys(Case.matter_type_id.in_(matter_ids)))))
     if f.case:
         keys = {f.case}
+        named = Case.number == f.case
         found = db.session.execute(select(Case.id, Case.number).where(
-            or_(Case.number == f.case, Case.id == (int(f.case) if f.case.isdigit() else -1)))).first()
+            or_(named, Case.id == int(f.case)) if is_db_id(f.case) else named)).first()
         if found:
             keys |= {str(found.id)} | ({found.number} if found.number else set())
         conds.append(and_(AuditEvent.object_type == "case", AuditEvent.object_id.in_(sorted(keys))))

@@ -92,13 +92,28 @@ def test_search_by_agency_and_paging(ws):
 
 @pytest.mark.parametrize("params, field", [({"from": "昨天"}, "from"), ({"agency": "x"}, "agency"),
                                            ({"from": "2026-02-02", "to": "2026-01-01"}, "to"),
-                                           ({"person": "x" * 200}, "person")])
+                                           ({"person": "x" * 200}, "person"),
+                                           ({"to": "9999-12-31"}, "to"), ({"from": "0001-01-01T00:00+05:00"}, "from"),
+                                           ({"from": "9999-12-31T23:00-05:00"}, "from")])
 def test_bad_filters_are_422_with_a_chinese_message(ws, params, field):
     response = _events(ws.c, "haowenbo", **params)
     assert response.status_code == 422 and field in response.get_json()["error"]["fields"]
     page = ws.test_client()
     login(page, "haowenbo")
-    assert page.get("/audit", query_string=params).status_code == 200
+    html = page.get("/audit", query_string=params)
+    assert html.status_code == 200 and "必须" in html.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("case", ["²", "٣", "99999999999999999999", "0"])
+def test_a_case_filter_that_is_no_case_id_finds_nothing(ws, case):
+    """Not a number an id can be (a superscript, Arabic-Indic digits, past the id range): looked
+    up as a case number only, never an error from int() or the database driver."""
+    response = _events(ws.c, "haowenbo", case=case)
+    assert response.status_code == 200 and response.get_json()["total"] == 0
+    page = ws.test_client()
+    login(page, "haowenbo")
+    assert page.get("/audit", query_string={"case": case}).status_code == 200
+    assert page.get(f"/audit/cases/{case}").status_code == 200
 
 
 def test_csv_export_opens_in_excel_with_chinese_and_is_audited(ws):
