@@ -41,12 +41,14 @@ def audit_verify():
 @routes.post("/audit/export")
 def audit_export():
     acting_user = require_user()
+    roles = current_roles()
+    check_can_audit(roles)  # before the body: anyone else gets 404, not a message about it
     data = json_body() if request.get_data() else {}
     filters = data.get("filters") or {}
     if not isinstance(filters, dict):
         raise ValidationError(fields={"filters": _("必须是一个 JSON 对象。")})
     body, mimetype, filename = do_export(data.get("format", "csv"), parse_filters(filters),
-                                         acting_user=acting_user, roles=current_roles(), now=utcnow())
+                                         acting_user=acting_user, roles=roles, now=utcnow())
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 

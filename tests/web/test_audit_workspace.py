@@ -48,10 +48,15 @@ def test_others_get_404_everywhere(ws, uid):
     assert c.get("/api/v1/audit/events", headers=headers).status_code == 404
     assert c.get("/api/v1/audit/verify", headers=headers).status_code == 404
     assert c.post("/api/v1/audit/export", json={"format": "csv"}, headers=headers).status_code == 404
+    for body in ({"format": "xls"}, {"filters": 3}, {"filters": {"from": "昨天"}}, [1]):  # 404 before reading it
+        assert c.post("/api/v1/audit/export", json=body, headers=headers).status_code == 404
     assert c.post("/api/v1/audit/checkpoints", headers=headers).status_code == 404
     page = ws.test_client()
     login(page, uid)
     assert page.get("/audit").status_code == 404 and page.get("/audit/verify").status_code == 404
+    for form in ({"format": "csv"}, {"format": "csv", "from": "昨天"}, {"format": "xls"}):
+        form["csrf_token"] = csrf_token(page, "/")
+        assert page.post("/audit/export", data=form).status_code == 404
     assert "审计" not in page.get("/").get_data(as_text=True).split("<nav", 1)[1].split("</nav>", 1)[0]
 
 
