@@ -146,6 +146,12 @@ def test_failed_records_are_listed_for_the_seal_keeper_only(world):
     login(c, "wumin")
     html = c.get("/seals/failed").get_data(as_text=True)
     assert case["number"] in html and "密钥文件不存在" in html
+    # the keeper may not read the case: its number without a link to a page that would be 404
+    assert c.get(f"/cases/{case['id']}").status_code == 404 and f'href="/cases/{case["id"]}"' not in html
+    admin = app.test_client()
+    login(admin, "shenliheng")
+    html = admin.get("/seals/failed").get_data(as_text=True)
+    assert f'href="/cases/{case["id"]}"' in html and admin.get(f"/cases/{case['id']}").status_code == 200
     other = app.test_client()
     login(other, "xujing")
     assert other.get("/seals/failed").status_code == 404
