@@ -83,6 +83,6 @@ routes.document(paths={
                                  body={"type": "object", "properties": {
                                      "format": {"type": "string", "enum": ["csv", "json"]},
                                      "filters": _FILTER_SCHEMA}})},
-    "/audit/checkpoints": {"post": op("Sign the chain's head now (administrators)", ok="201",
+    "/audit/checkpoints": {"post": op("Sign the chain's head now (auditors and administrators)", ok="201",
                                       errors=(400, 401, 403, 404, 409))},
 })
