@@ -47,5 +47,5 @@ def failed_page():
         if not agencies:
             raise NotFound()
     # a keeper who may not read the case (not its HR, not on it) sees its number without a link to a 404
-    rows = [(r, c, can_view_case(c, me, roles)) for r, c in get_failed_records(agencies)]
+    rows = [(r, c, agencies is None or can_view_case(c, me, roles)) for r, c in get_failed_records(agencies)]
     return render_template("seals/failed.html", rows=rows)
