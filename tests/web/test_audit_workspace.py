@@ -195,6 +195,11 @@ def test_the_pages_search_show_a_case_trail_and_export(ws):
                                                  "case": ws.case["number"]})
     assert response.status_code == 200 and response.get_data().startswith(b"\xef\xbb\xbf")
     assert "attachment" in response.headers["Content-Disposition"]
+    for bad in ({"format": "csv", "from": "昨天"}, {"format": "xls"}):  # back to the search, with the reason
+        refused = page.post("/audit/export", data=bad | {"csrf_token": csrf_token(page, "/audit")},
+                            headers={"Referer": "/audit"})
+        assert refused.status_code == 303 and refused.headers["Location"].endswith("/audit")
+        assert "flash-error" in page.get("/audit").get_data(as_text=True)
 
 
 def test_the_page_takes_beijing_days_and_the_api_utc_days(ws):
