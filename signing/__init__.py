@@ -11,7 +11,7 @@ from .fonts import FontFile, FontSet, get_font_set
 from .model import (CaseRecord, FormField, KeySource, Material, Pkcs11Key, Pkcs12Key, SealSpec, SignatureReport,
                     TrailEntry, VerificationReport)
 from .pki import (DEMO_MARK, DemoPki, DemoSeal, issue_demo_seal_certificate, make_demo_crl, make_demo_pki,
-                  make_demo_tsa)
+                  make_demo_tsa, write_demo_seal_pkcs12)
 from .render import render_record
 from .document import BodyBlock, DocumentRecord, render_document
 from .seal import load_pkcs12_signer, seal_pdf, signer_certificate
@@ -23,6 +23,6 @@ __all__ = [
     "CaseRecord", "FormField", "Material", "TrailEntry", "KeySource", "Pkcs12Key", "Pkcs11Key", "SealSpec",
     "SignatureReport", "VerificationReport",
     "render_record", "BodyBlock", "DocumentRecord", "render_document", "seal_pdf", "load_pkcs12_signer", "signer_certificate", "verify_pdf", "load_trust_roots",
-    "DEMO_MARK", "DemoPki", "DemoSeal", "make_demo_pki", "issue_demo_seal_certificate", "make_demo_tsa",
-    "make_demo_crl",
+    "DEMO_MARK", "DemoPki", "DemoSeal", "make_demo_pki", "write_demo_seal_pkcs12", "issue_demo_seal_certificate",
+    "make_demo_tsa", "make_demo_crl",
 ]

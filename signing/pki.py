@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["DemoSeal", "DemoPki", "make_demo_pki", "issue_demo_seal_certificate", "make_demo_tsa", "make_demo_crl",
-           "DEMO_MARK"]
+__all__ = ["DemoSeal", "DemoPki", "make_demo_pki", "write_demo_seal_pkcs12", "issue_demo_seal_certificate",
+           "make_demo_tsa", "make_demo_crl", "DEMO_MARK"]
 
 DEMO_MARK = "演示 DEMO"
 
@@ -121,17 +121,10 @@ def make_demo_pki(directory: Path | str, agencies: Sequence[str], *, password: b
                                                 serialization.BestAvailableEncryption(password)))
     key_path.chmod(0o600)
     pki = DemoPki(directory, root_path, key_path, password)
-    encryption = (serialization.PrivateFormat.PKCS12.encryption_builder()
-                  .kdf_rounds(2048).key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-                  .hmac_hash(hashes.SHA256()).build(password))
     for index, agency in enumerate(agencies, start=1):
-        key = _key()
-        serial = _serial(f"{agency} {index} {now.isoformat()}")
-        cert = _seal_certificate(agency, key.public_key(), root, root_key, serial, now, crl_url)
         p12_path = directory / f"seal-{index}.p12"
-        p12_path.write_bytes(pkcs12.serialize_key_and_certificates(
-            f"seal-{index}".encode(), key, cert, [root], encryption))
-        p12_path.chmod(0o600)
+        serial = _serial(f"{agency} {index} {now.isoformat()}")
+        cert = _write_seal_pkcs12(p12_path, agency, root, root_key, serial, now, crl_url, password)
         cert_path = directory / f"seal-{index}.pem"
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         pki.seals[agency] = DemoSeal(agency, p12_path, cert_path, serial)
@@ -144,6 +137,31 @@ def _seal_certificate(agency: str, public_key, root: x509.Certificate, root_key,
         (x509.BasicConstraints(ca=False, path_length=None), True),
         (x509.KeyUsage(True, True, False, False, False, False, False, False, False), True),
         *_revocation_extensions(crl_url)])
+
+
+def _write_seal_pkcs12(path: Path, agency: str, root: x509.Certificate, root_key, serial: int, now: datetime,
+                       crl_url: str | None, password: bytes) -> x509.Certificate:
+    """A new key and its seal certificate written to ``path`` as PKCS#12 (key, certificate and
+    root, encrypted with ``password``, readable by the owner only); returns the certificate."""
+    key = _key()
+    cert = _seal_certificate(agency, key.public_key(), root, root_key, serial, now, crl_url)
+    encryption = (serialization.PrivateFormat.PKCS12.encryption_builder()
+                  .kdf_rounds(2048).key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+                  .hmac_hash(hashes.SHA256()).build(password))
+    path.write_bytes(pkcs12.serialize_key_and_certificates(path.stem.encode(), key, cert, [root], encryption))
+    path.chmod(0o600)
+    return cert
+
+
+def write_demo_seal_pkcs12(pki: DemoPki, agency: str, path: Path, *, crl_url: str | None = None,
+                           now: datetime | None = None) -> bytes:
+    """One more demo seal of ``agency`` under ``pki``: a new key and its certificate written to
+    ``path`` as PKCS#12 (encrypted with the PKI's password). Returns the certificate (DER)."""
+    now = now or datetime.now(timezone.utc)
+    root, root_key = _load_root(pki)
+    cert = _write_seal_pkcs12(Path(path), agency, root, root_key, _serial(f"{agency} {path} {now.isoformat()}"), now,
+                              crl_url, pki.password)
+    return cert.public_bytes(serialization.Encoding.DER)
 
 
 def issue_demo_seal_certificate(pki: DemoPki, agency: str, public_key_der: bytes, *, crl_url: str | None = None,

@@ -17,6 +17,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, Text, bindparam, cast, select, text
 
+from ..atomic import atomic
 from ..extensions import db
 from .models import AuditEvent
 
@@ -339,6 +340,7 @@ def _tell_auditors(row: Any, *, now: datetime) -> None:
                dedupe_key=f"audit.checkpoint:{row.id}", now=now)
 
 
+@atomic
 def do_checkpoint(*, acting_user: Any | None, now: datetime, roles: Any = None):
     """Sign the chain's head (seq, hash, time) with the audit key, store the checkpoint, append it
     to ``IA_AUDIT_ANCHOR_FILE`` and audit it; returns the :class:`AuditCheckpoint`. A person
@@ -353,49 +355,44 @@ def do_checkpoint(*, acting_user: Any | None, now: datetime, roles: Any = None):
 
     from ..errors import Conflict
     from .models import AuditCheckpoint
+    from .queries import check_can_audit
 
-    if acting_user is not None and not ({"auditor", "admin"} & set(roles or ())):
-        from ..errors import NotFound
+    if acting_user is not None:
+        check_can_audit(roles or ())
+    key = configured_key()
+    if key is None:
+        raise Conflict(_("未配置审计密钥（IA_AUDIT_KEY_FILE 或 IA_AUDIT_PKCS11_*），无法生成检查点。"), code="no_audit_key")
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_LOCK)
+    tip = db.session.execute(_TIP).first()
+    if tip is None:
+        raise Conflict(_("审计日志还没有任何记录，无需检查点。"), code="empty_chain")
+    signed_at = now.replace(tzinfo=None)
+    signature = _sign_checkpoint(key, checkpoint_message(tip[0], tip[1], signed_at))
+    row = AuditCheckpoint(seq=tip[0], hash=tip[1], signed_at=signed_at, algorithm=key.algorithm,
+                          key_id=key.key_id, signature=signature, created_by_id=getattr(acting_user, "id", None))
+    tsa = current_app.config.get("TSA_URL")
+    if tsa:
+        from .tsa import TimestampError, request_timestamp
 
-        raise NotFound()
-    try:
-        key = configured_key()
-        if key is None:
-            raise Conflict(_("未配置审计密钥（IA_AUDIT_KEY_FILE 或 IA_AUDIT_PKCS11_*），无法生成检查点。"), code="no_audit_key")
-        if db.session.get_bind().dialect.name == "postgresql":
-            db.session.execute(_LOCK)
-        tip = db.session.execute(_TIP).first()
-        if tip is None:
-            raise Conflict(_("审计日志还没有任何记录，无需检查点。"), code="empty_chain")
-        signed_at = now.replace(tzinfo=None)
-        signature = _sign_checkpoint(key, checkpoint_message(tip[0], tip[1], signed_at))
-        row = AuditCheckpoint(seq=tip[0], hash=tip[1], signed_at=signed_at, algorithm=key.algorithm,
-                              key_id=key.key_id, signature=signature, created_by_id=getattr(acting_user, "id", None))
-        tsa = current_app.config.get("TSA_URL")
-        if tsa:
-            from .tsa import TimestampError, request_timestamp
-
-            try:
-                row.timestamp_token = request_timestamp(tsa, checkpoint_message(row.seq, row.hash, signed_at))
-            except TimestampError as exc:
-                raise Conflict(_("时间戳服务失败，检查点未生成：%(reason)s", reason=str(exc)), code="tsa_failed") from None
-        db.session.add(row)
-        db.session.flush()
-        record_event("audit.checkpoint", actor=acting_user, object_type="audit_checkpoint", object_id=row.id,
-                     data={"seq": row.seq, "hash": row.hash, "key_id": row.key_id,
-                           "timestamped": row.timestamp_token is not None}, now=now)
-        _tell_auditors(row, now=now)
-        anchor = current_app.config.get("AUDIT_ANCHOR_FILE")
-        if anchor:
-            try:
-                with open(anchor, "a", encoding="utf-8") as out:
-                    out.write(anchor_line(row) + "\n")
-                    out.flush()
-                    os.fsync(out.fileno())
-            except OSError as exc:
-                raise Conflict(_("无法写入审计锚定文件：%(reason)s", reason=exc.strerror), code="anchor_unwritable") from None
-        db.session.commit()
-        return row
-    except BaseException:
-        db.session.rollback()
-        raise
+        try:
+            row.timestamp_token = request_timestamp(tsa, checkpoint_message(row.seq, row.hash, signed_at))
+        except TimestampError as exc:
+            raise Conflict(_("时间戳服务失败，检查点未生成：%(reason)s", reason=str(exc)), code="tsa_failed") from None
+    db.session.add(row)
+    db.session.flush()
+    record_event("audit.checkpoint", actor=acting_user, object_type="audit_checkpoint", object_id=row.id,
+                 data={"seq": row.seq, "hash": row.hash, "key_id": row.key_id,
+                       "timestamped": row.timestamp_token is not None}, now=now)
+    _tell_auditors(row, now=now)
+    anchor = current_app.config.get("AUDIT_ANCHOR_FILE")
+    if anchor:
+        try:
+            with open(anchor, "a", encoding="utf-8") as out:
+                out.write(anchor_line(row) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            raise Conflict(_("无法写入审计锚定文件：%(reason)s", reason=exc.strerror), code="anchor_unwritable") from None
+    db.session.commit()
+    return row

@@ -41,12 +41,14 @@ def audit_verify():
 @routes.post("/audit/export")
 def audit_export():
     acting_user = require_user()
+    roles = current_roles()
+    check_can_audit(roles)  # before the body: anyone else gets 404, not a message about it
     data = json_body() if request.get_data() else {}
     filters = data.get("filters") or {}
     if not isinstance(filters, dict):
         raise ValidationError(fields={"filters": _("必须是一个 JSON 对象。")})
     body, mimetype, filename = do_export(data.get("format", "csv"), parse_filters(filters),
-                                         acting_user=acting_user, roles=current_roles(), now=utcnow())
+                                         acting_user=acting_user, roles=roles, now=utcnow())
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 
@@ -81,6 +83,6 @@ routes.document(paths={
                                  body={"type": "object", "properties": {
                                      "format": {"type": "string", "enum": ["csv", "json"]},
                                      "filters": _FILTER_SCHEMA}})},
-    "/audit/checkpoints": {"post": op("Sign the chain's head now (administrators)", ok="201",
+    "/audit/checkpoints": {"post": op("Sign the chain's head now (auditors and administrators)", ok="201",
                                       errors=(400, 401, 403, 404, 409))},
 })

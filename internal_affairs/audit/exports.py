@@ -45,10 +45,10 @@ def _when(value: Any, name: str, *, end: bool, local: bool = False) -> datetime 
                 moment = moment.replace(tzinfo=BEIJING).astimezone(timezone.utc).replace(tzinfo=None)
             return moment
         moment = datetime.fromisoformat(value.removesuffix("Z"))
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = (moment - moment.utcoffset()).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # OverflowError: a moment at the edge of year 1 or 9999
         raise ValidationError(fields={name: _("必须是日期或时间（YYYY-MM-DD 或 YYYY-MM-DDTHH:MM）。")}) from None
-    if moment.tzinfo is not None:
-        moment = (moment - moment.utcoffset()).replace(tzinfo=None)
     return moment
 
 

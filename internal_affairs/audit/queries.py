@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select
 
 from ..errors import NotFound
 from ..extensions import db
+from ..inputs import is_db_id
 from ..org.models import Agency, Person
 from .actions import ACTION_LABELS, checkpoint_message, configured_key, verify_chain
 from .models import AuditCheckpoint, AuditEvent
@@ -153,7 +154,7 @@ def verify_trail() -> TrailReport:
     first_bad_event = None
     if chain.first_bad is not None:
         row = db.session.execute(select(AuditEvent).where(AuditEvent.seq == chain.first_bad)).scalar_one_or_none()
-        first_bad_event = event_to_json(row) if row is not None else None
+        first_bad_event = events_to_json([row])[0] if row is not None else None
     return TrailReport(ok=chain.ok and checkpoints_ok is not False, checked=chain.checked, first_bad=chain.first_bad,
                        checkpoints_ok=checkpoints_ok, last_checkpoint=_checkpoint_json(last) if last else None,
                        problems=problems, first_bad_event=first_bad_event)
@@ -206,8 +207,9 @@ def _conditions(f: EventFilters) -> list[Any]:
                           AuditEvent.object_id.in_(_case_keys(Case.matter_type_id.in_(matter_ids)))))
     if f.case:
         keys = {f.case}
+        named = Case.number == f.case
         found = db.session.execute(select(Case.id, Case.number).where(
-            or_(Case.number == f.case, Case.id == (int(f.case) if f.case.isdigit() else -1)))).first()
+            or_(named, Case.id == int(f.case)) if is_db_id(f.case) else named)).first()
         if found:
             keys |= {str(found.id)} | ({found.number} if found.number else set())
         conds.append(and_(AuditEvent.object_type == "case", AuditEvent.object_id.in_(sorted(keys))))
@@ -262,12 +264,8 @@ def events_to_json(rows: list[AuditEvent]) -> list[dict[str, Any]]:
     return [event_to_json(r, people, agencies) for r in rows]
 
 
-def event_to_json(row: AuditEvent, people: dict[int, Person] | None = None,
-                  agencies: dict[int, str] | None = None) -> dict[str, Any]:
-    if people is None:
-        people = _people({i for i in (row.actor_id, row.on_behalf_of_id) if i})
-        agencies = {a.id: a.name for a in db.session.execute(
-            select(Agency).where(Agency.id.in_({p.agency_id for p in people.values()}))).scalars()}
+def event_to_json(row: AuditEvent, people: dict[int, Person], agencies: dict[int, str]) -> dict[str, Any]:
+    """``row`` as JSON, with the people and agency names :func:`events_to_json` read for its rows."""
     actor = people.get(row.actor_id) if row.actor_id else None
     behalf = people.get(row.on_behalf_of_id) if row.on_behalf_of_id else None
     data = row.data or {}
@@ -275,7 +273,7 @@ def event_to_json(row: AuditEvent, people: dict[int, Person] | None = None,
         "seq": row.seq, "at": row.occurred_at.isoformat() + "Z", "action": row.action,
         "action_label": str(ACTION_LABELS.get(row.action, row.action)),
         "actor": actor.uid if actor else None, "actor_name": actor.name if actor else row.actor_label,
-        "actor_agency": (agencies or {}).get(actor.agency_id) if actor else None,
+        "actor_agency": agencies.get(actor.agency_id) if actor else None,
         "on_behalf_of": behalf.uid if behalf else None, "on_behalf_of_name": behalf.name if behalf else None,
         "object_type": row.object_type, "object_id": row.object_id,
         "before": data.get("before"), "after": data.get("after"), "data": data,

@@ -67,7 +67,8 @@ def verify():
 @bp.route("/audit/export", methods=["POST"])
 @login_required
 def export():
+    roles = current_roles()
+    check_can_audit(roles)  # before the filters: anyone else gets 404, not a message about them
     body, mimetype, filename = do_export(request.form.get("format", "csv"), parse_filters(request.form, local_days=True),
-                                         acting_user=current_user._get_current_object(), roles=current_roles(),
-                                         now=utcnow())
+                                         acting_user=current_user._get_current_object(), roles=roles, now=utcnow())
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"})

@@ -27,6 +27,7 @@ from signing import Pkcs11Key, Pkcs12Key, SealSpec
 from ..atomic import atomic
 from ..audit.actions import record_event
 from ..extensions import db
+from ..inputs import is_db_id
 from ..org.models import Agency, Person
 from .errors import NoSealError, SealConfigError, SealingFailedError
 from .models import KEY_KINDS, PURPOSES, Seal, SealedRecord, SealUse
@@ -229,8 +230,9 @@ def check_import_seal(*, agency: str, purpose: str, name: str | None, pkcs12_pat
     ``secret_name``, read its certificate, and register the seal. Raises
     :class:`SealConfigError` for an unknown agency, no or two key sources, a missing secret, or a
     key that cannot be loaded."""
+    named = Agency.name == agency
     found = db.session.execute(select(Agency).where(
-        (Agency.name == agency) | (Agency.id == (int(agency) if agency.isdigit() else -1)))).scalars().first()
+        (named | (Agency.id == int(agency))) if is_db_id(agency) else named)).scalars().first()
     if found is None:
         raise SealConfigError(_("找不到单位“%(agency)s”。", agency=agency))
     if (pkcs12_path is None) == (token_label is None):

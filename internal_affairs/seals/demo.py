@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
 from sqlalchemy import select
 
 import signing
@@ -34,20 +30,6 @@ class DemoReport:
     created: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     root: Path | None = None
-
-
-def _p12(pki: signing.DemoPki, agency: str, path: Path, now: datetime, crl_url: str | None) -> bytes:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    der = signing.issue_demo_seal_certificate(pki, agency, spki, now=now, crl_url=crl_url)
-    cert = x509.load_der_x509_certificate(der)
-    root = x509.load_pem_x509_certificate(pki.root_certificate_pem())
-    encryption = (serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
-                  .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC).hmac_hash(hashes.SHA256())
-                  .build(pki.password))
-    path.write_bytes(pkcs12.serialize_key_and_certificates(path.stem.encode(), key, cert, [root], encryption))
-    path.chmod(0o600)
-    return der
 
 
 def init_demo_seals(directory: Path, *, now: datetime, force: bool = False, crl_url: str | None = None) -> DemoReport:
@@ -81,11 +63,10 @@ def init_demo_seals(directory: Path, *, now: datetime, force: bool = False, crl_
     (secrets / DEMO_SECRET).write_text(DEMO_PASSWORD.decode() + "\n", encoding="utf-8")
     (secrets / DEMO_SECRET).chmod(0o600)
     report.root = trust / f"demo-root-{run.name}.pem"
-    for index, (agency, purpose) in enumerate(todo, start=1):
+    for agency, purpose in todo:
         path = run / f"seal-{agency.id}-{'doc' if purpose == '公文用章' else 'approval'}.p12"
-        # the certificate's serial derives from the agency and the time: one microsecond apart per seal
-        der = _p12(pki, agency.name, path, now.replace(tzinfo=timezone.utc) + timedelta(microseconds=index),
-                   crl_url)
+        der = signing.write_demo_seal_pkcs12(pki, agency.name, path, now=now.replace(tzinfo=timezone.utc),
+                                             crl_url=crl_url)
         do_register_seal(name=f"{agency.name}{purpose}（{signing.DEMO_MARK}）", agency=agency, purpose=purpose,
                          certificate_der=der, key_kind="pkcs12", pkcs12_path=str(path.resolve()),
                          secret_name=DEMO_SECRET, active_from=stamp, acting_user=None, now=stamp)

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth import current_roles
+from ..cases.access import can_view_case
 from ..errors import NotFound
 from .errors import UnreadablePdfError
 from .queries import get_failed_records, keeper_agency_ids
@@ -45,4 +46,6 @@ def failed_page():
         agencies = keeper_agency_ids(me)
         if not agencies:
             raise NotFound()
-    return render_template("seals/failed.html", rows=get_failed_records(agencies))
+    # a keeper who may not read the case (not its HR, not on it) sees its number without a link to a 404
+    rows = [(r, c, agencies is None or can_view_case(c, me, roles)) for r, c in get_failed_records(agencies)]
+    return render_template("seals/failed.html", rows=rows)

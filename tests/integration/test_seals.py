@@ -193,6 +193,10 @@ def test_seals_import_takes_a_pkcs12_with_its_secret_and_refuses_a_wrong_one(sea
     monkeypatch.setenv("SEAL_WRONG", "not-the-password")
     wrong = runner.invoke(args=args + ["--secret-name", "SEAL_WRONG"])
     assert wrong.exit_code != 0 and "无法读取印章密钥" in wrong.output
+    for agency in ("²", "99999999999999999999", "区不存在局"):  # no agency: named, never a traceback
+        unknown = runner.invoke(args=["seals", "import", "--agency", agency, "--purpose", "电子印章", "--pkcs12",
+                                      str(p12), "--secret-name", "SEAL_DEMO_PASSWORD"])
+        assert unknown.exit_code == 1 and f"找不到单位“{agency}”" in unknown.output, unknown.output
     missing = runner.invoke(args=args + ["--secret-name", "SEAL_NOT_SET"])
     assert missing.exit_code != 0 and "SEAL_NOT_SET" in missing.output
     ok = runner.invoke(args=args + ["--secret-name", "SEAL_DEMO_PASSWORD"])  # the file under secrets/

@@ -5,15 +5,12 @@ through ``signing.verify_pdf``, poppler's ``pdfsig`` trusting the demo root in a
 
 from __future__ import annotations
 
-import io
 import random
 import re
 import subprocess
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko_certvalidator import ValidationContext
 
 from signing import (DamagedPdfError, NotAPdfError, Pkcs11Key, Pkcs12Key, SealKeyError, SealSpec, SigningError,
@@ -23,7 +20,8 @@ from signing.pki import issue_demo_seal_certificate
 from signing.seal import seal_boxes
 from signing.verify import load_trust_roots
 from tests.support.pki_services import PkiServices
-from tests.support.sealing import NssDatabase, qpdf_check, rasterize, red_pixels, sample_record
+from tests.support.sealing import (NssDatabase, add_annotation, append_page, qpdf_check, qpdf_rewrite, rasterize,
+                                   red_pixels, sample_record)
 from tests.support.softhsm import generate_ec_seal_key, generate_rsa_seal_key
 
 OFFICE, FINANCE, REVOKED = "嘉禾区人民政府办公室", "嘉禾区财政局", "嘉禾区撤销测试局"
@@ -194,24 +192,8 @@ def test_one_byte_flipped_inside_the_signed_range(sealed, nss, roots):
     assert "Signature is Valid" not in nss.pdfsig(tampered)
 
 
-def _append_revision(pdf: bytes, change) -> bytes:
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    change(writer)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 def test_a_page_appended_after_certification_is_an_illegal_change(sealed, nss, roots):
-    def add_page(writer):
-        page = generic.DictionaryObject({
-            generic.NameObject("/Type"): generic.NameObject("/Page"),
-            generic.NameObject("/MediaBox"): generic.ArrayObject([generic.NumberObject(v) for v in (0, 0, 595, 842)]),
-            generic.NameObject("/Resources"): generic.DictionaryObject(),
-        })
-        writer.insert_page(page)
-
-    tampered = _append_revision(sealed, add_page)
+    tampered = append_page(sealed)
     report = verify_pdf(tampered, trust_roots=roots)
     assert not report.valid
     assert all(s.intact and not s.covers_whole_document for s in report.signatures)
@@ -221,23 +203,7 @@ def test_a_page_appended_after_certification_is_an_illegal_change(sealed, nss, r
 
 
 def test_an_annotation_added_after_certification_is_not_allowed(sealed, roots):
-    def annotate(writer):
-        page_ref = writer.root["/Pages"]["/Kids"][0]
-        page = page_ref.get_object()
-        annot = writer.add_object(generic.DictionaryObject({
-            generic.NameObject("/Type"): generic.NameObject("/Annot"),
-            generic.NameObject("/Subtype"): generic.NameObject("/Text"),
-            generic.NameObject("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in (50, 50, 80, 80)]),
-            generic.NameObject("/Contents"): generic.TextStringObject("已修改"),
-        }))
-        annots = page.get("/Annots")
-        if annots is None:
-            page[generic.NameObject("/Annots")] = generic.ArrayObject([annot])
-        else:
-            annots.get_object().append(annot)
-        writer.update_container(page)
-
-    tampered = _append_revision(sealed, annotate)
+    tampered = add_annotation(sealed)
     report = verify_pdf(tampered, trust_roots=roots)
     assert not report.valid
     certification = report.signatures[0]
@@ -246,10 +212,7 @@ def test_an_annotation_added_after_certification_is_not_allowed(sealed, roots):
 
 
 def test_a_full_rewrite_by_qpdf_breaks_the_seals(sealed, roots, tmp_path):
-    source, target = tmp_path / "in.pdf", tmp_path / "out.pdf"
-    source.write_bytes(sealed)
-    subprocess.run(["qpdf", "--object-streams=generate", str(source), str(target)], check=False, capture_output=True)
-    report = verify_pdf(target.read_bytes(), trust_roots=roots)
+    report = verify_pdf(qpdf_rewrite(sealed, tmp_path), trust_roots=roots)
     assert not report.valid
     assert not any(s.intact and s.covers_whole_document for s in report.signatures)
 

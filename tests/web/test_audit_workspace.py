@@ -48,10 +48,15 @@ def test_others_get_404_everywhere(ws, uid):
     assert c.get("/api/v1/audit/events", headers=headers).status_code == 404
     assert c.get("/api/v1/audit/verify", headers=headers).status_code == 404
     assert c.post("/api/v1/audit/export", json={"format": "csv"}, headers=headers).status_code == 404
+    for body in ({"format": "xls"}, {"filters": 3}, {"filters": {"from": "昨天"}}, [1]):  # 404 before reading it
+        assert c.post("/api/v1/audit/export", json=body, headers=headers).status_code == 404
     assert c.post("/api/v1/audit/checkpoints", headers=headers).status_code == 404
     page = ws.test_client()
     login(page, uid)
     assert page.get("/audit").status_code == 404 and page.get("/audit/verify").status_code == 404
+    for form in ({"format": "csv"}, {"format": "csv", "from": "昨天"}, {"format": "xls"}):
+        form["csrf_token"] = csrf_token(page, "/")
+        assert page.post("/audit/export", data=form).status_code == 404
     assert "审计" not in page.get("/").get_data(as_text=True).split("<nav", 1)[1].split("</nav>", 1)[0]
 
 
@@ -92,13 +97,28 @@ def test_search_by_agency_and_paging(ws):
 
 @pytest.mark.parametrize("params, field", [({"from": "昨天"}, "from"), ({"agency": "x"}, "agency"),
                                            ({"from": "2026-02-02", "to": "2026-01-01"}, "to"),
-                                           ({"person": "x" * 200}, "person")])
+                                           ({"person": "x" * 200}, "person"),
+                                           ({"to": "9999-12-31"}, "to"), ({"from": "0001-01-01T00:00+05:00"}, "from"),
+                                           ({"from": "9999-12-31T23:00-05:00"}, "from")])
 def test_bad_filters_are_422_with_a_chinese_message(ws, params, field):
     response = _events(ws.c, "haowenbo", **params)
     assert response.status_code == 422 and field in response.get_json()["error"]["fields"]
     page = ws.test_client()
     login(page, "haowenbo")
-    assert page.get("/audit", query_string=params).status_code == 200
+    html = page.get("/audit", query_string=params)
+    assert html.status_code == 200 and "必须" in html.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("case", ["²", "٣", "99999999999999999999", "0"])
+def test_a_case_filter_that_is_no_case_id_finds_nothing(ws, case):
+    """Not a number an id can be (a superscript, Arabic-Indic digits, past the id range): looked
+    up as a case number only, never an error from int() or the database driver."""
+    response = _events(ws.c, "haowenbo", case=case)
+    assert response.status_code == 200 and response.get_json()["total"] == 0
+    page = ws.test_client()
+    login(page, "haowenbo")
+    assert page.get("/audit", query_string={"case": case}).status_code == 200
+    assert page.get(f"/audit/cases/{case}").status_code == 200
 
 
 def test_csv_export_opens_in_excel_with_chinese_and_is_audited(ws):
@@ -175,6 +195,11 @@ def test_the_pages_search_show_a_case_trail_and_export(ws):
                                                  "case": ws.case["number"]})
     assert response.status_code == 200 and response.get_data().startswith(b"\xef\xbb\xbf")
     assert "attachment" in response.headers["Content-Disposition"]
+    for bad in ({"format": "csv", "from": "昨天"}, {"format": "xls"}):  # back to the search, with the reason
+        refused = page.post("/audit/export", data=bad | {"csrf_token": csrf_token(page, "/audit")},
+                            headers={"Referer": "/audit"})
+        assert refused.status_code == 303 and refused.headers["Location"].endswith("/audit")
+        assert "flash-error" in page.get("/audit").get_data(as_text=True)
 
 
 def test_the_page_takes_beijing_days_and_the_api_utc_days(ws):

@@ -94,7 +94,14 @@ def test_verify_reports_sealed_tampered_unsigned_and_refuses_what_is_no_pdf(worl
         assert refused.status_code == 422, refused.get_json()
         assert words in refused.get_json()["error"]["message"]
     empty = c.post("/api/v1/verify", headers=token(c, "haowenbo"), content_type="multipart/form-data", data={})
-    assert empty.status_code == 422
+    assert empty.status_code == 422 and "file" in empty.get_json()["error"]["fields"]
+    zero = _verify(c, b"")
+    assert zero.status_code == 422 and "文件为空" in zero.get_json()["error"]["message"]
+    as_text = c.post("/api/v1/verify", headers=token(c, "haowenbo"), content_type="multipart/form-data",
+                     data={"file": "%PDF-1.7 not a file part"})  # a form field, not an uploaded file
+    assert as_text.status_code == 422 and "file" in as_text.get_json()["error"]["fields"]
+    as_json = c.post("/api/v1/verify", headers=token(c, "haowenbo"), json={"file": "JVBERi0="})
+    assert as_json.status_code == 422 and "file" in as_json.get_json()["error"]["fields"]
     huge = _verify(c, b"%PDF-1.7\n" + b"0" * (3 * 1024 * 1024))
     assert huge.status_code == 413
     anonymous = app.test_client().post("/api/v1/verify", content_type="multipart/form-data",
@@ -118,6 +125,14 @@ def test_the_verify_page_reports_in_plain_chinese(world):
     response = c.post("/verify", data={"csrf_token": csrf, "file": (io.BytesIO(b"hello"), "x.pdf")},
                       content_type="multipart/form-data")
     assert response.status_code == 422 and "不是 PDF" in response.get_data(as_text=True)
+    nothing = c.post("/verify", data={"csrf_token": csrf}, content_type="multipart/form-data")  # the empty form
+    assert nothing.status_code == 422 and "请选择要验证的 PDF 文件" in nothing.get_data(as_text=True)
+    no_name = c.post("/verify", data={"csrf_token": csrf, "file": (io.BytesIO(b""), "")},
+                     content_type="multipart/form-data")  # what a browser sends for an empty file input
+    assert no_name.status_code == 422 and "请选择要验证的 PDF 文件" in no_name.get_data(as_text=True)
+    zero = c.post("/verify", data={"csrf_token": csrf, "file": (io.BytesIO(b""), "空.pdf")},
+                  content_type="multipart/form-data")
+    assert zero.status_code == 422 and "文件为空" in zero.get_data(as_text=True)
 
 
 def test_failed_records_are_listed_for_the_seal_keeper_only(world):
@@ -131,6 +146,12 @@ def test_failed_records_are_listed_for_the_seal_keeper_only(world):
     login(c, "wumin")
     html = c.get("/seals/failed").get_data(as_text=True)
     assert case["number"] in html and "密钥文件不存在" in html
+    # the keeper may not read the case: its number without a link to a page that would be 404
+    assert c.get(f"/cases/{case['id']}").status_code == 404 and f'href="/cases/{case["id"]}"' not in html
+    admin = app.test_client()
+    login(admin, "shenliheng")
+    html = admin.get("/seals/failed").get_data(as_text=True)
+    assert f'href="/cases/{case["id"]}"' in html and admin.get(f"/cases/{case['id']}").status_code == 200
     other = app.test_client()
     login(other, "xujing")
     assert other.get("/seals/failed").status_code == 404
