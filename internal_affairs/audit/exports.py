@@ -7,11 +7,11 @@ import io
 import json
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..clock import LOCAL_TZ
 from ..atomic import atomic
 from ..errors import ValidationError
 from ..extensions import db
@@ -29,7 +29,6 @@ CSV_COLUMNS = [("seq", _l("序号")), ("at", _l("时间（UTC）")), ("action", 
                ("hash", _l("哈希"))]
 
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def _when(value: Any, name: str, *, end: bool, local: bool = False) -> datetime | None:
@@ -42,7 +41,7 @@ def _when(value: Any, name: str, *, end: bool, local: bool = False) -> datetime 
             day = date.fromisoformat(value)
             moment = datetime.combine(day + timedelta(days=1) if end else day, time())
             if local:  # a day in Beijing: from its midnight there, in UTC
-                moment = moment.replace(tzinfo=BEIJING).astimezone(timezone.utc).replace(tzinfo=None)
+                moment = moment.replace(tzinfo=LOCAL_TZ).astimezone(timezone.utc).replace(tzinfo=None)
             return moment
         moment = datetime.fromisoformat(value.removesuffix("Z"))
         if moment.tzinfo is not None:

@@ -15,14 +15,13 @@ import base64
 import binascii
 import hashlib
 import os
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable, Mapping
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from ..clock import local_day
 from ..atomic import atomic
 from ..audit.actions import record_event
 from ..cases.actions import create_case, submit_case
@@ -43,7 +42,6 @@ __all__ = ["do_create_document", "do_save_version", "do_submit_document", "do_wi
            "do_register_incoming", "do_register_paper", "do_instruct", "do_set_series", "do_add_signature", "case_changed", "doc_clerks", "editable_by",
            "number_prefix", "SealingError", "MAX_SIGNATURE"]
 
-TZ = ZoneInfo("Asia/Shanghai")
 MAX_TITLE = 300
 MAX_AGENCIES = 100
 MAX_SIGNATURE = 200_000
@@ -59,11 +57,11 @@ class SealingError(DomainError):
 
 
 def _local_year(now: datetime) -> int:
-    return now.replace(tzinfo=timezone.utc).astimezone(TZ).year
+    return local_day(now).year
 
 
 def _local_date(now: datetime):
-    return now.replace(tzinfo=timezone.utc).astimezone(TZ).date()
+    return local_day(now)
 
 
 def doc_clerks(agency_id: int) -> list[Person]:

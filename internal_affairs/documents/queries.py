@@ -5,13 +5,14 @@ the archive search and the document as the API shows it."""
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from ..clock import local_midnight
 from ..cases.access import can_view_case
 from ..cases.models import Case, Task
 from ..cases.queries import iso
@@ -131,9 +132,9 @@ def search_archive(query, *, q: Any = None, number: Any = None, agency: Any = No
         query = query.where(Document.status == status)
     start, end = _day(date_from, "from"), _day(date_to, "to")
     if start:
-        query = query.where(Document.created_at >= datetime.combine(start, datetime.min.time()) - timedelta(hours=8))
+        query = query.where(Document.created_at >= local_midnight(start))
     if end:
-        query = query.where(Document.created_at < datetime.combine(end, datetime.min.time()) + timedelta(hours=16))
+        query = query.where(Document.created_at < local_midnight(end + timedelta(days=1)))
     return query
 
 

@@ -4,13 +4,14 @@ with the matter's labels, the materials with their SHA-256, the full trail (dele
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
 
 from signing import CaseRecord, FormField, Material, TrailEntry
 
+from ..clock import LOCAL_TZ
 from ..cases.models import Attachment, Case, CaseStep, Task
 from ..cases.queries import person_label
 from ..extensions import db
@@ -18,13 +19,12 @@ from ..matters.queries import definition_of
 
 __all__ = ["build_case_record", "DECISION_LABELS", "OUTCOME_LABELS"]
 
-CST = timezone(timedelta(hours=8))
 DECISION_LABELS = {"approve": "同意", "reject": "不同意", "return": "退回", "done": "已办理", "read": "已阅"}
 OUTCOME_LABELS = {"approved": "同意", "rejected": "不予同意", "completed": "已办结"}
 
 
 def _local(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=timezone.utc).astimezone(CST) if value else None
+    return value.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ) if value else None
 
 
 def _value(spec: Any, form: dict[str, Any]) -> str:

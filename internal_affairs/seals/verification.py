@@ -18,7 +18,7 @@ from signing import SignatureReport, VerificationReport
 from .actions import off_event_loop
 from .errors import UnreadablePdfError
 from .queries import trust_roots
-from .records import CST
+from ..clock import LOCAL_TZ
 
 __all__ = ["check_verify_pdf", "report_to_json"]
 
@@ -50,7 +50,7 @@ def _kinds(changes: tuple[str, ...]) -> str:
 def _lines(sig: SignatureReport) -> list[str]:
     lines = [_("印章：%(seal)s；单位：%(org)s；证书持有者：%(signer)s", seal=sig.seal, org=sig.organization or "—",
                signer=sig.signer)]
-    when = sig.signed_at.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S") if sig.signed_at else "—"
+    when = sig.signed_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S") if sig.signed_at else "—"
     lines.append(_("盖章时间：%(when)s（由时间戳服务证明）", when=when) if sig.time_source == "tsa"
                  else _("盖章时间：%(when)s（盖章方自报的时间，没有时间戳证明）", when=when))
     lines.append(_("签名完好：盖章所覆盖的内容一个字节也没有改变。") if sig.intact and sig.valid

@@ -31,18 +31,12 @@ from typing import Any, NamedTuple
 
 from ..calendar.working_days import WorkCalendar
 
+from ..clock import LOCAL_OFFSET, local_day
 __all__ = ["FINISHED", "LOCAL_OFFSET", "CaseRow", "CaseFacts", "summarize_cases", "summarize_case_groups", "StepRow", "TaskRow", "WorkDays", "local_day",
            "median", "p90", "weighted_median", "weighted_p90", "rate", "case_figures", "group_cases", "duration_figures", "group_durations", "group_spans",
            "rating_figures", "group_ratings"]
 
 FINISHED = frozenset({"approved", "rejected", "completed"})
-LOCAL_OFFSET = timedelta(hours=8)
-"""Asia/Shanghai has kept UTC+8 without daylight saving since 1991."""
-
-
-def local_day(instant: datetime) -> date:
-    """The Shanghai calendar day of a naive UTC instant."""
-    return (instant + LOCAL_OFFSET).date()
 
 
 class WorkDays:
