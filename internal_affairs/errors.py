@@ -139,7 +139,7 @@ def register_error_handlers(app: Flask) -> None:
                 or isinstance(error, InvalidTextError)):
             return render_template("error.html", status=error.http_status,
                                    message=str(error.message)), error.http_status, headers
-        flash(str(error.message), "error")
+        flash(error.page_message(), "error")  # the fields' reasons, not only "提交的内容有误"
         return redirect(request.referrer or request.path, code=303)
 
     @app.errorhandler(CSRFError)

@@ -261,3 +261,21 @@ def test_an_unhandled_error_discards_what_the_request_left_pending(make_app):
     response = app.test_client().get("/_test/half-write")
     assert response.status_code == 500
     assert table_state(app) == before
+
+
+def test_a_page_refused_for_its_input_flashes_what_is_wrong_with_each_field(make_app):
+    """A validation error a page's view leaves to the shared handler goes back to the page with
+    the fields' reasons, not only the generic "提交的内容有误"."""
+    from internal_affairs.errors import ValidationError
+
+    app = make_app()
+
+    def refuse():
+        raise ValidationError(fields={"start_date": "开始日期不能晚于结束日期。", "reason": "请填写事由。"})
+
+    app.add_url_rule("/_test/refuse", "refuse", refuse)
+    client = app.test_client()
+    response = client.get("/_test/refuse", headers={"Referer": "/login"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/login")
+    page = client.get("/login").get_data(as_text=True)
+    assert "开始日期不能晚于结束日期。；请填写事由。" in page
