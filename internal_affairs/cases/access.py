@@ -73,7 +73,8 @@ _LOCK_CASE_OF_TASK = (
     select(Case, select(_SEEN.version).where(_SEEN.id == Case.id).scalar_subquery().label("seen_version"),
            _HAS_EXTRAS.label("has_extras"), any_in_force(bindparam("now")).label("delegations"))
     .where(Case.id == select(Task.case_id).where(Task.id == bindparam("task")).scalar_subquery())
-    .options(joinedload(Case.steps), *_NAMED).with_for_update(of=Case).execution_options(**_FRESH))
+    .options(joinedload(Case.steps), joinedload(Case.tasks), *_NAMED).with_for_update(of=Case)
+    .execution_options(**_FRESH))
 _STEPS = (select(CaseStep).where(CaseStep.case_id == bindparam("case")).order_by(CaseStep.index)
           .execution_options(**_FRESH))
 _TASKS = select(Task).where(Task.case_id == bindparam("case")).order_by(Task.id).execution_options(**_FRESH)
@@ -84,13 +85,14 @@ def lock_case_of_task(task_id: Any, now: datetime) -> Case:
     """The case a task belongs to, row-locked, with its steps and its tasks as the last committed
     action left them, replacing whatever the session held of them. Raises :class:`NotFound`.
 
-    The case's row comes locked, with its steps in the same statement, and the tasks are read
-    after the lock. On PostgreSQL a statement that waits for a row lock returns the locked row as
-    it is once the lock is granted, but the rows it joined as they were when it began: when
-    another action moved the case on meanwhile, the steps that came with it are stale. The same
-    statement reads the case's version once more without the lock (``seen_version``, which is the
-    version as the statement began), so a wait that changed the case shows as a difference, and
-    only then are the steps read again. It also says whether the case has CC entries, attachments
+    The case's row comes locked, with its steps and its tasks in the same statement. On
+    PostgreSQL a statement that waits for a row lock returns the locked row as it is once the
+    lock is granted, but the rows it joined as they were when it began: when another action moved
+    the case on meanwhile, the steps and tasks that came with it are stale. The same statement
+    reads the case's version once more without the lock (``seen_version``, which is the version
+    as the statement began), so a wait that changed the case shows as a difference, and only then
+    are the steps and tasks read again (a step or task changes only with its case's version, see
+    :mod:`.writes`). It also says whether the case has CC entries, attachments
     or deferred materials, so that the answer to the action reads them only if it has, and whether
     any delegation is in force at ``now``, so that only then is it asked who may act for whom."""
     if not valid_id(task_id):
@@ -105,5 +107,5 @@ def lock_case_of_task(task_id: Any, now: datetime) -> Case:
         note_none_in_force(now)
     if seen_version != case.version:
         set_committed_value(case, "steps", list(db.session.execute(_STEPS, {"case": case.id}).scalars()))
-    set_committed_value(case, "tasks", list(db.session.execute(_TASKS, {"case": case.id}).scalars()))
+        set_committed_value(case, "tasks", list(db.session.execute(_TASKS, {"case": case.id}).scalars()))
     return case

@@ -6,7 +6,7 @@ command made written back, with public SQLAlchemy only.
 the difference: the case's row first, with ``UPDATE … WHERE id = :id AND version = <read>`` (a
 row count of 0 means another action moved the case on since it was read: nothing is written and
 :class:`StaleStateError` (409) is raised), then the changed steps and tasks with one Core UPDATE
-per table and set of columns (several rows go as one executemany), and the new steps and tasks
+per table and set of columns (several rows in one statement, see :func:`_update`), and the new steps and tasks
 with one INSERT … RETURNING id each. Task
 rows are not guarded by their own ``version``: a task changes only together with its case's
 guarded version bump, in the same transaction, under the case's row lock. The loaded case and
@@ -23,7 +23,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import bindparam, insert, inspect, update
+from sqlalchemy import bindparam, case, func, insert, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -88,11 +88,62 @@ def _changes(before: Any, after: Any, fields: Iterable[str]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=256)
-def _update(model: type, keys: frozenset[str]):
-    """``UPDATE <table> SET <keys> WHERE id = :_id``, built once per process and set of columns."""
+def _update(model: type, keys: frozenset[str], rows: int):
+    """``UPDATE <table> SET <keys> WHERE id = :_id`` for one row; for several, one statement
+    ``SET <key> = CASE id WHEN :_id_0 THEN :<key>_0 … END … WHERE id IN (:_id_0, …)``, its
+    parameters suffixed by row (an executemany would cost PostgreSQL three round trips). Built once
+    per process, set of columns and number of rows."""
+    if rows == 1:
+        table = inspect(model).local_table
+        return update(table).where(table.c.id == bindparam("_id")).values(
+            {inspect(model).columns[key].name: bindparam(key) for key in sorted(keys)})
+    return _update_suffixed(model, keys, rows, "")
+
+
+def _update_suffixed(model: type, keys: frozenset[str], rows: int, prefix: str, *where: Any):
+    """The UPDATE of ``rows`` rows of ``model`` whose parameters are ``<prefix><key>_<row>`` and
+    ``<prefix>_id_<row>``, on the rows ``where`` also holds for."""
     table = inspect(model).local_table
-    return update(table).where(table.c.id == bindparam("_id")).values(
-        {inspect(model).columns[key].name: bindparam(key) for key in sorted(keys)})
+    columns = inspect(model).columns
+    ids = [bindparam(f"{prefix}_id_{i}", type_=table.c.id.type) for i in range(rows)]
+    return update(table).where(table.c.id.in_(ids), *where).values({
+        columns[key].name: case({ids[i]: bindparam(f"{prefix}{key}_{i}", type_=columns[key].type)
+                                 for i in range(rows)}, value=table.c.id)
+        for key in sorted(keys)})
+
+
+def _suffixed(rows: list[dict[str, Any]], prefix: str = "") -> dict[str, Any]:
+    return {f"{prefix}{key}_{i}": value for i, row in enumerate(rows) for key, value in row.items()}
+
+
+@lru_cache(maxsize=256)
+def _update_together(case_keys: frozenset[str], steps: tuple[tuple[frozenset[str], int], ...],
+                     tasks: tuple[tuple[frozenset[str], int], ...]):
+    """PostgreSQL: the case's guarded UPDATE and the UPDATEs of its changed steps and tasks as one
+    statement (data-modifying CTEs), answering how many case rows it moved on (0 or 1). The steps'
+    and tasks' UPDATEs change nothing unless the case's did (they read its RETURNING). No
+    parameter is named as a column (``c_<key>``, ``s<n><key>_<row>``, ``t<n><key>_<row>``): Core
+    would take such a parameter for a column to set in every UPDATE of a table that has it."""
+    table = inspect(Case).local_table
+    moved = (update(table).where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
+             .values({key: bindparam(f"c_{key}") for key in sorted(case_keys)}).returning(table.c.id).cte("moved"))
+    gate = select(moved.c.id).exists()
+    parts = [_update_suffixed(CaseStep, keys, rows, f"s{n}", gate).cte(f"s{n}") for n, (keys, rows) in enumerate(steps)]
+    parts += [_update_suffixed(Task, keys, rows, f"t{n}", gate).cte(f"t{n}") for n, (keys, rows) in enumerate(tasks)]
+    return select(func.count()).select_from(moved).add_cte(*parts)
+
+
+_ROWS_PER_UPDATE = 32
+
+
+def _update_rows(model: type, keys: frozenset[str], rows: list[dict[str, Any]]) -> None:
+    """Write ``rows`` (each the values of ``keys`` and its ``_id``), up to 32 in one statement."""
+    for start in range(0, len(rows), _ROWS_PER_UPDATE):
+        chunk = rows[start:start + _ROWS_PER_UPDATE]
+        if len(chunk) == 1:
+            db.session.execute(_update(model, keys, 1), chunk[0])
+        else:
+            db.session.execute(_update(model, keys, len(chunk)), _suffixed(chunk))
 
 
 @lru_cache(maxsize=64)
@@ -142,21 +193,32 @@ def _resolve(value: Any, ids: Mapping[int, int]) -> Any:
     return ids.get(value, value) if isinstance(value, int) and not isinstance(value, bool) and value < 0 else value
 
 
+def _groups(updates: list[dict[str, Any]]) -> dict[frozenset[str], list[dict[str, Any]]]:
+    """Row updates (values and ``_id``) grouped by the columns they set."""
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for values in updates:
+        groups.setdefault(frozenset(values) - {"_id"}, []).append(values)
+    return groups
+
+
+def _refers_to_new(values: Mapping[str, Any]) -> bool:
+    return any(isinstance(values.get(ref), int) and values[ref] < 0 for ref in _TASK_REFS)
+
+
 def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[int, int]:
     """Write what changed of ``case`` from ``before`` (as it was read) to ``after`` (as an engine
     command left it). Returns the ids the new steps and tasks got, by their engine ids (see
-    :func:`resolve_ids`). Raises :class:`StaleStateError` when the case changed since it was read."""
+    :func:`resolve_ids`). Raises :class:`StaleStateError` when the case changed since it was read.
+
+    On PostgreSQL, when no changed row refers to a new one (the usual decision), the case's, the
+    steps' and the tasks' UPDATEs go as one statement (:func:`_update_together`); the new tasks
+    follow in their INSERT."""
     session = db.session()
     ids: dict[int, int] = {}
     changed = _changes(before, after, CASE_FIELDS)
-    if changed:
-        result = session.execute(_update_case(frozenset(changed)), changed | {"_id": case.id, "_version": before.version})
-        if result.rowcount != 1:
-            raise StaleStateError()
     old_steps = {s.id: s for s in before.steps}
     old_tasks = {t.id: t for t in before.tasks}
-    step_updates: dict[frozenset[str], list[dict[str, Any]]] = {}
-    synced: list[tuple[Any, dict[str, Any]]] = []
+    step_updates: list[dict[str, Any]] = []
     for step in after.steps:
         if step.id < 0:
             continue
@@ -164,15 +226,34 @@ def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[i
         if values:
             if _STEP_STATE & values.keys():
                 values |= {k: _stored(k, getattr(step, k)) for k in _STEP_STATE}
-            step_updates.setdefault(frozenset(values), []).append(values | {"_id": step.id})
-            synced.append((identity_key(CaseStep, step.id), values))
-    for keys, params in step_updates.items():
-        session.execute(_update(CaseStep, keys), params)
+            step_updates.append(values | {"_id": step.id})
+    task_updates = [values | {"_id": task.id} for task in after.tasks if task.id > 0
+                    for values in (_changes(old_tasks[task.id], task, TASK_FIELDS),) if values]
     new_steps = [s for s in after.steps if s.id < 0]
+    new_tasks = [t for t in after.tasks if t.id < 0]
+    together = (changed and not new_steps and session.get_bind().dialect.name == "postgresql"
+                and not any(_refers_to_new(values) for values in task_updates)
+                and all(len(rows) <= _ROWS_PER_UPDATE for rows in (step_updates, task_updates)))
+    if together:
+        steps, tasks = _groups(step_updates), _groups(task_updates)
+        params = {f"c_{key}": value for key, value in changed.items()} | {"_id": case.id, "_version": before.version}
+        for prefix, groups in (("s", steps), ("t", tasks)):
+            for n, rows in enumerate(groups.values()):
+                params |= _suffixed(rows, f"{prefix}{n}")
+        statement = _update_together(frozenset(changed), tuple((keys, len(rows)) for keys, rows in steps.items()),
+                                     tuple((keys, len(rows)) for keys, rows in tasks.items()))
+        if session.execute(statement, params).scalar_one() != 1:
+            raise StaleStateError()
+    else:
+        if changed:
+            result = session.execute(_update_case(frozenset(changed)), changed | {"_id": case.id, "_version": before.version})
+            if result.rowcount != 1:
+                raise StaleStateError()
+        for keys, rows in _groups(step_updates).items():
+            _update_rows(CaseStep, keys, rows)
     if new_steps:
         ids.update(zip((s.id for s in new_steps), _insert_rows(CaseStep, [
             {"case_id": case.id} | {k: _stored(k, getattr(s, k)) for k in STEP_FIELDS} for s in new_steps])))
-    new_tasks = [t for t in after.tasks if t.id < 0]
     if new_tasks:
         params = []
         for t in new_tasks:
@@ -183,24 +264,21 @@ def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[i
                 values[ref] = _resolve(values[ref], ids)
             params.append(values)
         ids.update(zip((t.id for t in new_tasks), _insert_rows(Task, params)))
-    task_updates: dict[frozenset[str], list[dict[str, Any]]] = {}
-    for task in after.tasks:
-        if task.id < 0:
-            continue
-        values = _changes(old_tasks[task.id], task, TASK_FIELDS)
-        if values:
-            values = {k: _resolve(v, ids) if k in _TASK_REFS else v for k, v in values.items()}
-            task_updates.setdefault(frozenset(values), []).append(values | {"_id": task.id})
-            synced.append((identity_key(Task, task.id), values))
-    for keys, params in task_updates.items():
-        session.execute(_update(Task, keys), params)
+    if not together:
+        task_updates = [{k: _resolve(v, ids) if k in _TASK_REFS else v for k, v in values.items()}
+                        for values in task_updates]
+        for keys, rows in _groups(task_updates).items():
+            _update_rows(Task, keys, rows)
     for key, value in changed.items():
         set_committed_value(case, key, value)
+    synced = [(identity_key(CaseStep, values["_id"]), values) for values in step_updates] + [
+        (identity_key(Task, values["_id"]), values) for values in task_updates]
     for key, values in synced:
         row = session.identity_map.get(key)
         if row is not None:  # a row this session holds is told what it now is
             for name, value in values.items():
-                set_committed_value(row, name, value)
+                if name != "_id":
+                    set_committed_value(row, name, value)
     stale = [name for name, new in (("steps", new_steps), ("tasks", new_tasks)) if new]
     if stale:
         session.expire(case, stale)  # read again (new rows included) should anything ask

@@ -15,6 +15,7 @@ from internal_affairs.audit.actions import verify_chain
 from internal_affairs.audit.models import AuditEvent
 from internal_affairs.cases import actions
 from internal_affairs.cases.models import Case, CaseStep, Task
+from internal_affairs.cases.queries import case_to_json
 from internal_affairs.clock import utcnow
 from internal_affairs.extensions import db
 from internal_affairs.org.queries import get_person_by_uid
@@ -125,13 +126,15 @@ def test_a_decision_that_waited_for_the_lock_sees_the_steps_its_predecessor_left
         commit()
 
     monkeypatch.setattr(actions, "commit_keeping_state", held_commit)
-    errors = []
+    errors, answers = [], {}
 
     def decide(uid):
         try:
             with app.app_context():
-                actions.do_decide(tasks[uid], "approve", acting_user=get_person_by_uid(uid), roles=set(), now=utcnow(),
-                                  comment="同意")
+                person = get_person_by_uid(uid)
+                case = actions.do_decide(tasks[uid], "approve", acting_user=person, roles=set(), now=utcnow(),
+                                         comment="同意")
+                answers[uid] = {t["id"]: t["status"] for s in case_to_json(case, person)["steps"] for t in s["tasks"]}
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -158,3 +161,5 @@ def test_a_decision_that_waited_for_the_lock_sees_the_steps_its_predecessor_left
         assert steps[1].status == "active"
         assert db.session.get(Case, case_id).current_step == steps[1].index
         assert db.session.execute(select(Task).where(Task.step_id == steps[1].id)).scalars().all()
+    assert answers["lixiaohong"][tasks["zhangwei"]] == "approved", \
+        "the tasks that came with the lock were read again once it was granted"
