@@ -23,7 +23,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import bindparam, case, func, insert, inspect, select, update
+from sqlalchemy import Integer, bindparam, case, func, insert, inspect, literal, select, union_all, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -117,20 +117,39 @@ def _suffixed(rows: list[dict[str, Any]], prefix: str = "") -> dict[str, Any]:
 
 
 @lru_cache(maxsize=256)
-def _update_together(case_keys: frozenset[str], steps: tuple[tuple[frozenset[str], int], ...],
-                     tasks: tuple[tuple[frozenset[str], int], ...]):
-    """PostgreSQL: the case's guarded UPDATE and the UPDATEs of its changed steps and tasks as one
-    statement (data-modifying CTEs), answering how many case rows it moved on (0 or 1). The steps'
-    and tasks' UPDATEs change nothing unless the case's did (they read its RETURNING). No
-    parameter is named as a column (``c_<key>``, ``s<n><key>_<row>``, ``t<n><key>_<row>``): Core
-    would take such a parameter for a column to set in every UPDATE of a table that has it."""
+def _write_together(case_keys: frozenset[str], steps: tuple[tuple[frozenset[str], int], ...],
+                    tasks: tuple[tuple[frozenset[str], int], ...], new_tasks: int, fields: tuple[str, ...]):
+    """PostgreSQL: the case's guarded UPDATE, the UPDATEs of its changed steps and tasks and the
+    INSERT of ``new_tasks`` new tasks (``fields``, every column but the id) as one statement
+    (data-modifying CTEs), answering how many case rows it moved on (0 or 1) and the new tasks'
+    ids. The other parts change nothing unless the case's UPDATE did (they read its RETURNING).
+    The new rows are inserted ordered by their place in the parameters, so their ids, sorted,
+    are in that order (the sequence hands them out as the rows come). No parameter is named as a
+    column (``c_<key>``, ``s<n><key>_<row>``, ``t<n><key>_<row>``, ``n<key>_<row>``): Core would
+    take such a parameter for a column to set in every UPDATE of a table that has it."""
     table = inspect(Case).local_table
     moved = (update(table).where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
              .values({key: bindparam(f"c_{key}") for key in sorted(case_keys)}).returning(table.c.id).cte("moved"))
     gate = select(moved.c.id).exists()
     parts = [_update_suffixed(CaseStep, keys, rows, f"s{n}", gate).cte(f"s{n}") for n, (keys, rows) in enumerate(steps)]
     parts += [_update_suffixed(Task, keys, rows, f"t{n}", gate).cte(f"t{n}") for n, (keys, rows) in enumerate(tasks)]
-    return select(func.count()).select_from(moved).add_cte(*parts)
+    answer = [select(func.count()).select_from(moved).scalar_subquery()]
+    if new_tasks:
+        tasks_table, columns = inspect(Task).local_table, inspect(Task).columns
+        names = [columns[key].name for key in fields]
+        rows = [select(*(bindparam(f"n{key}_{i}", type_=columns[key].type).label(columns[key].name) for key in fields),
+                       literal(i, Integer).label("row_")) for i in range(new_tasks)]
+        source = (union_all(*rows) if new_tasks > 1 else rows[0]).subquery("new_rows")
+        inserted = (insert(tasks_table).from_select(names, select(*(source.c[name] for name in names))
+                                                    .where(gate).order_by(source.c.row_))
+                    .returning(tasks_table.c.id).cte("inserted"))
+        answer.append(select(func.array_agg(inserted.c.id)).scalar_subquery())
+    return select(*answer).add_cte(*parts)
+
+
+def _every_column_given(model: type, fields: Iterable[str]) -> bool:
+    """Whether ``fields`` are all the columns of ``model`` but its id (none is left to a default)."""
+    return {prop.key for prop in inspect(model).column_attrs} - {"id"} <= set(fields)
 
 
 _ROWS_PER_UPDATE = 32
@@ -201,6 +220,16 @@ def _groups(updates: list[dict[str, Any]]) -> dict[frozenset[str], list[dict[str
     return groups
 
 
+def _new_task_values(t: engine.Task, ids: Mapping[int, int]) -> dict[str, Any]:
+    """A new task's columns, its references to new steps (already inserted) resolved."""
+    values = {k: _stored(k, getattr(t, k)) for k in TASK_FIELDS}
+    for ref in _TASK_REFS:
+        if isinstance(values[ref], int) and values[ref] < 0 and values[ref] not in ids:
+            raise AssertionError("a new task refers to a newer one")  # the engine never does
+        values[ref] = _resolve(values[ref], ids)
+    return values
+
+
 def _refers_to_new(values: Mapping[str, Any]) -> bool:
     return any(isinstance(values.get(ref), int) and values[ref] < 0 for ref in _TASK_REFS)
 
@@ -210,9 +239,9 @@ def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[i
     command left it). Returns the ids the new steps and tasks got, by their engine ids (see
     :func:`resolve_ids`). Raises :class:`StaleStateError` when the case changed since it was read.
 
-    On PostgreSQL, when no changed row refers to a new one (the usual decision), the case's, the
-    steps' and the tasks' UPDATEs go as one statement (:func:`_update_together`); the new tasks
-    follow in their INSERT."""
+    On PostgreSQL, when the command made no new step and no changed row refers to a new one (the
+    usual decision), the case's, the steps' and the tasks' UPDATEs and the new tasks' INSERT go as
+    one statement (:func:`_write_together`)."""
     session = db.session()
     ids: dict[int, int] = {}
     changed = _changes(before, after, CASE_FIELDS)
@@ -234,16 +263,25 @@ def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[i
     together = (changed and not new_steps and session.get_bind().dialect.name == "postgresql"
                 and not any(_refers_to_new(values) for values in task_updates)
                 and all(len(rows) <= _ROWS_PER_UPDATE for rows in (step_updates, task_updates)))
+    insert_together = bool(together and new_tasks and len(new_tasks) <= _ROWS_PER_UPDATE
+                           and _every_column_given(Task, TASK_FIELDS))
     if together:
         steps, tasks = _groups(step_updates), _groups(task_updates)
         params = {f"c_{key}": value for key, value in changed.items()} | {"_id": case.id, "_version": before.version}
         for prefix, groups in (("s", steps), ("t", tasks)):
             for n, rows in enumerate(groups.values()):
                 params |= _suffixed(rows, f"{prefix}{n}")
-        statement = _update_together(frozenset(changed), tuple((keys, len(rows)) for keys, rows in steps.items()),
-                                     tuple((keys, len(rows)) for keys, rows in tasks.items()))
-        if session.execute(statement, params).scalar_one() != 1:
+        fields = TASK_FIELDS if insert_together else ()
+        if insert_together:
+            params |= _suffixed([_new_task_values(t, ids) for t in new_tasks], "n")
+        statement = _write_together(frozenset(changed), tuple((keys, len(rows)) for keys, rows in steps.items()),
+                                    tuple((keys, len(rows)) for keys, rows in tasks.items()),
+                                    len(new_tasks) if insert_together else 0, tuple(fields))
+        moved, *inserted = session.execute(statement, params).one()
+        if moved != 1:
             raise StaleStateError()
+        if insert_together:
+            ids.update(zip((t.id for t in new_tasks), sorted(inserted[0])))
     else:
         if changed:
             result = session.execute(_update_case(frozenset(changed)), changed | {"_id": case.id, "_version": before.version})
@@ -254,16 +292,8 @@ def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[i
     if new_steps:
         ids.update(zip((s.id for s in new_steps), _insert_rows(CaseStep, [
             {"case_id": case.id} | {k: _stored(k, getattr(s, k)) for k in STEP_FIELDS} for s in new_steps])))
-    if new_tasks:
-        params = []
-        for t in new_tasks:
-            values = {k: _stored(k, getattr(t, k)) for k in TASK_FIELDS}
-            for ref in _TASK_REFS:
-                if isinstance(values[ref], int) and values[ref] < 0 and values[ref] not in ids:
-                    raise AssertionError("a new task refers to a newer one")  # the engine never does
-                values[ref] = _resolve(values[ref], ids)
-            params.append(values)
-        ids.update(zip((t.id for t in new_tasks), _insert_rows(Task, params)))
+    if new_tasks and not insert_together:
+        ids.update(zip((t.id for t in new_tasks), _insert_rows(Task, [_new_task_values(t, ids) for t in new_tasks])))
     if not together:
         task_updates = [{k: _resolve(v, ids) if k in _TASK_REFS else v for k, v in values.items()}
                         for values in task_updates]
