@@ -1,6 +1,6 @@
 """Telling people that a task waits for them — off the request path.
 
-A decision's transaction writes only the case (nine statements for a serial approval); the one
+A decision's transaction writes only the case (a few statements, counted by bench/cases.py); the one
 scheduler process, each time before it delivers the outbox, turns the tasks created since the
 last look into outbox rows (:func:`do_notify_new_tasks`). Exactly once per task: the outbox's
 unique ``task:<id>:created`` key is what "already told" means, so a rerun, a second scheduler or
