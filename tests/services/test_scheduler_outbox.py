@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from internal_affairs.clock import utcnow
+from internal_affairs.clock import local_day, local_midnight, utcnow
 from internal_affairs.extensions import db
 from internal_affairs.jobs.lease import acquire_lease, get_lease, release_lease
 from internal_affairs.notify.actions import notify
@@ -31,12 +31,20 @@ def hook():
     receiver.stop()
 
 
+def _daytime() -> datetime:
+    """The latest local noon that has passed: outside everyone's default quiet hours (22:00 to
+    07:00), so a chat message enqueued then is due at once, whatever hour the suite runs."""
+    now = utcnow()
+    noon = local_midnight(local_day(now)) + timedelta(hours=12)
+    return noon if noon <= now else noon - timedelta(days=1)
+
+
 def _enqueue(app, count: int, *, channels_note: str = "") -> None:
     with app.app_context():
         people = list(db.session.execute(select(Person).where(Person.mail.is_not(None)).order_by(Person.id)
                                          .limit(count)).scalars())
         assert len(people) == count
-        now = utcnow()
+        now = _daytime()
         for n, person in enumerate(people, 1):
             notify([person], kind="cases.task.reminder", subject=f"第{n}号通知", body=f"请处理第{n}号事项。",
                    link=f"/cases/{n}", dedupe_key=f"msg:{n}", now=now)
