@@ -89,29 +89,31 @@ def _changes(before: Any, after: Any, fields: Iterable[str]) -> dict[str, Any]:
     return {k: _stored(k, getattr(after, k)) for k in fields if getattr(after, k) != getattr(before, k)}
 
 
-@lru_cache(maxsize=256)
-def _update(model: type, keys: frozenset[str], rows: int):
-    """``UPDATE <table> SET <keys> WHERE id = :_id`` for one row; for several, one statement
-    ``SET <key> = CASE id WHEN :_id_0 THEN :<key>_0 … END … WHERE id IN (:_id_0, …)``, its
-    parameters suffixed by row (an executemany would cost PostgreSQL three round trips). Built once
-    per process, set of columns and number of rows."""
-    if rows == 1:
-        table = inspect(model).local_table
-        return update(table).where(table.c.id == bindparam("_id")).values(
-            {inspect(model).columns[key].name: bindparam(key) for key in sorted(keys)})
-    return _update_suffixed(model, keys, rows, "")
-
-
-def _update_suffixed(model: type, keys: frozenset[str], rows: int, prefix: str, *where: Any):
-    """The UPDATE of ``rows`` rows of ``model`` whose parameters are ``<prefix><key>_<row>`` and
-    ``<prefix>_id_<row>``, on the rows ``where`` also holds for."""
+def _update_suffixed(model: type, keys: frozenset[str], rows: int, prefix: str = "", *where: Any):
+    """The UPDATE of ``rows`` rows of ``model`` (on those ``where`` also holds for), its parameters
+    ``<prefix><key>_<row>`` and ``<prefix>_id_<row>`` (see :func:`_suffixed`): ``SET <key> =
+    :<key>_0 WHERE id = :_id_0`` for one row; for several, one statement ``SET <key> = CASE id WHEN
+    :_id_0 THEN :<key>_0 … END … WHERE id IN (:_id_0, …)`` (an executemany would cost PostgreSQL
+    three round trips)."""
     table = inspect(model).local_table
     columns = inspect(model).columns
     ids = [bindparam(f"{prefix}_id_{i}", type_=table.c.id.type) for i in range(rows)]
+
+    def value(key: str, i: int):
+        return bindparam(f"{prefix}{key}_{i}", type_=columns[key].type)
+
+    if rows == 1:
+        return update(table).where(table.c.id == ids[0], *where).values(
+            {columns[key].name: value(key, 0) for key in sorted(keys)})
     return update(table).where(table.c.id.in_(ids), *where).values({
-        columns[key].name: case({ids[i]: bindparam(f"{prefix}{key}_{i}", type_=columns[key].type)
-                                 for i in range(rows)}, value=table.c.id)
+        columns[key].name: case({ids[i]: value(key, i) for i in range(rows)}, value=table.c.id)
         for key in sorted(keys)})
+
+
+@lru_cache(maxsize=256)
+def _update(model: type, keys: frozenset[str], rows: int):
+    """:func:`_update_suffixed` built once per process, set of columns and number of rows."""
+    return _update_suffixed(model, keys, rows)
 
 
 def _suffixed(rows: list[dict[str, Any]], prefix: str = "") -> dict[str, Any]:
@@ -129,9 +131,7 @@ def _write_together(case_keys: frozenset[str], steps: tuple[tuple[frozenset[str]
     are in that order (the sequence hands them out as the rows come). No parameter is named as a
     column (``c_<key>``, ``s<n><key>_<row>``, ``t<n><key>_<row>``, ``n<key>_<row>``): Core would
     take such a parameter for a column to set in every UPDATE of a table that has it."""
-    table = inspect(Case).local_table
-    moved = (update(table).where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
-             .values({key: bindparam(f"c_{key}") for key in sorted(case_keys)}).returning(table.c.id).cte("moved"))
+    moved = _update_case(case_keys).returning(inspect(Case).local_table.c.id).cte("moved")
     gate = select(moved.c.id).exists()
     parts = [_update_suffixed(CaseStep, keys, rows, f"s{n}", gate).cte(f"s{n}") for n, (keys, rows) in enumerate(steps)]
     parts += [_update_suffixed(Task, keys, rows, f"t{n}", gate).cte(f"t{n}") for n, (keys, rows) in enumerate(tasks)]
@@ -149,7 +149,8 @@ def _write_together(case_keys: frozenset[str], steps: tuple[tuple[frozenset[str]
     return select(*answer).add_cte(*parts)
 
 
-def _every_column_given(model: type, fields: Iterable[str]) -> bool:
+@lru_cache(maxsize=8)
+def _every_column_given(model: type, fields: tuple[str, ...]) -> bool:
     """Whether ``fields`` are all the columns of ``model`` but its id (none is left to a default)."""
     return {prop.key for prop in inspect(model).column_attrs} - {"id"} <= set(fields)
 
@@ -161,17 +162,15 @@ def _update_rows(model: type, keys: frozenset[str], rows: list[dict[str, Any]]) 
     """Write ``rows`` (each the values of ``keys`` and its ``_id``), up to 32 in one statement."""
     for start in range(0, len(rows), _ROWS_PER_UPDATE):
         chunk = rows[start:start + _ROWS_PER_UPDATE]
-        if len(chunk) == 1:
-            db.session.execute(_update(model, keys, 1), chunk[0])
-        else:
-            db.session.execute(_update(model, keys, len(chunk)), _suffixed(chunk))
+        db.session.execute(_update(model, keys, len(chunk)), _suffixed(chunk))
 
 
 @lru_cache(maxsize=64)
 def _update_case(keys: frozenset[str]):
+    """The case's guarded UPDATE, its parameters ``c_<key>``, ``_id`` and ``_version``."""
     table = inspect(Case).local_table
     return (update(table).where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
-            .values({key: bindparam(key) for key in sorted(keys)}))
+            .values({key: bindparam(f"c_{key}") for key in sorted(keys)}))
 
 
 def resolve_ids(data: Mapping[str, Any], ids: Mapping[int, int]) -> dict[str, Any]:
@@ -210,8 +209,13 @@ def _insert_rows(model: type, rows: list[dict[str, Any]]) -> list[int]:
     return ids
 
 
+def _is_new(value: Any) -> bool:
+    """Whether ``value`` is an engine id of a row not yet inserted (negative)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value < 0
+
+
 def _resolve(value: Any, ids: Mapping[int, int]) -> Any:
-    return ids.get(value, value) if isinstance(value, int) and not isinstance(value, bool) and value < 0 else value
+    return ids.get(value, value) if _is_new(value) else value
 
 
 def _groups(updates: list[dict[str, Any]]) -> dict[frozenset[str], list[dict[str, Any]]]:
@@ -226,14 +230,14 @@ def _new_task_values(t: engine.Task, ids: Mapping[int, int]) -> dict[str, Any]:
     """A new task's columns, its references to new steps (already inserted) resolved."""
     values = {k: _stored(k, getattr(t, k)) for k in TASK_FIELDS}
     for ref in _TASK_REFS:
-        if isinstance(values[ref], int) and values[ref] < 0 and values[ref] not in ids:
+        if _is_new(values[ref]) and values[ref] not in ids:
             raise AssertionError("a new task refers to a newer one")  # the engine never does
         values[ref] = _resolve(values[ref], ids)
     return values
 
 
 def _refers_to_new(values: Mapping[str, Any]) -> bool:
-    return any(isinstance(values.get(ref), int) and values[ref] < 0 for ref in _TASK_REFS)
+    return any(_is_new(values.get(ref)) for ref in _TASK_REFS)
 
 
 def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[int, int]:
@@ -267,28 +271,26 @@ def write_changes(case: Case, before: engine.Case, after: engine.Case) -> dict[i
                 and all(len(rows) <= _ROWS_PER_UPDATE for rows in (step_updates, task_updates)))
     insert_together = bool(together and new_tasks and len(new_tasks) <= _ROWS_PER_UPDATE
                            and _every_column_given(Task, TASK_FIELDS))
+    case_params = {f"c_{key}": value for key, value in changed.items()} | {"_id": case.id, "_version": before.version}
     if together:
         steps, tasks = _groups(step_updates), _groups(task_updates)
-        params = {f"c_{key}": value for key, value in changed.items()} | {"_id": case.id, "_version": before.version}
+        params = dict(case_params)
         for prefix, groups in (("s", steps), ("t", tasks)):
             for n, rows in enumerate(groups.values()):
                 params |= _suffixed(rows, f"{prefix}{n}")
-        fields = TASK_FIELDS if insert_together else ()
         if insert_together:
             params |= _suffixed([_new_task_values(t, ids) for t in new_tasks], "n")
         statement = _write_together(frozenset(changed), tuple((keys, len(rows)) for keys, rows in steps.items()),
                                     tuple((keys, len(rows)) for keys, rows in tasks.items()),
-                                    len(new_tasks) if insert_together else 0, tuple(fields))
+                                    len(new_tasks) if insert_together else 0, TASK_FIELDS if insert_together else ())
         moved, *inserted = session.execute(statement, params).one()
         if moved != 1:
             raise StaleStateError()
         if insert_together:
             ids.update(zip((t.id for t in new_tasks), sorted(inserted[0])))
     else:
-        if changed:
-            result = session.execute(_update_case(frozenset(changed)), changed | {"_id": case.id, "_version": before.version})
-            if result.rowcount != 1:
-                raise StaleStateError()
+        if changed and session.execute(_update_case(frozenset(changed)), case_params).rowcount != 1:
+            raise StaleStateError()
         for keys, rows in _groups(step_updates).items():
             _update_rows(CaseStep, keys, rows)
     if new_steps:
@@ -325,7 +327,7 @@ def with_ids(state: engine.Case, ids: Mapping[int, int]) -> engine.Case:
 
     def task(t: engine.Task) -> engine.Task:
         refs = {ref: getattr(t, ref) for ref in ("id",) + _TASK_REFS}
-        if all(v is None or v > 0 for v in refs.values()):
+        if not any(_is_new(v) for v in refs.values()):
             return t
         return replace(t, **{k: _resolve(v, ids) for k, v in refs.items()})
 
